@@ -1,0 +1,58 @@
+# The README's two commands, `make demo` and `make test`, start here. Each installs what is
+# missing (scripts/install-deps.sh), builds with CMake, and runs.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+PYTHON     ?= python3
+DEMO_OUT   ?= demo-out
+FUZZ_SECONDS ?= 20
+CMAKE_FLAGS ?=
+ifdef CI
+CMAKE_FLAGS += -DNTKIT_WERROR=ON
+endif
+NTKIT := $(BUILD)/apps/ntkit/ntkit
+
+.PHONY: all deps build test test-cpp test-cli test-asan fuzz fuzz-build fuzz-smoke bench demo clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Every test: C++ (GoogleTest through CTest), a short fuzz run of the readers, then the
+# command-line and Python tests (pytest).
+test: build fuzz-smoke
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	NTKIT_BIN=$(abspath $(NTKIT)) $(PYTHON) -m pytest -q tests/cli
+
+# The C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DNTKIT_SANITIZE=ON -DNTKIT_BUILD_BENCH=OFF $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target ntkit_tests
+	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+fuzz-build: deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DNTKIT_BUILD_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+# A short run of each fuzz target over its committed seed corpus (make fuzz runs longer).
+fuzz-smoke: fuzz-build
+	bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz: fuzz-build
+	bash fuzz/run.sh $(FUZZ_BUILD) 600
+
+bench: build
+	$(BUILD)/bench/ntkit_bench --benchmark_counters_tabular=true
+
+demo: build
+	$(NTKIT) demo --out $(DEMO_OUT)
+	$(PYTHON) scripts/plot_demo.py $(DEMO_OUT)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(DEMO_OUT)

@@ -1,0 +1,76 @@
+// Reading and writing data: NumPy .npy files and CSV / whitespace-separated text.
+//
+// .npy: format versions 1.0, 2.0 and 3.0; dtypes float32, float64, int32, int64, little-endian
+// ('<' or '|' byte order); C and Fortran order. Whatever numpy.save writes for these dtypes is
+// read, and NumPy reads every file written here.
+// Text: one row per line, values separated by commas or by whitespace (not both mixed in one
+// file), an optional header line of non-numeric names, '#' comment lines and blank lines skipped.
+//
+// Every problem throws ntkit::Error with a message that starts with the file name.
+// Outputs are written atomically: to a temporary file in the same directory, then renamed over
+// the destination, so a failed write never leaves a truncated file or destroys an old one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ntkit/types.hpp"
+
+namespace ntkit {
+
+enum class DType { Float32, Float64, Int32, Int64 };
+
+/// "float32", "float64", "int32", "int64".
+const char* dtype_name(DType dtype);
+
+/// A decoded .npy array: values converted to double and laid out in C (row-major) order,
+/// whatever the file's order.
+struct NpyArray {
+  std::vector<std::size_t> shape;
+  DType dtype = DType::Float64;
+  bool fortran_order = false;  // as stored in the file
+  std::vector<double> values;  // product(shape) values, C order
+};
+
+/// Decodes the bytes of a .npy file. `name` is used in error messages (usually the path).
+NpyArray parse_npy(std::string_view bytes, const std::string& name);
+
+/// Encodes a row-major matrix as a version 1.0 .npy file (version 2.0 if the header needs it)
+/// with dtype float64 or float32. `as_vector` writes shape (rows,) for a one-column matrix.
+std::string encode_npy(const RowMatrixD& matrix, DType dtype, bool as_vector = false);
+std::string encode_npy(const RowMatrixF& matrix, bool as_vector = false);
+
+/// Parses CSV or whitespace-separated text into a matrix (see the file comment for the format).
+RowMatrixD parse_text_matrix(std::string_view text, const std::string& name);
+
+/// Formats a matrix as CSV with full round-trip precision (17 significant digits for float64).
+std::string format_csv(const RowMatrixD& matrix);
+
+struct ReadOptions {
+  bool require_finite = true;  // NaN or Inf is an error naming the file, row and column
+  bool allow_empty = false;    // a matrix with no rows or no columns is an error by default
+};
+
+/// Reads a .npy file or a text file into an n x d matrix; the format is chosen by the content
+/// (the .npy magic string), so the extension does not matter. A 1-D array of length n becomes
+/// n x 1; 0-D and more than 2-D arrays are errors.
+RowMatrixD read_matrix(const std::string& path, const ReadOptions& options = {});
+
+/// Writes a matrix; the format follows the extension: ".npy" (dtype float64 or float32) or
+/// ".csv"/".txt" (text; dtype ignored). Any other extension is an error. Atomic.
+void write_matrix(const std::string& path, const RowMatrixD& matrix,
+                  DType dtype = DType::Float64, bool as_vector = false);
+void write_matrix(const std::string& path, const RowMatrixF& matrix, bool as_vector = false);
+
+/// Writes bytes to `path` atomically (temporary file in the same directory, fsync, rename).
+void write_file_atomically(const std::string& path, std::string_view bytes);
+
+/// Reads a whole file; a clear error if it cannot be opened or read.
+std::string read_file(const std::string& path);
+
+/// Throws ntkit::Error naming `what`, the row and the column of the first NaN or Inf.
+void require_finite(const RowMatrixD& matrix, const std::string& what);
+
+}  // namespace ntkit

@@ -1,0 +1,8 @@
+#pragma once
+
+namespace ntkit {
+
+/// Library version, "MAJOR.MINOR.PATCH".
+const char* version();
+
+}  // namespace ntkit

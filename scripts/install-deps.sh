@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs whatever ntkit needs and this machine lacks: Debian packages (as root, through
+# apt-get) and Python packages (through pip). Does nothing when everything is present, so
+# `make test` and `make demo` can call it every time.
+set -euo pipefail
+
+debian_packages=(
+  cmake make g++ pkg-config
+  libeigen3-dev libopenblas-dev liblapacke-dev libcli11-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev   # libFuzzer for the fuzz targets
+  python3 python3-pip
+)
+python_modules=(numpy matplotlib pytest)
+
+missing=()
+for pkg in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: need root to install ${missing[*]} (run as root or install them)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+python=${PYTHON:-python3}
+missing_py=()
+for mod in "${python_modules[@]}"; do
+  "$python" -c "import $mod" 2>/dev/null || missing_py+=("$mod")
+done
+if [ ${#missing_py[@]} -gt 0 ]; then
+  echo "install-deps: installing Python packages: ${missing_py[*]}"
+  "$python" -m pip install -q --disable-pip-version-check --root-user-action=ignore "${missing_py[@]}" \
+    || "$python" -m pip install -q --break-system-packages "${missing_py[@]}"
+fi
