@@ -1,0 +1,54 @@
+#include "cli_support.hpp"
+
+#include <filesystem>
+
+#include "ntkit/error.hpp"
+
+namespace ntkit::cli {
+
+RowMatrixD load_matrix(const std::string& path) { return read_matrix(path); }
+
+void check_output_path(const std::string& path) {
+  const std::filesystem::path p(path);
+  const std::string ext = p.extension().string();
+  if (ext != ".npy" && ext != ".csv" && ext != ".txt") {
+    throw Error(path + ": unsupported output extension '" + ext +
+                "'; use .npy (binary, exact) or .csv / .txt (text)");
+  }
+  const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : ".";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw Error(path + ": output directory '" + dir.string() + "' does not exist; create it first");
+  }
+}
+
+DType parse_float_dtype(const std::string& name) {
+  if (name == "float64") return DType::Float64;
+  if (name == "float32") return DType::Float32;
+  throw Error("--dtype: unknown value '" + name + "'; choose float64 or float32");
+}
+
+void add_kernel_options(CLI::App& command, KernelOptions& options) {
+  command.add_option("--kernel", options.kernel, "linear | polynomial | rbf | arccos")
+      ->capture_default_str();
+  command.add_option("--degree", options.degree, "polynomial degree p in (c + x·y)^p")
+      ->capture_default_str();
+  command.add_option("--c", options.c, "polynomial offset c in (c + x·y)^p")->capture_default_str();
+  command.add_option("--gamma", options.gamma,
+                     "RBF width γ in exp(-γ‖x - y‖²) (default 1/d, d = number of features)");
+  command.add_option("--order", options.order, "arc-cosine kernel order n: 0, 1 or 2")
+      ->capture_default_str();
+}
+
+KernelSpec make_kernel_spec(const KernelOptions& options, Eigen::Index input_dim) {
+  KernelSpec spec;
+  spec.kind = parse_kernel_kind(options.kernel);
+  spec.degree = options.degree;
+  spec.c = options.c;
+  spec.gamma = options.gamma != 0.0 ? options.gamma : 1.0 / static_cast<double>(std::max<Eigen::Index>(input_dim, 1));
+  spec.order = options.order;
+  spec.validate();
+  return spec;
+}
+
+}  // namespace ntkit::cli

@@ -1,0 +1,13 @@
+// Each subcommand of the tool registers itself on the top-level app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ntkit::cli {
+
+void register_kernel_command(CLI::App& app);
+void register_features_command(CLI::App& app);
+void register_ridge_command(CLI::App& app);
+void register_demo_command(CLI::App& app);
+
+}  // namespace ntkit::cli

@@ -1,0 +1,79 @@
+#include "blas.hpp"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <climits>
+
+#include "ntkit/error.hpp"
+
+namespace ntkit::detail {
+namespace {
+
+// BLAS takes int (LP64) sizes; refuse anything that would not fit rather than wrap around.
+int blas_int(Eigen::Index value, const char* what) {
+  if (value > INT_MAX) throw Error(std::string("BLAS: ") + what + " is too large for 32-bit BLAS");
+  return static_cast<int>(value);
+}
+
+// Eigen::Ref may point at a matrix whose row stride exceeds its column count (a block);
+// BLAS needs the leading dimension, which is the outer stride, at least 1.
+template <class T>
+int leading_dim(const MatrixView<T>& m) {
+  return blas_int(std::max<Eigen::Index>(m.outerStride(), 1), "leading dimension");
+}
+
+}  // namespace
+
+void sync_blas_threads() {
+  const int want = omp_get_max_threads();
+  if (openblas_get_num_threads() != want) openblas_set_num_threads(want);
+}
+
+template <>
+void gemm_abt<double>(MatrixView<double> a, MatrixView<double> b, RowMatrix<double>& out) {
+  out.resize(a.rows(), b.rows());
+  if (out.size() == 0) return;
+  if (a.cols() == 0) { out.setZero(); return; }
+  sync_blas_threads();
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(a.rows(), "rows"),
+              blas_int(b.rows(), "rows"), blas_int(a.cols(), "columns"), 1.0, a.data(),
+              leading_dim(a), b.data(), leading_dim(b), 0.0, out.data(),
+              blas_int(out.cols(), "columns"));
+}
+
+template <>
+void gemm_abt<float>(MatrixView<float> a, MatrixView<float> b, RowMatrix<float>& out) {
+  out.resize(a.rows(), b.rows());
+  if (out.size() == 0) return;
+  if (a.cols() == 0) { out.setZero(); return; }
+  sync_blas_threads();
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(a.rows(), "rows"),
+              blas_int(b.rows(), "rows"), blas_int(a.cols(), "columns"), 1.0f, a.data(),
+              leading_dim(a), b.data(), leading_dim(b), 0.0f, out.data(),
+              blas_int(out.cols(), "columns"));
+}
+
+template <>
+void syrk_upper<double>(MatrixView<double> a, RowMatrix<double>& out) {
+  out.resize(a.rows(), a.rows());
+  if (out.size() == 0) return;
+  if (a.cols() == 0) { out.setZero(); return; }
+  sync_blas_threads();
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, blas_int(a.rows(), "rows"),
+              blas_int(a.cols(), "columns"), 1.0, a.data(), leading_dim(a), 0.0, out.data(),
+              blas_int(out.cols(), "columns"));
+}
+
+template <>
+void syrk_upper<float>(MatrixView<float> a, RowMatrix<float>& out) {
+  out.resize(a.rows(), a.rows());
+  if (out.size() == 0) return;
+  if (a.cols() == 0) { out.setZero(); return; }
+  sync_blas_threads();
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, blas_int(a.rows(), "rows"),
+              blas_int(a.cols(), "columns"), 1.0f, a.data(), leading_dim(a), 0.0f, out.data(),
+              blas_int(out.cols(), "columns"));
+}
+
+}  // namespace ntkit::detail

@@ -1,0 +1,248 @@
+#include "ntkit/kernels.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <numbers>
+#include <sstream>
+#include <vector>
+
+#include "blas.hpp"
+#include "ntkit/error.hpp"
+
+namespace ntkit {
+namespace {
+
+using Index = Eigen::Index;
+
+// Side of the square tiles the symmetric case works on: a 128 x 128 tile of doubles is
+// 128 KiB and stays in L2 while it is mapped and then mirrored into the lower triangle.
+constexpr Index kTile = 128;
+
+template <class T>
+inline T integer_power(T base, int exponent) {
+  T result = 1;
+  while (exponent > 0) {  // square-and-multiply; exponent is loop-invariant so this vectorizes
+    if (exponent & 1) result *= base;
+    base *= base;
+    exponent >>= 1;
+  }
+  return result;
+}
+
+// Applies the kernel's per-entry map to g[0..len): on entry g holds Gram values x_i·y_j, on
+// exit kernel values. qi = ‖x_i‖², qj[j] = ‖y_j‖² (read only by RBF and arc-cosine).
+template <class T>
+void map_entries(const KernelSpec& spec, T* g, T qi, const T* qj, Index len) {
+  constexpr T pi = std::numbers::pi_v<T>;
+  constexpr T inv_pi = std::numbers::inv_pi_v<T>;
+  switch (spec.kind) {
+    case KernelKind::Linear:
+      return;
+    case KernelKind::Polynomial: {
+      const T c = static_cast<T>(spec.c);
+      const int p = spec.degree;
+#pragma omp simd
+      for (Index j = 0; j < len; ++j) g[j] = integer_power(c + g[j], p);
+      return;
+    }
+    case KernelKind::Rbf: {
+      const T minus_gamma = static_cast<T>(-spec.gamma);
+#pragma omp simd
+      for (Index j = 0; j < len; ++j) {
+        // ‖x - y‖² from the Gram entry; rounding can make it slightly negative.
+        const T d2 = std::max(qi + qj[j] - 2 * g[j], T(0));
+        g[j] = std::exp(minus_gamma * d2);
+      }
+      return;
+    }
+    case KernelKind::ArcCos: {
+      // With r² = ‖x‖²‖y‖², s = r sin θ and k = r cos θ the formulas need no division, so
+      // zero-norm inputs give finite values by themselves (order 0 is handled explicitly).
+      const int order = spec.order;
+#pragma omp simd
+      for (Index j = 0; j < len; ++j) {
+        const T k = g[j];
+        const T r2 = qi * qj[j];
+        const T s = std::sqrt(std::max(r2 - k * k, T(0)));
+        const T theta = std::atan2(s, k);
+        T value;
+        if (order == 0) {
+          value = r2 > 0 ? 1 - theta * inv_pi : T(0.5);
+        } else if (order == 1) {
+          value = (s + (pi - theta) * k) * inv_pi;
+        } else {
+          value = (3 * s * k + (pi - theta) * (r2 + 2 * k * k)) * inv_pi;
+        }
+        g[j] = value;
+      }
+      return;
+    }
+  }
+}
+
+bool needs_norms(KernelKind kind) { return kind == KernelKind::Rbf || kind == KernelKind::ArcCos; }
+
+template <class T>
+void require_finite_input(const MatrixView<T>& x, const char* name) {
+  if (x.allFinite()) return;
+  for (Index i = 0; i < x.rows(); ++i)
+    for (Index j = 0; j < x.cols(); ++j)
+      if (!std::isfinite(x(i, j))) {
+        std::ostringstream msg;
+        msg << "kernel_matrix: " << name << " has a non-finite value (" << x(i, j) << ") at row "
+            << i << ", column " << j << " (0-based); kernels need finite inputs";
+        throw Error(msg.str());
+      }
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+}  // namespace
+
+void KernelSpec::validate() const {
+  std::ostringstream msg;
+  switch (kind) {
+    case KernelKind::Linear:
+      return;
+    case KernelKind::Polynomial:
+      if (degree < 1 || degree > 64)
+        msg << "polynomial kernel: degree must be an integer in [1, 64], got " << degree;
+      else if (!std::isfinite(c))
+        msg << "polynomial kernel: c must be finite, got " << c;
+      break;
+    case KernelKind::Rbf:
+      if (!(gamma > 0) || !std::isfinite(gamma))
+        msg << "rbf kernel: gamma must be a finite number > 0, got " << gamma;
+      break;
+    case KernelKind::ArcCos:
+      if (order < 0 || order > 2) msg << "arccos kernel: order must be 0, 1 or 2, got " << order;
+      break;
+  }
+  if (!msg.str().empty()) throw Error(msg.str());
+}
+
+std::string KernelSpec::describe() const {
+  std::ostringstream out;
+  out << kernel_kind_name(kind);
+  switch (kind) {
+    case KernelKind::Linear: break;
+    case KernelKind::Polynomial: out << "(degree=" << degree << ", c=" << c << ")"; break;
+    case KernelKind::Rbf: out << "(gamma=" << gamma << ")"; break;
+    case KernelKind::ArcCos: out << "(order=" << order << ")"; break;
+  }
+  return out.str();
+}
+
+KernelKind parse_kernel_kind(std::string_view name) {
+  const std::string n = lower(name);
+  if (n == "linear") return KernelKind::Linear;
+  if (n == "polynomial" || n == "poly") return KernelKind::Polynomial;
+  if (n == "rbf" || n == "gaussian") return KernelKind::Rbf;
+  if (n == "arccos" || n == "arc-cosine" || n == "arccosine") return KernelKind::ArcCos;
+  throw Error("unknown kernel '" + std::string(name) +
+              "'; choose one of: linear, polynomial, rbf, arccos");
+}
+
+const char* kernel_kind_name(KernelKind kind) {
+  switch (kind) {
+    case KernelKind::Linear: return "linear";
+    case KernelKind::Polynomial: return "polynomial";
+    case KernelKind::Rbf: return "rbf";
+    case KernelKind::ArcCos: return "arccos";
+  }
+  return "?";
+}
+
+template <class T>
+RowMatrix<T> kernel_matrix(const KernelSpec& spec, MatrixView<T> x1, MatrixView<T> x2) {
+  spec.validate();
+  if (x1.cols() != x2.cols()) {
+    std::ostringstream msg;
+    msg << "kernel_matrix: x1 has " << x1.cols() << " columns but x2 has " << x2.cols()
+        << "; both inputs need the same number of features";
+    throw Error(msg.str());
+  }
+  require_finite_input(x1, "x1");
+  require_finite_input(x2, "x2");
+
+  RowMatrix<T> out;
+  detail::gemm_abt<T>(x1, x2, out);
+  if (spec.kind == KernelKind::Linear) return out;
+
+  Vector<T> q1, q2;
+  if (needs_norms(spec.kind)) {
+    q1 = x1.rowwise().squaredNorm();
+    q2 = x2.rowwise().squaredNorm();
+  } else {  // unused, but map_entries takes a pointer
+    q1.setZero(x1.rows());
+    q2.setZero(x2.rows());
+  }
+  const Index n1 = out.rows(), n2 = out.cols();
+#pragma omp parallel for schedule(static) if (n1 * n2 > 16384)
+  for (Index i = 0; i < n1; ++i) map_entries<T>(spec, out.row(i).data(), q1[i], q2.data(), n2);
+  return out;
+}
+
+template <class T>
+RowMatrix<T> kernel_matrix(const KernelSpec& spec, MatrixView<T> x) {
+  spec.validate();
+  require_finite_input(x, "x");
+
+  RowMatrix<T> out;
+  detail::syrk_upper<T>(x, out);
+  const Index n = out.rows();
+  // Squared norms from the Gram diagonal itself, so that k(x, x) sees exactly θ = 0.
+  const Vector<T> q = out.diagonal();
+
+  // Upper-triangle tiles (bi <= bj): map the tile, then mirror it into the lower triangle.
+  const Index tiles = (n + kTile - 1) / kTile;
+  std::vector<std::pair<Index, Index>> work;
+  work.reserve(static_cast<std::size_t>(tiles * (tiles + 1) / 2));
+  for (Index bi = 0; bi < tiles; ++bi)
+    for (Index bj = bi; bj < tiles; ++bj) work.emplace_back(bi, bj);
+
+  const Index count = static_cast<Index>(work.size());
+#pragma omp parallel for schedule(dynamic) if (n * n > 16384)
+  for (Index w = 0; w < count; ++w) {
+    const Index r0 = work[w].first * kTile, r1 = std::min(r0 + kTile, n);
+    const Index c0 = work[w].second * kTile, c1 = std::min(c0 + kTile, n);
+    const bool diagonal = r0 == c0;
+    for (Index i = r0; i < r1; ++i) {
+      const Index start = diagonal ? i : c0;
+      map_entries<T>(spec, &out(i, start), q[i], q.data() + start, c1 - start);
+    }
+    for (Index i = r0; i < r1; ++i)
+      for (Index j = diagonal ? i + 1 : c0; j < c1; ++j) out(j, i) = out(i, j);
+  }
+  return out;
+}
+
+template <class T>
+Vector<T> kernel_diagonal(const KernelSpec& spec, MatrixView<T> x) {
+  spec.validate();
+  require_finite_input(x, "x");
+  Vector<T> q = x.rowwise().squaredNorm();
+  Vector<T> out(q.size());
+  for (Index i = 0; i < q.size(); ++i) {
+    T g = q[i];
+    map_entries<T>(spec, &g, q[i], &q[i], 1);
+    out[i] = g;
+  }
+  return out;
+}
+
+template RowMatrix<double> kernel_matrix<double>(const KernelSpec&, MatrixView<double>,
+                                                 MatrixView<double>);
+template RowMatrix<float> kernel_matrix<float>(const KernelSpec&, MatrixView<float>,
+                                               MatrixView<float>);
+template RowMatrix<double> kernel_matrix<double>(const KernelSpec&, MatrixView<double>);
+template RowMatrix<float> kernel_matrix<float>(const KernelSpec&, MatrixView<float>);
+template Vector<double> kernel_diagonal<double>(const KernelSpec&, MatrixView<double>);
+template Vector<float> kernel_diagonal<float>(const KernelSpec&, MatrixView<float>);
+
+}  // namespace ntkit
