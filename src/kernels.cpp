@@ -8,11 +8,14 @@
 #include <vector>
 
 #include "blas.hpp"
+#include "vector_math.hpp"
 #include "ntkit/error.hpp"
 
 namespace ntkit {
 namespace {
 
+using detail::atan2_array;
+using detail::exp_array;
 using Index = Eigen::Index;
 
 // Side of the square tiles the symmetric case works on: a 128 x 128 tile of doubles is
@@ -52,29 +55,39 @@ void map_entries(const KernelSpec& spec, T* g, T qi, const T* qj, Index len) {
       for (Index j = 0; j < len; ++j) {
         // ‖x - y‖² from the Gram entry; rounding can make it slightly negative.
         const T d2 = std::max(qi + qj[j] - 2 * g[j], T(0));
-        g[j] = std::exp(minus_gamma * d2);
+        g[j] = minus_gamma * d2;
       }
+      exp_array(g, g, static_cast<std::size_t>(len));
       return;
     }
     case KernelKind::ArcCos: {
       // With r² = ‖x‖²‖y‖², s = r sin θ and k = r cos θ the formulas need no division, so
       // zero-norm inputs give finite values by themselves (order 0 is handled explicitly).
+      // Chunks keep s and θ on the stack, in L1, between the vectorized passes.
+      constexpr Index kChunk = 256;
+      alignas(64) T s[kChunk];
+      alignas(64) T theta[kChunk];
       const int order = spec.order;
+      for (Index j0 = 0; j0 < len; j0 += kChunk) {
+        const Index m = std::min(kChunk, len - j0);
+        T* gj = g + j0;
+        const T* qjj = qj + j0;
 #pragma omp simd
-      for (Index j = 0; j < len; ++j) {
-        const T k = g[j];
-        const T r2 = qi * qj[j];
-        const T s = std::sqrt(std::max(r2 - k * k, T(0)));
-        const T theta = std::atan2(s, k);
-        T value;
+        for (Index j = 0; j < m; ++j) s[j] = std::sqrt(std::max(qi * qjj[j] - gj[j] * gj[j], T(0)));
+        atan2_array(s, gj, theta, static_cast<std::size_t>(m));
         if (order == 0) {
-          value = r2 > 0 ? 1 - theta * inv_pi : T(0.5);
+#pragma omp simd
+          for (Index j = 0; j < m; ++j) gj[j] = qi * qjj[j] > 0 ? 1 - theta[j] * inv_pi : T(0.5);
         } else if (order == 1) {
-          value = (s + (pi - theta) * k) * inv_pi;
+#pragma omp simd
+          for (Index j = 0; j < m; ++j) gj[j] = (s[j] + (pi - theta[j]) * gj[j]) * inv_pi;
         } else {
-          value = (3 * s * k + (pi - theta) * (r2 + 2 * k * k)) * inv_pi;
+#pragma omp simd
+          for (Index j = 0; j < m; ++j) {
+            const T k = gj[j];
+            gj[j] = (3 * s[j] * k + (pi - theta[j]) * (qi * qjj[j] + 2 * k * k)) * inv_pi;
+          }
         }
-        g[j] = value;
       }
       return;
     }

@@ -1,0 +1,20 @@
+// Elementwise transcendental functions over arrays, vectorized with SLEEF (Debian's
+// libsleef-dev; 1.0-ULP accurate "u10" variants, runtime-dispatched to AVX2/FMA or AVX) when
+// the build targets AVX, scalar std:: functions otherwise. GCC does not vectorize std::atan2
+// or std::exp in our loops on its own (glibc's vector math needs -ffast-math, which we do
+// not want), and these calls dominate the per-entry work of the kernel maps.
+#pragma once
+
+#include <cstddef>
+
+namespace ntkit::detail {
+
+/// out[i] = atan2(y[i], x[i]) for i < n. out may alias y or x.
+void atan2_array(const double* y, const double* x, double* out, std::size_t n);
+void atan2_array(const float* y, const float* x, float* out, std::size_t n);
+
+/// out[i] = exp(x[i]) for i < n. out may alias x.
+void exp_array(const double* x, double* out, std::size_t n);
+void exp_array(const float* x, float* out, std::size_t n);
+
+}  // namespace ntkit::detail
