@@ -180,19 +180,24 @@ class TextMatrixParser {
     }
     for (std::size_t col = 0; col < fields.size(); ++col) {
       double value = 0.0;
-      const std::string where =
-          "line " + std::to_string(line_number) + ", column " + std::to_string(col + 1);
-      switch (parse_number(fields[col], value)) {
-        case NumberStatus::Ok: break;
-        case NumberStatus::NotANumber:
-          if (fields[col].empty()) fail(where + ": empty field (expected a number)");
-          fail(where + ": " + quote_field(fields[col]) + " is not a number");
-        case NumberStatus::OutOfRange:
-          fail(where + ": " + quote_field(fields[col]) + " is outside the range of a float64 (about 4.9e-324 to 1.8e308)");
-      }
+      const NumberStatus status = parse_number(fields[col], value);
+      if (status != NumberStatus::Ok) report_bad_field(fields[col], status, line_number, col);
       values_.push_back(value);
     }
     ++rows_;
+  }
+
+  // Built only on failure: formatting a location for every value would slow parsing down.
+  [[noreturn]] void report_bad_field(std::string_view field, NumberStatus status,
+                                     std::size_t line_number, std::size_t col) const {
+    const std::string where =
+        "line " + std::to_string(line_number) + ", column " + std::to_string(col + 1);
+    if (status == NumberStatus::OutOfRange) {
+      fail(where + ": " + quote_field(field) +
+           " is outside the range of a float64 (about 4.9e-324 to 1.8e308)");
+    }
+    if (field.empty()) fail(where + ": empty field (expected a number)");
+    fail(where + ": " + quote_field(field) + " is not a number");
   }
 
   std::string_view text_;

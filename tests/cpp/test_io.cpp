@@ -555,6 +555,12 @@ TEST_F(FilesTest, ReadFileErrorsNameThePath) {
   EXPECT_ERROR_CONTAINS(ntkit::read_file(dir_.string()), dir_.string() + ": is a directory");
 }
 
+TEST_F(FilesTest, ReadFileReadError) {
+  // Reading /proc/self/mem at offset 0 (unmapped memory) fails with EIO after a successful open.
+  EXPECT_ERROR_CONTAINS(ntkit::read_file("/proc/self/mem"),
+                        "/proc/self/mem: cannot read: Input/output error");
+}
+
 TEST_F(FilesTest, ReadFileUnreadable) {
   if (::geteuid() == 0) GTEST_SKIP() << "root can read any file";
   write_raw("secret.csv", "1\n");
