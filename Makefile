@@ -52,6 +52,7 @@ bench: build
 
 demo: build
 	$(NTKIT) demo --out $(DEMO_OUT)
+	$(NTKIT) classic-demo --out $(DEMO_OUT)/classic
 	$(PYTHON) scripts/plot_demo.py $(DEMO_OUT)
 
 clean:

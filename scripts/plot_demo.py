@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Plots for `ntkit demo`: reads DIR/report.json and DIR/*.npy, writes DIR/*.png.
+"""Plots for `ntkit demo` and `ntkit classic-demo`: reads DIR/report.json (and details.json,
+*.npy), writes DIR/*.png. If DIR/classic/ holds a classic-demo report, plots it too.
 
 Usage: python3 scripts/plot_demo.py DIR
 """
@@ -91,23 +92,95 @@ def plot_kernel(out):
     save(fig, os.path.join(out, "kernel_spectrum.png"))
 
 
+QUANTITIES = [
+    ("kernel_rel_error", "‖K_m − K‖ / ‖K‖ at init"),
+    ("weight_rel_change", "‖w(T) − w(0)‖ / ‖w(0)‖"),
+    ("kernel_rel_drift", "‖K_m(w(T)) − K_m(w(0))‖ / ‖K_m(w(0))‖"),
+    ("train_rel_gap", "max_t ‖f_NN − f_NTK‖ / ‖y‖ (train)"),
+    ("test_rel_gap", "max_t ‖f_NN − f_NTK‖ / ‖y‖ (test)"),
+]
+
+
+def plot_lecture(report, details, out):
+    widths = np.array(report["widths"], dtype=float)
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for key, label in QUANTITIES:
+        ax.loglog(widths, report[key], "o-", label=f"{label}  (slope {report['slopes'][key]:.2f})")
+    ref = np.array(report["kernel_rel_error"])[0] * (widths / widths[0]) ** -0.5
+    ax.loglog(widths, ref, "k--", lw=1, label="m^(−1/2) reference")
+    ax.set_xlabel("width m")
+    ax.set_ylabel("relative size")
+    ax.set_title("Wide networks are lazy: finite-width effects shrink with m")
+    ax.legend(fontsize=8)
+    save(fig, os.path.join(out, "width_scaling.png"))
+
+    steps = np.array(details["curve_steps"])
+    curves = details["curves"]
+    picks = sorted({0, len(curves) // 2, len(curves) - 1})
+    fig, axes = plt.subplots(1, len(picks), figsize=(4.2 * len(picks), 3.6), sharey=True)
+    axes = np.atleast_1d(axes)
+    for ax, i in zip(axes, picks):
+        c = curves[i]
+        ax.plot(steps, c["loss_network"], lw=3, alpha=0.5, label="network")
+        ax.plot(steps, c["loss_ntk"], "--", label="infinite-width NTK")
+        ax.set_yscale("log")
+        ax.set_title(f"width m = {c['width']}")
+        ax.set_xlabel("gradient-descent step")
+    axes[0].set_ylabel("training loss ½‖f − y‖²")
+    axes[0].legend()
+    save(fig, os.path.join(out, "training_curves.png"))
+
+    k = np.load(os.path.join(out, "ntk_train.npy"))
+    fig, ax = plt.subplots(figsize=(5, 4.3))
+    im = ax.imshow(k, cmap="viridis")
+    fig.colorbar(im, ax=ax)
+    ax.set_title(f"infinite-width NTK, {k.shape[0]} training points")
+    save(fig, os.path.join(out, "ntk_heatmap.png"))
+
+    ev = np.load(os.path.join(out, "ntk_eigenvalues.npy"))
+    fig, ax = plt.subplots(figsize=(5, 3.8))
+    ax.loglog(np.arange(1, len(ev) + 1), np.maximum(ev, np.finfo(float).tiny))
+    ax.set_xlabel("index")
+    ax.set_ylabel("eigenvalue")
+    ax.set_title("NTK spectrum (modes with small λ train slowly)")
+    save(fig, os.path.join(out, "ntk_spectrum.png"))
+
+
+def load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        print(f"plot_demo: error: cannot read {path}: {e}; run `ntkit demo` first", file=sys.stderr)
+        return None
+
+
+def plot_classic(report, out):
+    plot_ridge(report, out)
+    plot_primal_dual(report, out)
+    plot_kernel(out)
+
+
 def main(argv):
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
     out = argv[1]
-    path = os.path.join(out, "report.json")
-    try:
-        with open(path) as f:
-            report = json.load(f)
-    except (OSError, ValueError) as e:
-        print(f"plot_demo: error: cannot read {path}: {e}; run `ntkit demo --out {out}` first",
-              file=sys.stderr)
+    report = load_json(os.path.join(out, "report.json"))
+    if report is None:
         return 2
     print(f"plot_demo: writing plots to {out}/")
-    plot_ridge(report, out)
-    plot_primal_dual(report, out)
-    plot_kernel(out)
+    if "widths" in report:
+        details = load_json(os.path.join(out, "details.json"))
+        if details is None:
+            return 2
+        plot_lecture(report, details, out)
+    else:
+        plot_classic(report, out)
+    classic = os.path.join(out, "classic")
+    if os.path.exists(os.path.join(classic, "report.json")):
+        print(f"plot_demo: writing plots to {classic}/")
+        plot_classic(load_json(os.path.join(classic, "report.json")), classic)
     return 0
 
 

@@ -227,6 +227,10 @@ RowMatrixD read_matrix(const std::string& path, const ReadOptions& options) {
   // The format is chosen by content, not by extension. 0x93 cannot start UTF-8 text, so a file
   // starting with it is treated as .npy even if shorter than the magic (and reported as such).
   const bool is_npy = !bytes.empty() && bytes.front() == kNpyMagic.front();
+  if (!is_npy && bytes.find('\0') != std::string::npos) {
+    fail(path, "binary content that is not a .npy file (it does not start with the magic string "
+               "\\x93NUMPY); expected a .npy file or CSV / whitespace-separated text");
+  }
   RowMatrixD matrix = is_npy ? npy_to_matrix(bytes, path) : parse_text_matrix(bytes, path);
   if ((matrix.rows() == 0 || matrix.cols() == 0) && !options.allow_empty) {
     fail(path, "the matrix is empty (" + std::to_string(matrix.rows()) + " rows, " +

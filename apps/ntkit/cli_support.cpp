@@ -45,7 +45,7 @@ KernelSpec make_kernel_spec(const KernelOptions& options, Eigen::Index input_dim
   spec.kind = parse_kernel_kind(options.kernel);
   spec.degree = options.degree;
   spec.c = options.c;
-  spec.gamma = options.gamma != 0.0 ? options.gamma : 1.0 / static_cast<double>(std::max<Eigen::Index>(input_dim, 1));
+  spec.gamma = options.gamma ? *options.gamma : 1.0 / static_cast<double>(std::max<Eigen::Index>(input_dim, 1));
   spec.order = options.order;
   spec.validate();
   return spec;

@@ -1,6 +1,7 @@
 // Shared plumbing of the command-line tool: reading inputs, checking and writing outputs.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -26,7 +27,7 @@ struct KernelOptions {
   std::string kernel = "linear";
   int degree = 2;
   double c = 1.0;
-  double gamma = 0.0;  // 0 = unset: 1 / d
+  std::optional<double> gamma;  // unset: 1 / d
   int order = 1;
 };
 void add_kernel_options(CLI::App& command, KernelOptions& options);

@@ -1,4 +1,4 @@
-// ntkit demo: classic kernel methods end to end on the diabetes data shipped in data/.
+// ntkit classic-demo: classic kernel methods end to end on the diabetes data shipped in data/.
 //
 // 1. Kernel ridge regression with every classic kernel (λ by 5-fold cross-validation), test
 //    error on a held-out split.
@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_support.hpp"
+#include "demo_data.hpp"
 #include "commands.hpp"
 #include "ntkit/error.hpp"
 #include "ntkit/feature_map.hpp"
@@ -32,57 +33,13 @@ namespace {
 using json = nlohmann::json;
 
 struct DemoCommand {
-  std::string out = "demo-out";
+  std::string out = "demo-out/classic";
   std::string data;
   std::uint64_t seed = 0;
   int test_size = 100;
   int steps = 2000;
   int record_every = 10;
 };
-
-std::string default_data_path() {
-  const std::string local = "data/diabetes.csv";
-  if (std::filesystem::exists(local)) return local;
-  return std::string(NTKIT_SOURCE_DIR) + "/data/diabetes.csv";
-}
-
-std::vector<double> to_vector(const RowMatrixD& m) { return {m.data(), m.data() + m.size()}; }
-
-struct Split {
-  RowMatrixD x_train, x_test, y_train, y_test;  // standardized with training statistics
-  double y_mean = 0, y_std = 1;
-};
-
-Split split_and_standardize(const RowMatrixD& data, int test_size, std::uint64_t seed) {
-  const Eigen::Index n = data.rows(), d = data.cols() - 1;
-  if (d < 1) throw Error("demo: the data needs at least one feature column and one target column");
-  if (test_size < 1 || test_size >= n - 1)
-    throw Error("--test-size: must be in [1, " + std::to_string(n - 2) + "], got " + std::to_string(test_size));
-  std::vector<Eigen::Index> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), Eigen::Index{0});
-  std::mt19937_64 rng(seed);
-  std::shuffle(order.begin(), order.end(), rng);
-  const std::vector<Eigen::Index> test(order.begin(), order.begin() + test_size);
-  const std::vector<Eigen::Index> train(order.begin() + test_size, order.end());
-
-  Split s;
-  const RowMatrixD x_train = data(train, Eigen::seqN(0, d));
-  const RowMatrixD x_test = data(test, Eigen::seqN(0, d));
-  const Eigen::RowVectorXd mean = x_train.colwise().mean();
-  Eigen::RowVectorXd sd = ((x_train.rowwise() - mean).colwise().squaredNorm() /
-                           static_cast<double>(train.size())).cwiseSqrt();
-  sd = sd.unaryExpr([](double v) { return v > 0 ? v : 1.0; });  // constant column: leave as is
-  s.x_train = (x_train.rowwise() - mean).array().rowwise() / sd.array();
-  s.x_test = (x_test.rowwise() - mean).array().rowwise() / sd.array();
-  const RowMatrixD y_train = data(train, Eigen::seqN(d, 1));
-  const RowMatrixD y_test = data(test, Eigen::seqN(d, 1));
-  s.y_mean = y_train.mean();
-  s.y_std = std::sqrt((y_train.array() - s.y_mean).square().mean());
-  if (!(s.y_std > 0)) s.y_std = 1;
-  s.y_train = (y_train.array() - s.y_mean) / s.y_std;
-  s.y_test = (y_test.array() - s.y_mean) / s.y_std;
-  return s;
-}
 
 json ridge_with_every_kernel(const Split& s, const std::string& out_dir, std::uint64_t seed) {
   std::vector<KernelSpec> specs;
@@ -213,10 +170,10 @@ void run(const DemoCommand& cmd) {
 
 }  // namespace
 
-void register_demo_command(CLI::App& app) {
+void register_classic_demo_command(CLI::App& app) {
   auto cmd = std::make_shared<DemoCommand>();
   CLI::App* sub = app.add_subcommand(
-      "demo", "The main job: classic kernel methods on the shipped diabetes data, with a report");
+      "classic-demo", "Classic kernel methods on the shipped diabetes data: ridge with every kernel, primal vs dual training");
   sub->add_option("--out", cmd->out, "output directory (created if missing)")->capture_default_str();
   sub->add_option("--data", cmd->data, "CSV/.npy data, last column the target (default: data/diabetes.csv)");
   sub->add_option("--seed", cmd->seed, "seed of the train/test split and CV folds")->capture_default_str();

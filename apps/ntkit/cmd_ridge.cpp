@@ -2,6 +2,7 @@
 #include <cmath>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <vector>
 
 #include "cli_support.hpp"
@@ -43,8 +44,15 @@ void run(const RidgeCommand& cmd) {
                   std::to_string(y.cols()) + " (one row per test point, one column per output)");
     }
   }
-  if (!(cmd.lambda >= 0) || !std::isfinite(cmd.lambda))
-    throw Error("--lambda: must be a finite number >= 0, got " + std::to_string(cmd.lambda));
+  if (!(cmd.lambda >= 0) || !std::isfinite(cmd.lambda)) {
+    std::ostringstream msg;
+    msg << "--lambda: must be a finite number >= 0, got " << cmd.lambda;
+    throw Error(msg.str());
+  }
+  if (cmd.cv != 0 && (cmd.cv < 2 || cmd.cv > x.rows())) {
+    throw Error("--cv: the number of folds must be in [2, " + std::to_string(x.rows()) +
+                "] (2 to the number of training examples), got " + std::to_string(cmd.cv));
+  }
 
   const KernelSpec spec = make_kernel_spec(cmd.kernel, x.cols());
   const RowMatrixD k = kernel_matrix<double>(spec, x);

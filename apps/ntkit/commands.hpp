@@ -8,6 +8,8 @@ namespace ntkit::cli {
 void register_kernel_command(CLI::App& app);
 void register_features_command(CLI::App& app);
 void register_ridge_command(CLI::App& app);
+void register_classic_demo_command(CLI::App& app);
+void register_two_layer_command(CLI::App& app);
 void register_demo_command(CLI::App& app);
 
 }  // namespace ntkit::cli

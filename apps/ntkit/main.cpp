@@ -2,6 +2,8 @@
 // (message on stderr, no output written), 1 on an unexpected internal failure.
 #include <cstdio>
 #include <exception>
+#include <functional>
+#include <string>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -15,16 +17,43 @@ int main(int argc, char** argv) {
   app.name("ntkit");
   app.set_version_flag("--version", std::string("ntkit ") + ntkit::version());
   app.require_subcommand(1);
-  app.failure_message(CLI::FailureMessage::help);
   ntkit::cli::register_kernel_command(app);
   ntkit::cli::register_features_command(app);
   ntkit::cli::register_ridge_command(app);
+  ntkit::cli::register_two_layer_command(app);
   ntkit::cli::register_demo_command(app);
+  ntkit::cli::register_classic_demo_command(app);
 
+  // An unknown command would otherwise be reported as a missing one; name it.
+  if (argc > 1 && argv[1][0] != '-') {
+    const CLI::App& top = app;
+    const auto commands = top.get_subcommands(std::function<bool(const CLI::App*)>([](const CLI::App*) { return true; }));
+    std::string names;
+    bool known = false;
+    for (const CLI::App* sub : commands) {
+      names += " " + sub->get_name();
+      known = known || sub->get_name() == argv[1];
+    }
+    if (!known) {
+      std::cerr << "ntkit: error: unknown command '" << argv[1] << "'; the commands are:" << names
+                << " (see ntkit --help)\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {  // also --help and --version, which exit 0
-    return app.exit(e) == 0 ? 0 : 2;
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line in the tool's error format, pointing at the command's help.
+    std::string command = "ntkit";
+    for (const CLI::App* sub = &app; sub != nullptr;) {
+      const auto chosen = sub->get_subcommands();
+      sub = chosen.empty() ? nullptr : chosen.front();
+      if (sub != nullptr) command += " " + sub->get_name();
+    }
+    std::cerr << "ntkit: error: " << e.what() << " (see " << command << " --help)\n";
+    return 2;
   } catch (const ntkit::Error& e) {
     std::cerr << "ntkit: error: " << e.what() << "\n";
     return 2;

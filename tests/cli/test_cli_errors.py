@@ -249,12 +249,9 @@ def test_demo_bad_arguments(ntkit, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-# ---- Known bugs and unhelpful messages (strict xfail: they flip to failures once fixed) ----
+# ---- Bugs and unhelpful messages found by this suite, fixed since: keep them fixed ----
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: --gamma 0 is silently accepted and replaced by "
-                   "the default 1/d (make_kernel_spec treats 0 as 'not given') instead of being "
-                   "rejected as gamma must be > 0")
 def test_gamma_zero_rejected(ntkit, tmp_path):
     good(tmp_path)
     r = ntkit("kernel", "--x1", "good.npy", "--kernel", "rbf", "--gamma", "0", "-o", "K.npy")
@@ -262,9 +259,6 @@ def test_gamma_zero_rejected(ntkit, tmp_path):
     assert not (tmp_path / "K.npy").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="UNHELPFUL: a binary .npy file with a wrong magic that "
-                   "does not start with \\x93 is parsed as text and reported as 'the matrix is "
-                   "empty (0 rows, 1 columns)' instead of 'not a .npy file'")
 def test_npy_extension_without_magic(ntkit, tmp_path):
     (tmp_path / "junk.npy").write_bytes(b"NOTNUMPY" + b"\x00" * 100)
     r = ntkit("kernel", "--x1", "junk.npy", "-o", "K.npy")
@@ -274,9 +268,6 @@ def test_npy_extension_without_magic(ntkit, tmp_path):
     assert "magic" in r.stderr or "not a .npy" in r.stderr or "binary" in r.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="UNHELPFUL: --cv with a bad fold count is reported as "
-                   "'select_ridge_lambda: folds must be in [2, n]' (an internal function name) "
-                   "without naming the --cv option")
 def test_cv_bad_fold_count_names_option(ntkit, tmp_path):
     ridge_files(tmp_path)
     r = ntkit("ridge", "--train", "good.npy", "y4.npy", "--test", "good.npy", "--cv", "1", "-o", "P.npy")
