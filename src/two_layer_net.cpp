@@ -20,12 +20,17 @@ using Pass = TwoLayerNet::Pass;
 
 // Fills `p`, reusing its buffers: training calls this every step with n x m matrices of tens
 // of megabytes, and fresh allocations of that size are fresh pages from the kernel each time.
-// Z = X Aᵀ goes through Eigen, not OpenBLAS: its inner dimension is d (small), and OpenBLAS's
-// worker threads keep spinning (sched_yield) after each call, stealing the cores from the
-// OpenMP loops that follow; in training that made each step several times slower.
+// Z = X Aᵀ: for small d (the lecture's data) through Eigen, single-threaded: OpenBLAS's worker
+// threads keep spinning (sched_yield) after each call and steal the cores from the OpenMP
+// loops that follow; in training that made each step several times slower. For large d the
+// product dominates and goes to the threaded BLAS.
 void run_pass(const RowMatrixD& a, Activation activation, MatrixView<double> x, bool derivative, Pass& p) {
-  p.z.resize(x.rows(), a.rows());
-  p.z.noalias() = x * a.transpose();
+  if (x.cols() >= 64) {
+    detail::gemm_abt<double>(x, a, p.z);
+  } else {
+    p.z.resize(x.rows(), a.rows());
+    p.z.noalias() = x * a.transpose();
+  }
   activate(activation, p.z, p.s);
   if (derivative) activate_derivative(activation, p.z, p.ds);
 }

@@ -178,16 +178,17 @@ double network_vs_ntk_gap(int width, std::uint64_t seed, double* weight_change) 
 
 TEST(TwoLayerNet, TrainedNetworkApproachesNtkPredictionAsWidthGrows) {
   double change_small = 0, change_large = 0, gap_small = 0, gap_large = 0;
-  for (std::uint64_t s = 0; s < 3; ++s) {
+  const int seeds = 4;
+  for (std::uint64_t s = 0; s < seeds; ++s) {
     double c = 0;
-    gap_small += network_vs_ntk_gap(128, 100 + s, &c) / 3;
-    change_small += c / 3;
-    gap_large += network_vs_ntk_gap(8192, 200 + s, &c) / 3;
-    change_large += c / 3;
+    gap_small += network_vs_ntk_gap(512, 100 + s, &c) / seeds;
+    change_small += c / seeds;
+    gap_large += network_vs_ntk_gap(8192, 200 + s, &c) / seeds;
+    change_large += c / seeds;
   }
-  // 64x the width: both should shrink by about √64 = 8; demand at least 3.
-  EXPECT_LT(gap_large, gap_small / 3) << gap_small << " -> " << gap_large;
-  EXPECT_LT(change_large, change_small / 3) << change_small << " -> " << change_large;
+  // 16x the width: both should shrink by about √16 = 4; demand at least 2 (seed noise).
+  EXPECT_LT(gap_large, gap_small / 2) << gap_small << " -> " << gap_large;
+  EXPECT_LT(change_large, change_small / 2) << change_small << " -> " << change_large;
 }
 
 TEST(TwoLayerNet, Errors) {
