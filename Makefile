@@ -30,9 +30,10 @@ test: build fuzz-smoke
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	NTKIT_BIN=$(abspath $(NTKIT)) $(PYTHON) -m pytest -q tests/cli
 
-# The C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+# The C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (Debug, so Eigen's and our
+# assertions are on; -O1 keeps the Monte Carlo and training tests fast enough).
 test-asan: deps
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DNTKIT_SANITIZE=ON -DNTKIT_BUILD_BENCH=OFF $(CMAKE_FLAGS)
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DNTKIT_SANITIZE=ON -DNTKIT_BUILD_BENCH=OFF $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS) --target ntkit_tests
 	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
