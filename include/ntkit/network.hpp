@@ -1,0 +1,255 @@
+// A network is a value: a list of layers with neural-tangents' (stax) names, arguments and
+// defaults, built in C++ or parsed from text (SPEC §5, DESIGN "Architecture").
+//
+//   Network net = serial(Dense(512, 1.5, 0.05), Relu(), Dense(1));
+//   Network same = parse_network("Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)");
+//   assert(net == same && parse_network(to_string(net)) == net);
+//
+// This header only describes networks. How each layer maps the kernel state (infinite width)
+// and activations (finite width) lives with the code that evaluates networks; it visits
+// `Layer` (a std::variant) and reads the fields below, which are named as in neural-tangents.
+//
+// Residual branches use neural-tangents' combinators: FanOut(n), then parallel(...) with n
+// branches, then FanInSum. Residual(f...) is shorthand for
+// FanOut(2), parallel(serial(f...), Identity), FanInSum and is stored expanded.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace ntkit {
+
+struct Network;
+
+enum class Parameterization { Ntk, Standard };
+
+/// stax.Dense(out_dim, W_std=1., b_std=None, parameterization='ntk'). b_std = nullopt means
+/// no bias parameter at all (under 'standard' that differs from b_std = 0; SPEC §5).
+struct DenseLayer {
+  int out_dim = 1;
+  double W_std = 1.0;
+  std::optional<double> b_std;
+  Parameterization parameterization = Parameterization::Ntk;
+  friend bool operator==(const DenseLayer&, const DenseLayer&) = default;
+};
+
+/// Elementwise nonlinearities. Names as in neural-tangents (stax/elementwise.py) where it has
+/// the layer; Tanh, Softplus, Elu, Selu and Silu are ntkit's (neural-tangents has no such
+/// layers), with jax.nn's definitions: softplus(x) = log(1 + eˣ); elu(x) = x for x > 0, else
+/// alpha (eˣ − 1); selu = jax.nn.selu's fixed scale and alpha; silu(x) = x · sigmoid(x).
+enum class ActivationKind {
+  Relu,               // max(x, 0)
+  LeakyRelu,          // alpha min(x, 0) + max(x, 0)
+  ABRelu,             // a min(x, 0) + b max(x, 0)
+  Abs,                // |x|
+  Erf,                // a erf(b x) + c
+  Sigmoid_like,       // 0.5 erf(x / 2.4020563531719796) + 0.5
+  Gelu,               // x Φ(x) (approximate: tanh form, finite width only)
+  Sin,                // a sin(b x + c)
+  Cos,                // a cos(b x + c)
+  Sign,               // sign(x)
+  Rbf,                // √2 sin(√(2 gamma) x + π/4)
+  Gaussian,           // a exp(b x²)
+  Exp,                // a exp(b x)
+  Monomial,           // x^degree
+  RectifiedMonomial,  // (x ≥ 0) x^degree; degree 0 is the step function ("Step" parses to it)
+  Polynomial,         // coef[0] + coef[1] x + … + coef[n] xⁿ
+  Tanh,
+  Softplus,
+  Elu,
+  Selu,
+  Silu,  // a.k.a. Swish
+};
+
+/// The parameters an activation may have; which ones a kind has (and their defaults) is in
+/// activation_info(kind).parameters, in neural-tangents' positional order.
+enum class ActivationField { A, B, C, Alpha, Gamma, Degree, Coef, Approximate, DoStabilize };
+
+/// One elementwise activation. Only the fields listed in activation_info(kind) mean anything
+/// for that kind (equality and printing ignore the others); make one with the builders below
+/// or make_activation(kind) so that every field holds neural-tangents' default.
+struct ActivationLayer {
+  ActivationKind kind = ActivationKind::Relu;
+  double a = 1.0, b = 1.0, c = 0.0;  // Erf, Sin, Cos: (a, b, c); ABRelu, Gaussian, Exp: (a, b)
+  double alpha = 0.0;                // LeakyRelu (required), Elu (default 1)
+  double gamma = 1.0;                // Rbf
+  int degree = 0;                    // Monomial, RectifiedMonomial (required)
+  std::vector<double> coef;          // Polynomial (required, non-empty)
+  bool approximate = false;          // Gelu: tanh approximation (finite width only)
+  bool do_stabilize = false;         // Relu, LeakyRelu, ABRelu, Abs: rescaling for depth
+  friend bool operator==(const ActivationLayer&, const ActivationLayer&);
+};
+
+/// stax.LayerNorm over the features: (x − mean) / √(var + eps). neural-tangents' axis,
+/// batch_axis and channel_axis are accepted by the parser only with the values that mean
+/// "the features of an n × d matrix", so they are not stored.
+struct LayerNormLayer {
+  double eps = 1e-12;
+  friend bool operator==(const LayerNormLayer&, const LayerNormLayer&) = default;
+};
+
+/// stax.Identity: a no-op (a linear layer, not an activation: it may come first, and it is
+/// the shortcut branch of a residual block).
+struct IdentityLayer {
+  friend bool operator==(const IdentityLayer&, const IdentityLayer&) = default;
+};
+
+/// stax.FanOut(num): num copies of the input, to be consumed by parallel(...) with num
+/// branches (or summed by FanInSum).
+struct FanOutLayer {
+  int num = 2;
+  friend bool operator==(const FanOutLayer&, const FanOutLayer&) = default;
+};
+
+/// stax.parallel(*layers): branch i maps input i. A branch is itself a serial network.
+struct ParallelLayer {
+  std::vector<Network> branches;
+  friend bool operator==(const ParallelLayer&, const ParallelLayer&);
+};
+
+/// stax.FanInSum(): sums the parallel inputs into one.
+struct FanInSumLayer {
+  friend bool operator==(const FanInSumLayer&, const FanInSumLayer&) = default;
+};
+
+using Layer = std::variant<DenseLayer, ActivationLayer, LayerNormLayer, IdentityLayer,
+                           FanOutLayer, ParallelLayer, FanInSumLayer>;
+
+/// stax.serial(*layers): the layers applied in order.
+struct Network {
+  std::vector<Layer> layers;
+  friend bool operator==(const Network&, const Network&);
+};
+
+// ---- Parameter tables (shared by the parser, the printer and the builders) -----------------
+
+/// One parameter of an activation: its neural-tangents name, the field that holds it and its
+/// default (std::nullopt: required). Bools default to 0/1; Coef never has a default.
+struct ActivationParameter {
+  const char* name;
+  ActivationField field;
+  std::optional<double> default_value;
+};
+
+struct ActivationInfo {
+  ActivationKind kind;
+  const char* name;  // neural-tangents' spelling, e.g. "Sigmoid_like"
+  std::vector<ActivationParameter> parameters;
+};
+
+/// Every activation, in the order of ActivationKind.
+const std::vector<ActivationInfo>& activation_table();
+const ActivationInfo& activation_info(ActivationKind kind);
+
+/// An activation of this kind with every parameter at its default (required ones at 0/empty).
+ActivationLayer make_activation(ActivationKind kind);
+
+/// Throws ntkit::Error naming the layer and argument if a value is out of its domain
+/// (Dense out_dim ≥ 1, W_std ≥ 0 finite, b_std ≥ 0 finite or None, degrees ≥ 0, non-empty
+/// finite Polynomial coef, finite activation parameters, FanOut num ≥ 1, LayerNorm eps ≥ 0).
+/// Returns the argument's name in `bad_argument` (if given) for the parser's column.
+void check_layer_arguments(const Layer& layer, std::string* bad_argument = nullptr);
+
+/// Checks the structure of a whole network and throws ntkit::Error if it is not one that
+/// neural-tangents' kernel_fn accepts:
+///  - at least one Dense; an activation or LayerNorm needs a Gaussian input, i.e. the output
+///    of a Dense (possibly through Identity, LayerNorm or a FanInSum of Gaussian branches):
+///    "missing Dense before an activation";
+///  - FanOut(n) is followed by parallel(...) with n branches and/or FanInSum; parallel with
+///    k > 1 branches needs k inputs; FanInSum needs more than one input; Dense, activations,
+///    LayerNorm and Identity need exactly one input; the network ends with one output;
+///  - no empty network or branch.
+/// Also checks every layer's arguments (check_layer_arguments).
+void validate(const Network& network);
+
+namespace detail {
+/// What validate() found wrong, and where: path = indices (layer, branch, layer, …) of the
+/// offending layer (empty: the whole network). `message` holds "{at}" where the parser puts
+/// "at column c" and validate() puts "(layer i, branch j, layer k)".
+struct NetworkProblem {
+  std::vector<int> path;
+  std::string message;
+};
+std::optional<NetworkProblem> find_problem(const Network& network);
+}  // namespace detail
+
+// ---- Text ----------------------------------------------------------------------------------
+
+/// Parses neural-tangents-style text (grammar in src/network_parse.cpp), case-insensitive:
+///   "Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)"
+/// and validates it. Throws ntkit::Error with the line/column, a caret under the text and,
+/// for misspelled names, the closest valid one.
+Network parse_network(std::string_view text);
+
+/// Canonical text: neural-tangents' names, non-default arguments by keyword (Dense's out_dim
+/// positional), parameterless layers without "()". parse_network(to_string(n)) == n.
+std::string to_string(const Network& network);
+std::string to_string(const Layer& layer);
+std::string to_string(ActivationKind kind);  // "Relu", "Sigmoid_like", …
+
+// ---- Builders (mirror the text; C++ names follow neural-tangents) ----------------------------
+
+Layer Dense(int out_dim, double W_std = 1.0, std::optional<double> b_std = std::nullopt,
+            Parameterization parameterization = Parameterization::Ntk);
+Layer Relu(bool do_stabilize = false);
+Layer LeakyRelu(double alpha, bool do_stabilize = false);
+Layer ABRelu(double a, double b, bool do_stabilize = false);
+Layer Abs(bool do_stabilize = false);
+Layer Erf(double a = 1.0, double b = 1.0, double c = 0.0);
+Layer Sigmoid_like();
+Layer Gelu(bool approximate = false);
+Layer Sin(double a = 1.0, double b = 1.0, double c = 0.0);
+Layer Cos(double a = 1.0, double b = 1.0, double c = 0.0);
+Layer Sign();
+Layer Step();  // = RectifiedMonomial(0); neural-tangents has no separate step layer
+Layer Rbf(double gamma = 1.0);
+Layer Gaussian(double a = 1.0, double b = -1.0);
+Layer Exp(double a = 1.0, double b = 1.0);
+Layer Monomial(int degree);
+Layer RectifiedMonomial(int degree);
+Layer Polynomial(std::vector<double> coef);
+Layer Tanh();
+Layer Softplus();
+Layer Elu(double alpha = 1.0);
+Layer Selu();
+Layer Silu();
+Layer Identity();
+Layer LayerNorm(double eps = 1e-12);
+Layer FanOut(int num);
+Layer FanInSum();
+
+namespace detail {
+inline void append_layers(Network& out, const Layer& layer) { out.layers.push_back(layer); }
+inline void append_layers(Network& out, const Network& network) {
+  out.layers.insert(out.layers.end(), network.layers.begin(), network.layers.end());
+}
+inline Network as_network(const Layer& layer) { return Network{{layer}}; }
+inline Network as_network(const Network& network) { return network; }
+}  // namespace detail
+
+/// serial(a, b, …): Layers and Networks, flattened into one list (serial is associative).
+template <class... Parts>
+Network serial(const Parts&... parts) {
+  Network out;
+  (detail::append_layers(out, parts), ...);
+  return out;
+}
+
+/// parallel(branch, …): each argument (a Layer or a serial Network) is one branch.
+template <class... Branches>
+Layer parallel(const Branches&... branches) {
+  return ParallelLayer{{detail::as_network(branches)...}};
+}
+
+/// Residual(f…) = FanOut(2), parallel(serial(f…), Identity), FanInSum.
+template <class... Parts>
+Network Residual(const Parts&... parts) {
+  return Network{{FanOut(2), parallel(serial(parts...), Identity()), FanInSum()}};
+}
+
+}  // namespace ntkit

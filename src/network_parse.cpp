@@ -1,0 +1,786 @@
+// parse_network: a tokenizer and a recursive-descent parser for neural-tangents-style network
+// text, with errors that point at a line/column (caret under the text) and suggest the closest
+// valid name.
+//
+// Grammar (names and keywords case-insensitive; whitespace and newlines anywhere between
+// tokens):
+//   network  := layer (',' layer)*                       -- serial composition, no trailing ','
+//   layer    := NAME [ '(' [ argument (',' argument)* [','] ] ')' ]
+//   argument := [ NAME '=' ] value                       -- positional before keyword, as Python
+//   value    := NUMBER | STRING | None | True | False
+//             | '[' [ value (',' value)* [','] ] ']'      -- list, e.g. Polynomial(coef=[1, 0, .5])
+//             | '(' [ value (',' value)* [','] ] ')'      -- tuple, e.g. Dense(..., s=(1, 1))
+//             | layer                                    -- arguments of serial/parallel/Residual
+//   NUMBER   := [+-] (digits ['.' digits] | '.' digits) [(e|E) [+-] digits]
+//   STRING   := '…' | "…"
+// Structure: serial(...) flattens into its parent; parallel(b1, b2, …) takes one layer or
+// serial(...) per branch; Residual(f…) = FanOut(2), parallel(serial(f…), Identity), FanInSum.
+// Aliases: Swish = Silu; Step = RectifiedMonomial(0).
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ntkit/error.hpp"
+#include "ntkit/network.hpp"
+
+namespace ntkit {
+namespace {
+
+// ---- Locations and messages ----------------------------------------------------------------
+
+// Thrown inside the parser with the byte offset it refers to; parse_network turns it into an
+// ntkit::Error with "at column c" and a caret line.
+struct ParseError {
+  std::size_t offset;
+  std::string message;  // contains "{at}" where the location goes
+};
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+bool iequals(std::string_view x, std::string_view y) { return lower(x) == lower(y); }
+
+std::size_t edit_distance(std::string_view x, std::string_view y) {
+  const std::string a = lower(x), b = lower(y);
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// "; did you mean 'X'?" for a close name (edit distance, case-insensitive; a name that is
+// the start of a valid one counts as close: "Sigmoid" → "Sigmoid_like"), else the list.
+std::string suggestion(std::string_view name, const std::vector<std::string>& valid) {
+  std::string best;
+  std::size_t best_distance = std::string::npos;
+  for (const std::string& candidate : valid) {
+    const bool prefix = name.size() >= 3 && lower(candidate).starts_with(lower(name));
+    const std::size_t distance = prefix ? 1 : edit_distance(name, candidate);
+    if (distance < best_distance) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  std::string list;
+  for (const std::string& candidate : valid) list += (list.empty() ? "" : ", ") + candidate;
+  if (!best.empty() && best_distance <= std::max<std::size_t>(2, name.size() / 2)) {
+    return "; did you mean '" + best + "'? (valid: " + list + ")";
+  }
+  return "; valid: " + list;
+}
+
+std::string format_error(std::string_view text, const ParseError& error) {
+  std::size_t line_start = 0, line = 1;
+  for (std::size_t i = 0; i < error.offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      line_start = i + 1;
+      ++line;
+    }
+  }
+  const std::size_t line_end = std::min(text.find('\n', line_start), text.size());
+  const std::size_t column = error.offset - line_start + 1;
+  const bool multi_line = text.find('\n') != std::string_view::npos;
+  const std::string at = (multi_line ? "at line " + std::to_string(line) + ", column "
+                                     : std::string("at column ")) +
+                         std::to_string(column);
+  std::string message = error.message;
+  const std::size_t slot = message.find("{at}");
+  if (slot != std::string::npos) message.replace(slot, 4, at);
+  std::string source(text.substr(line_start, line_end - line_start));
+  std::replace(source.begin(), source.end(), '\t', ' ');
+  return "parse_network: " + message + "\n  " + source + "\n  " + std::string(column - 1, ' ') +
+         "^";
+}
+
+// ---- Tokens --------------------------------------------------------------------------------
+
+enum class TokenKind { Name, Number, String, LParen, RParen, LBracket, RBracket, Comma, Equals, End };
+
+struct Token {
+  TokenKind kind;
+  std::size_t offset;
+  std::string text;  // Name: as written; String: contents; Number: as written
+  double number = 0;
+  bool is_integer = false;
+};
+
+std::string describe(const Token& token) {
+  switch (token.kind) {
+    case TokenKind::Name: return "'" + token.text + "'";
+    case TokenKind::Number: return "the number " + token.text;
+    case TokenKind::String: return "the string '" + token.text + "'";
+    case TokenKind::End: return "the end of the text";
+    default: return "'" + token.text + "'";
+  }
+}
+
+bool is_name_start(char ch) { return std::isalpha(static_cast<unsigned char>(ch)) || ch == '_'; }
+bool is_name_char(char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; }
+bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+
+std::vector<Token> tokenize(std::string_view text) {
+  std::vector<Token> tokens;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const char ch = text[i];
+    if (std::isspace(static_cast<unsigned char>(ch))) {
+      ++i;
+      continue;
+    }
+    const std::size_t start = i;
+    auto single = [&](TokenKind kind) {
+      tokens.push_back({kind, start, std::string(1, ch)});
+      ++i;
+    };
+    if (ch == '(') single(TokenKind::LParen);
+    else if (ch == ')') single(TokenKind::RParen);
+    else if (ch == '[') single(TokenKind::LBracket);
+    else if (ch == ']') single(TokenKind::RBracket);
+    else if (ch == ',') single(TokenKind::Comma);
+    else if (ch == '=') single(TokenKind::Equals);
+    else if (ch == '\'' || ch == '"') {
+      const std::size_t close = text.find(ch, i + 1);
+      if (close == std::string_view::npos) {
+        throw ParseError{start, "unterminated string {at}: add the closing " + std::string(1, ch)};
+      }
+      tokens.push_back({TokenKind::String, start, std::string(text.substr(i + 1, close - i - 1))});
+      i = close + 1;
+    } else if (is_name_start(ch)) {
+      while (i < text.size() && is_name_char(text[i])) ++i;
+      tokens.push_back({TokenKind::Name, start, std::string(text.substr(start, i - start))});
+    } else if (is_digit(ch) || ch == '.' || ch == '-' || ch == '+') {
+      // NUMBER := [+-] (digits ['.' digits] | '.' digits) [(e|E) [+-] digits]
+      if (ch == '-' || ch == '+') ++i;
+      bool digits = false, integer = true;
+      while (i < text.size() && is_digit(text[i])) ++i, digits = true;
+      if (i < text.size() && text[i] == '.') {
+        ++i;
+        integer = false;
+        while (i < text.size() && is_digit(text[i])) ++i, digits = true;
+      }
+      if (!digits) throw ParseError{start, "expected a number {at}"};
+      if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+        integer = false;
+        std::size_t j = i + 1;
+        if (j < text.size() && (text[j] == '+' || text[j] == '-')) ++j;
+        if (j >= text.size() || !is_digit(text[j])) {
+          throw ParseError{start, "malformed number {at}: an exponent needs digits, e.g. 1e-3"};
+        }
+        while (j < text.size() && is_digit(text[j])) ++j;
+        i = j;
+      }
+      if (i < text.size() && is_name_char(text[i])) {
+        throw ParseError{i, "unexpected '" + std::string(1, text[i]) + "' {at} after a number"};
+      }
+      Token token{TokenKind::Number, start, std::string(text.substr(start, i - start))};
+      std::string_view digits_text = token.text;
+      if (digits_text.front() == '+') digits_text.remove_prefix(1);  // from_chars rejects '+'
+      const auto result =
+          std::from_chars(digits_text.data(), digits_text.data() + digits_text.size(), token.number);
+      if (result.ec != std::errc() || !std::isfinite(token.number)) {
+        throw ParseError{start, "number " + token.text + " {at} is out of range"};
+      }
+      token.is_integer = integer && std::abs(token.number) < 2147483648.0;
+      tokens.push_back(std::move(token));
+    } else {
+      throw ParseError{start, "unexpected character '" + std::string(1, ch) + "' {at}"};
+    }
+  }
+  tokens.push_back({TokenKind::End, text.size(), ""});
+  return tokens;
+}
+
+// ---- Syntax tree ---------------------------------------------------------------------------
+
+struct Call;
+
+struct Value {
+  enum class Kind { Number, String, None, Bool, List, Call } kind = Kind::None;
+  std::size_t offset = 0;
+  double number = 0;
+  bool is_integer = false;
+  bool flag = false;
+  std::string text;           // Number: as written; String: contents
+  std::vector<Value> items;   // List / tuple
+  std::shared_ptr<Call> call; // a layer
+};
+
+struct Argument {
+  std::string keyword;  // empty: positional
+  std::size_t keyword_offset = 0;
+  Value value;
+};
+
+struct Call {
+  std::string name;
+  std::size_t offset = 0;
+  std::vector<Argument> arguments;
+};
+
+class Parser {
+ public:
+  explicit Parser(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
+
+  std::vector<std::shared_ptr<Call>> parse_network() {
+    std::vector<std::shared_ptr<Call>> layers;
+    if (peek().kind == TokenKind::End) {
+      throw ParseError{peek().offset, "empty network {at}: give at least one layer, e.g. "
+                                      "\"Dense(512), Relu, Dense(1)\""};
+    }
+    while (true) {
+      layers.push_back(parse_layer());
+      const Token& next = peek();
+      if (next.kind == TokenKind::End) break;
+      if (next.kind == TokenKind::Comma) {
+        const std::size_t comma = advance().offset;
+        if (peek().kind == TokenKind::End) {
+          throw ParseError{comma, "trailing comma {at}: remove it or add a layer after it"};
+        }
+        continue;
+      }
+      if (next.kind == TokenKind::RParen) {
+        throw ParseError{next.offset, "unbalanced ')' {at}: it has no matching '('"};
+      }
+      if (next.kind == TokenKind::RBracket) {
+        throw ParseError{next.offset, "unbalanced ']' {at}: it has no matching '['"};
+      }
+      throw ParseError{next.offset, "missing comma {at} before " + describe(next) +
+                                        ": separate layers with ','"};
+    }
+    return layers;
+  }
+
+ private:
+  const Token& peek(std::size_t ahead = 0) const {
+    return tokens_[std::min(position_ + ahead, tokens_.size() - 1)];
+  }
+  const Token& advance() { return tokens_[std::min(position_++, tokens_.size() - 1)]; }
+
+  std::shared_ptr<Call> parse_layer() {
+    const Token& name = peek();
+    if (name.kind != TokenKind::Name) {
+      throw ParseError{name.offset, "expected a layer name {at}, got " + describe(name)};
+    }
+    advance();
+    auto call = std::make_shared<Call>();
+    call->name = name.text;
+    call->offset = name.offset;
+    if (peek().kind != TokenKind::LParen) return call;  // "Relu" = "Relu()"
+    const std::size_t open = advance().offset;
+    bool seen_keyword = false;
+    while (peek().kind != TokenKind::RParen) {
+      if (peek().kind == TokenKind::End) {
+        throw ParseError{open, "unbalanced '(' {at}: missing ')'"};
+      }
+      Argument argument;
+      if (peek().kind == TokenKind::Name && peek(1).kind == TokenKind::Equals) {
+        argument.keyword = peek().text;
+        argument.keyword_offset = peek().offset;
+        advance();
+        advance();
+        seen_keyword = true;
+      } else if (seen_keyword) {
+        throw ParseError{peek().offset, "positional argument {at} follows a keyword argument "
+                                        "(as in Python, positional arguments come first)"};
+      }
+      argument.value = parse_value(open);
+      call->arguments.push_back(std::move(argument));
+      expect_separator(TokenKind::RParen, open, "')'");
+    }
+    advance();
+    return call;
+  }
+
+  // After an item inside (...) or [...]: ',' or the closing bracket.
+  void expect_separator(TokenKind close, std::size_t open, const std::string& close_text) {
+    const Token& next = peek();
+    if (next.kind == TokenKind::Comma) {
+      advance();
+      return;
+    }
+    if (next.kind == close) return;
+    if (next.kind == TokenKind::End) {
+      const std::string open_text = close == TokenKind::RParen ? "'('" : "'['";
+      throw ParseError{open, "unbalanced " + open_text + " {at}: missing " + close_text};
+    }
+    if (next.kind == TokenKind::RParen || next.kind == TokenKind::RBracket) {
+      throw ParseError{next.offset, "mismatched " + describe(next) + " {at}: expected " +
+                                        close_text};
+    }
+    throw ParseError{next.offset, "missing comma {at} before " + describe(next)};
+  }
+
+  Value parse_value(std::size_t enclosing_open) {
+    const Token& token = peek();
+    Value value;
+    value.offset = token.offset;
+    switch (token.kind) {
+      case TokenKind::Number:
+        value.kind = Value::Kind::Number;
+        value.number = token.number;
+        value.is_integer = token.is_integer;
+        value.text = token.text;
+        advance();
+        return value;
+      case TokenKind::String:
+        value.kind = Value::Kind::String;
+        value.text = token.text;
+        advance();
+        return value;
+      case TokenKind::LBracket:
+      case TokenKind::LParen: {
+        const bool bracket = token.kind == TokenKind::LBracket;
+        const TokenKind close = bracket ? TokenKind::RBracket : TokenKind::RParen;
+        const std::size_t open = advance().offset;
+        value.kind = Value::Kind::List;
+        while (peek().kind != close) {
+          if (peek().kind == TokenKind::End) {
+            throw ParseError{open, std::string("unbalanced '") + (bracket ? "[" : "(") +
+                                       "' {at}: missing " + (bracket ? "']'" : "')'")};
+          }
+          value.items.push_back(parse_value(open));
+          expect_separator(close, open, bracket ? "']'" : "')'");
+        }
+        advance();
+        return value;
+      }
+      case TokenKind::Name:
+        if (iequals(token.text, "None")) {
+          value.kind = Value::Kind::None;
+          advance();
+          return value;
+        }
+        if (iequals(token.text, "True") || iequals(token.text, "False")) {
+          value.kind = Value::Kind::Bool;
+          value.flag = iequals(token.text, "True");
+          advance();
+          return value;
+        }
+        value.kind = Value::Kind::Call;
+        value.call = parse_layer();
+        return value;
+      case TokenKind::End:
+        throw ParseError{enclosing_open, "unbalanced '(' {at}: missing ')'"};
+      default:
+        throw ParseError{token.offset, "expected a value {at}, got " + describe(token)};
+    }
+  }
+
+  std::vector<Token> tokens_;
+  std::size_t position_ = 0;
+};
+
+// ---- From syntax to layers -----------------------------------------------------------------
+
+enum class ParamType { Int, Float, OptionalFloat, Bool, String, FloatList, IntPair };
+
+struct Param {
+  std::string name;
+  ParamType type;
+  bool required = false;
+};
+
+// Arguments bound to a signature: index → the argument that gave it (null: default).
+using Bound = std::vector<const Argument*>;
+
+std::string argument_list(const std::vector<Param>& signature) {
+  std::string out;
+  for (const Param& param : signature) out += (out.empty() ? "" : ", ") + param.name;
+  return out;
+}
+
+Bound bind(const Call& call, const std::string& layer, const std::vector<Param>& signature) {
+  Bound bound(signature.size(), nullptr);
+  std::size_t positional = 0;
+  std::vector<std::string> names;
+  for (const Param& param : signature) names.push_back(param.name);
+  for (const Argument& argument : call.arguments) {
+    std::size_t index;
+    if (argument.keyword.empty()) {
+      index = positional++;
+      if (index >= signature.size()) {
+        throw ParseError{argument.value.offset,
+                         signature.empty()
+                             ? layer + " takes no arguments; got one {at}"
+                             : "too many positional arguments for " + layer + " {at}: it takes " +
+                                   std::to_string(signature.size()) + " (" +
+                                   argument_list(signature) + ")"};
+      }
+    } else {
+      const auto found = std::find_if(signature.begin(), signature.end(), [&](const Param& p) {
+        return iequals(p.name, argument.keyword);
+      });
+      if (found == signature.end()) {
+        throw ParseError{argument.keyword_offset,
+                         "unknown argument '" + argument.keyword + "' of " + layer + " {at}" +
+                             (signature.empty() ? "; " + layer + " takes no arguments"
+                                                : suggestion(argument.keyword, names))};
+      }
+      index = static_cast<std::size_t>(found - signature.begin());
+    }
+    if (bound[index]) {
+      const std::size_t offset =
+          argument.keyword.empty() ? argument.value.offset : argument.keyword_offset;
+      throw ParseError{offset, "argument '" + signature[index].name + "' of " + layer +
+                                   " given twice {at}"};
+    }
+    bound[index] = &argument;
+  }
+  for (std::size_t i = 0; i < signature.size(); ++i) {
+    if (signature[i].required && !bound[i]) {
+      throw ParseError{call.offset, layer + " {at} needs the argument '" + signature[i].name +
+                                        "', e.g. " + layer + "(" + signature[i].name +
+                                        (signature[i].type == ParamType::FloatList ? "=[0, 1])"
+                                                                                   : "=1)")};
+    }
+  }
+  return bound;
+}
+
+std::string value_text(const Value& value) {
+  switch (value.kind) {
+    case Value::Kind::Number: return value.text;
+    case Value::Kind::String: return "'" + value.text + "'";
+    case Value::Kind::None: return "None";
+    case Value::Kind::Bool: return value.flag ? "True" : "False";
+    case Value::Kind::List: return "a list";
+    case Value::Kind::Call: return "the layer '" + value.call->name + "'";
+  }
+  return "";
+}
+
+[[noreturn]] void wrong_type(const Value& value, const std::string& layer, const Param& param,
+                             const std::string& expected) {
+  throw ParseError{value.offset, layer + ": " + param.name + " must be " + expected + ", got " +
+                                     value_text(value) + " {at}"};
+}
+
+int to_int(const Value& value, const std::string& layer, const Param& param) {
+  if (value.kind != Value::Kind::Number || !value.is_integer) {
+    wrong_type(value, layer, param, "an integer");
+  }
+  return static_cast<int>(value.number);
+}
+
+double to_float(const Value& value, const std::string& layer, const Param& param) {
+  if (value.kind != Value::Kind::Number) wrong_type(value, layer, param, "a number");
+  return value.number;
+}
+
+std::optional<double> to_optional_float(const Value& value, const std::string& layer,
+                                        const Param& param) {
+  if (value.kind == Value::Kind::None) return std::nullopt;
+  if (value.kind != Value::Kind::Number) wrong_type(value, layer, param, "a number or None");
+  return value.number;
+}
+
+bool to_bool(const Value& value, const std::string& layer, const Param& param) {
+  if (value.kind != Value::Kind::Bool) wrong_type(value, layer, param, "True or False");
+  return value.flag;
+}
+
+std::vector<double> to_float_list(const Value& value, const std::string& layer,
+                                  const Param& param) {
+  if (value.kind != Value::Kind::List) {
+    wrong_type(value, layer, param, "a list of numbers, e.g. [0, 1, 0.5]");
+  }
+  std::vector<double> out;
+  for (const Value& item : value.items) {
+    if (item.kind != Value::Kind::Number) wrong_type(item, layer, param, "a list of numbers");
+    out.push_back(item.number);
+  }
+  return out;
+}
+
+// Where each layer of the result came from: path (layer, branch, layer, …) → text offset.
+using Locations = std::map<std::vector<int>, std::size_t>;
+
+class Builder {
+ public:
+  explicit Builder(Locations& locations) : locations_(locations) {}
+
+  // Appends the layers `call` stands for (several for serial/Residual) to `out`, whose
+  // layers have paths prefix + [index].
+  void append(const Call& call, const std::vector<int>& prefix, Network& out) {
+    const std::string name = lower(call.name);
+    if (name == "serial") {
+      for (const Call* part : layer_arguments(call, "serial")) append(*part, prefix, out);
+      return;
+    }
+    if (name == "residual") {
+      // FanOut(2), parallel(serial(f…), Identity), FanInSum
+      push(FanOutLayer{2}, call.offset, prefix, out);
+      const std::vector<int> parallel_path = path_of(prefix, out.layers.size());
+      Network branch;
+      for (const Call* part : layer_arguments(call, "Residual")) {
+        append(*part, with(parallel_path, 0), branch);
+      }
+      locations_[with(with(parallel_path, 1), 0)] = call.offset;
+      push(ParallelLayer{{std::move(branch), Network{{IdentityLayer{}}}}}, call.offset, prefix,
+           out);
+      push(FanInSumLayer{}, call.offset, prefix, out);
+      return;
+    }
+    if (name == "parallel") {
+      const std::vector<int> parallel_path = path_of(prefix, out.layers.size());
+      ParallelLayer parallel;
+      const std::vector<const Call*> branches = layer_arguments(call, "parallel");
+      for (std::size_t i = 0; i < branches.size(); ++i) {
+        Network branch;
+        append(*branches[i], with(parallel_path, static_cast<int>(i)), branch);
+        parallel.branches.push_back(std::move(branch));
+      }
+      push(std::move(parallel), call.offset, prefix, out);
+      return;
+    }
+    push(make_layer(call), call.offset, prefix, out);
+  }
+
+ private:
+  static std::vector<int> with(std::vector<int> path, int index) {
+    path.push_back(index);
+    return path;
+  }
+  static std::vector<int> path_of(const std::vector<int>& prefix, std::size_t index) {
+    return with(prefix, static_cast<int>(index));
+  }
+
+  void push(Layer layer, std::size_t offset, const std::vector<int>& prefix, Network& out) {
+    locations_[path_of(prefix, out.layers.size())] = offset;
+    out.layers.push_back(std::move(layer));
+  }
+
+  static std::vector<const Call*> layer_arguments(const Call& call, const std::string& what) {
+    std::vector<const Call*> parts;
+    for (const Argument& argument : call.arguments) {
+      if (!argument.keyword.empty()) {
+        throw ParseError{argument.keyword_offset,
+                         what + " takes layers only, not keyword arguments {at}"};
+      }
+      if (argument.value.kind != Value::Kind::Call) {
+        throw ParseError{argument.value.offset, what + " takes layers, got " +
+                                                    value_text(argument.value) + " {at}"};
+      }
+      parts.push_back(argument.value.call.get());
+    }
+    return parts;
+  }
+
+  // Every layer name the parser knows, for suggestions.
+  static const std::vector<std::string>& known_names() {
+    static const std::vector<std::string> names = [] {
+      std::vector<std::string> out{"Dense",  "LayerNorm", "Identity", "FanOut", "FanInSum",
+                                   "serial", "parallel",  "Residual", "Step",   "Swish"};
+      for (const ActivationInfo& info : activation_table()) out.push_back(info.name);
+      return out;
+    }();
+    return names;
+  }
+
+  // A value-domain error from check_layer_arguments, placed at the offending argument (or at
+  // the layer name when the argument took its default).
+  static Layer checked(Layer layer, const Call& call, const std::vector<Param>& signature,
+                       const Bound& bound) {
+    std::string bad;
+    try {
+      check_layer_arguments(layer, &bad);
+    } catch (const Error& error) {
+      std::size_t offset = call.offset;
+      for (std::size_t i = 0; i < signature.size(); ++i) {
+        if (iequals(signature[i].name, bad) && bound[i]) offset = bound[i]->value.offset;
+      }
+      throw ParseError{offset, std::string(error.what()) + " {at}"};
+    }
+    return layer;
+  }
+
+  static Layer make_layer(const Call& call) {
+    const std::string name = lower(call.name);
+    if (name == "dense") return make_dense(call);
+    if (name == "layernorm") return make_layer_norm(call);
+    if (name == "identity") {
+      bind(call, "Identity", {});
+      return IdentityLayer{};
+    }
+    if (name == "faninsum") {
+      bind(call, "FanInSum", {});
+      return FanInSumLayer{};
+    }
+    if (name == "fanout") {
+      const std::vector<Param> signature{{"num", ParamType::Int, true}};
+      const Bound bound = bind(call, "FanOut", signature);
+      return checked(FanOutLayer{to_int(bound[0]->value, "FanOut", signature[0])}, call,
+                     signature, bound);
+    }
+    if (name == "step") {  // neural-tangents has no Step: (x ≥ 0) x⁰ is RectifiedMonomial(0)
+      bind(call, "Step", {});
+      ActivationLayer step = make_activation(ActivationKind::RectifiedMonomial);
+      step.degree = 0;
+      return step;
+    }
+    const std::string canonical = name == "swish" ? "silu" : name;
+    for (const ActivationInfo& info : activation_table()) {
+      if (lower(info.name) == canonical) return make_activation_layer(call, info);
+    }
+    throw ParseError{call.offset, "unknown layer '" + call.name + "' {at}" +
+                                      suggestion(call.name, known_names())};
+  }
+
+  static Layer make_dense(const Call& call) {
+    // stax.Dense(out_dim, W_std=1., b_std=None, batch_axis=0, channel_axis=-1,
+    //            parameterization='ntk', s=(1, 1))
+    const std::vector<Param> signature{{"out_dim", ParamType::Int, true},
+                                       {"W_std", ParamType::Float},
+                                       {"b_std", ParamType::OptionalFloat},
+                                       {"batch_axis", ParamType::Int},
+                                       {"channel_axis", ParamType::Int},
+                                       {"parameterization", ParamType::String},
+                                       {"s", ParamType::IntPair}};
+    const Bound bound = bind(call, "Dense", signature);
+    DenseLayer dense;
+    dense.out_dim = to_int(bound[0]->value, "Dense", signature[0]);
+    if (bound[1]) dense.W_std = to_float(bound[1]->value, "Dense", signature[1]);
+    if (bound[2]) dense.b_std = to_optional_float(bound[2]->value, "Dense", signature[2]);
+    check_axes(bound[3], bound[4], "Dense", signature[3], signature[4]);
+    if (bound[5]) {
+      const Value& value = bound[5]->value;
+      if (value.kind == Value::Kind::String && iequals(value.text, "ntk")) {
+        dense.parameterization = Parameterization::Ntk;
+      } else if (value.kind == Value::Kind::String && iequals(value.text, "standard")) {
+        dense.parameterization = Parameterization::Standard;
+      } else {
+        wrong_type(value, "Dense", signature[5], "'ntk' or 'standard'");
+      }
+    }
+    if (bound[6]) {
+      const Value& value = bound[6]->value;
+      const bool ones = value.kind == Value::Kind::List && value.items.size() == 2 &&
+                        std::all_of(value.items.begin(), value.items.end(), [](const Value& v) {
+                          return v.kind == Value::Kind::Number && v.number == 1.0;
+                        });
+      if (!ones) {
+        wrong_type(value, "Dense", signature[6], "(1, 1) (ntkit's networks have fixed input "
+                                                 "and output sizes)");
+      }
+    }
+    return checked(dense, call, signature, bound);
+  }
+
+  static Layer make_layer_norm(const Call& call) {
+    // stax.LayerNorm(axis=-1, eps=1e-12, batch_axis=0, channel_axis=-1)
+    const std::vector<Param> signature{{"axis", ParamType::Int},
+                                       {"eps", ParamType::Float},
+                                       {"batch_axis", ParamType::Int},
+                                       {"channel_axis", ParamType::Int}};
+    const Bound bound = bind(call, "LayerNorm", signature);
+    LayerNormLayer norm;
+    if (bound[0]) {
+      const Value& value = bound[0]->value;
+      const bool features = value.kind == Value::Kind::Number && value.is_integer &&
+                            (value.number == -1 || value.number == 1);
+      if (!features) wrong_type(value, "LayerNorm", signature[0], "-1 (the features)");
+    }
+    if (bound[1]) norm.eps = to_float(bound[1]->value, "LayerNorm", signature[1]);
+    check_axes(bound[2], bound[3], "LayerNorm", signature[2], signature[3]);
+    return checked(norm, call, signature, bound);
+  }
+
+  // ntkit's data are n × d matrices: batch axis 0, features axis -1 (= 1).
+  static void check_axes(const Argument* batch, const Argument* channel, const std::string& layer,
+                         const Param& batch_param, const Param& channel_param) {
+    if (batch && to_int(batch->value, layer, batch_param) != 0) {
+      wrong_type(batch->value, layer, batch_param, "0 (inputs are n × d, one example per row)");
+    }
+    if (channel) {
+      const int axis = to_int(channel->value, layer, channel_param);
+      if (axis != -1 && axis != 1) {
+        wrong_type(channel->value, layer, channel_param, "-1 (inputs are n × d)");
+      }
+    }
+  }
+
+  static Layer make_activation_layer(const Call& call, const ActivationInfo& info) {
+    std::vector<Param> signature;
+    for (const ActivationParameter& parameter : info.parameters) {
+      ParamType type = ParamType::Float;
+      if (parameter.field == ActivationField::Degree) type = ParamType::Int;
+      if (parameter.field == ActivationField::Coef) type = ParamType::FloatList;
+      if (parameter.field == ActivationField::Approximate ||
+          parameter.field == ActivationField::DoStabilize) {
+        type = ParamType::Bool;
+      }
+      signature.push_back({parameter.name, type, !parameter.default_value.has_value()});
+    }
+    const Bound bound = bind(call, info.name, signature);
+    ActivationLayer layer = make_activation(info.kind);
+    for (std::size_t i = 0; i < signature.size(); ++i) {
+      if (!bound[i]) continue;
+      const Value& value = bound[i]->value;
+      switch (info.parameters[i].field) {
+        case ActivationField::A: layer.a = to_float(value, info.name, signature[i]); break;
+        case ActivationField::B: layer.b = to_float(value, info.name, signature[i]); break;
+        case ActivationField::C: layer.c = to_float(value, info.name, signature[i]); break;
+        case ActivationField::Alpha: layer.alpha = to_float(value, info.name, signature[i]); break;
+        case ActivationField::Gamma: layer.gamma = to_float(value, info.name, signature[i]); break;
+        case ActivationField::Degree: layer.degree = to_int(value, info.name, signature[i]); break;
+        case ActivationField::Coef:
+          layer.coef = to_float_list(value, info.name, signature[i]);
+          break;
+        case ActivationField::Approximate:
+          layer.approximate = to_bool(value, info.name, signature[i]);
+          break;
+        case ActivationField::DoStabilize:
+          layer.do_stabilize = to_bool(value, info.name, signature[i]);
+          break;
+      }
+    }
+    return checked(layer, call, signature, bound);
+  }
+
+  Locations& locations_;
+};
+
+}  // namespace
+
+Network parse_network(std::string_view text) {
+  try {
+    const std::vector<std::shared_ptr<Call>> calls = Parser(tokenize(text)).parse_network();
+    Locations locations;
+    Builder builder(locations);
+    Network network;
+    for (const auto& call : calls) builder.append(*call, {}, network);
+    if (auto problem = detail::find_problem(network)) {
+      const auto found = locations.find(problem->path);
+      if (found == locations.end()) {
+        // A whole-network problem: no column to point at.
+        std::string message = problem->message;
+        const std::size_t slot = message.find(" {at}");
+        if (slot != std::string::npos) message.erase(slot, 5);
+        throw Error("parse_network: " + message);
+      }
+      throw ParseError{found->second, problem->message};
+    }
+    return network;
+  } catch (const ParseError& error) {
+    throw Error(format_error(text, error));
+  }
+}
+
+}  // namespace ntkit
