@@ -196,7 +196,11 @@ using Problem = detail::NetworkProblem;
 
 std::string layer_title(const Layer& layer) {
   if (const auto* activation = std::get_if<ActivationLayer>(&layer)) {
-    return "'" + to_string(activation->kind) + "'";
+    // Built by appending: g++ 12 at -O3 misreports `"'" + std::string` as overlapping memcpy.
+    std::string title = "'";
+    title += to_string(activation->kind);
+    title += "'";
+    return title;
   }
   if (std::holds_alternative<DenseLayer>(layer)) return "'Dense'";
   if (std::holds_alternative<LayerNormLayer>(layer)) return "'LayerNorm'";
