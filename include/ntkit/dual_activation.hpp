@@ -1,0 +1,99 @@
+// The "dual" of an elementwise activation φ: how one activation layer maps the kernel state of
+// an infinitely wide network (SPEC §5). For (u, v) ~ N(0, [[q1, k], [k, q2]]),
+//
+//   T(q1, q2, k) = E[φ(u) φ(v)],     Ṫ(q1, q2, k) = E[φ'(u) φ'(v)],
+//
+// and the recursion uses K ← T, Θ ← Θ·Ṫ, q ← T(q, q, q). Parameters and conventions follow
+// neural-tangents (stax/elementwise.py); the formulas and their sources are listed in
+// src/dual_activation.cpp. Summary:
+//
+//   arc-cosine family   Relu, LeakyRelu, ABRelu, Abs, Sign, RectifiedMonomial(n) (Step = n = 0),
+//                       through θ = atan2(√(q1q2 − k²), k)   (Cho & Saul 2009; neural-tangents)
+//   arcsin family       Erf(a, b, c), Sigmoid_like            (Williams 1997)
+//   Gaussian integrals  Gelu, Sin, Cos, Rbf, Exp, Gaussian    (neural-tangents)
+//   polynomials         Monomial(n), Polynomial(coef)         (Hermite expansion, exact)
+//   quadrature          Tanh, Softplus, Elu, Selu, Silu       (2-D Gauss–Hermite; no closed form)
+//
+// Conventions (SPEC §6):
+//  - Correlations are clipped to [−1, 1]; k is used clipped to [−√(q1q2), √(q1q2)].
+//  - k = q1 = q2 > 0 (duplicated inputs) gives exactly θ = 0, ρ = 1.
+//  - A zero-norm side (q1 q2 = 0) is treated as uncorrelated: ρ = 0, θ = π/2, as neural-tangents'
+//    `_arctan2(..., fill_zero=π/2)` does. Values stay finite; the few that depend on the
+//    convention (because φ or φ' jumps at 0) are: Relu-family Ṫ = (a² + b²)/2 − (a − b)²/4
+//    (¼ for Relu), Sign T = 0, Step T = ¼ (neural-tangents' own diagonal formula gives ½ there
+//    and its off-diagonal one NaN). apply_diagonal uses the same convention, so
+//    apply_diagonal(q) == apply(q, q, q) bit for bit, also at q = 0.
+//  - Sign and Step have Ṫ = 0 (φ' = 0 almost everywhere), as in neural-tangents.
+//  - Exp and Gaussian(b > 0) grow without bound: Exp returns +inf once a² e^{b²(q1+q2+2k)/2}
+//    exceeds double range (about b²(q1+q2+2k)/2 > 709); Gaussian with b > 0 returns T = +inf
+//    (and Ṫ = ±inf by the sign of k) where the expectation diverges, i.e. unless
+//    1 − 2b·max(q1, q2) > 0 and (1 − 2bq1)(1 − 2bq2) − 4b²k² > 0.
+//  - Gelu(approximate=True) has the same kernel as the exact Gelu (neural-tangents: the flag
+//    only affects finite-width networks). do_stabilize is accepted and changes nothing: the
+//    ReLU-family formulas are computed without forming q1·q2 − k² products that could overflow.
+//  - Monomial/Polynomial coefficients grow like (2n−1)!!; degrees above ~150 overflow to inf.
+//
+// Inputs must be finite with q1, q2 ≥ 0 (the kernel engine guarantees it; not checked per entry).
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "ntkit/network.hpp"
+
+namespace ntkit {
+
+class DualActivation {
+ public:
+  /// quadrature_degree: Gauss–Hermite points per axis for activations without a closed form
+  /// (in [1, 200]; 25–40 is enough for q ≲ 1, see two_layer_kernel.hpp for the error growth
+  /// with q). Throws ntkit::Error for an invalid layer (check_layer_arguments) or degree.
+  explicit DualActivation(const ActivationLayer& layer, int quadrature_degree = 40);
+
+  /// False for the quadrature fallback (Tanh, Softplus, Elu, Selu, Silu).
+  bool has_closed_form() const;
+
+  const ActivationLayer& layer() const { return layer_; }
+
+  /// For i < n: t[i] = T(q1[i], q2[i], k[i]); tdot[i] = Ṫ(...) unless tdot == nullptr (NNGP
+  /// only). Outputs may alias inputs (e.g. t == k for an in-place update). Thread-safe (const,
+  /// no shared scratch). T(q1, q2, k) == T(q2, q1, k) exactly.
+  void apply(const double* q1, const double* q2, const double* k, double* t, double* tdot,
+             std::size_t n) const;
+
+  /// The diagonal: t[i] = T(q[i], q[i], q[i]) (the variance after the activation). Runs the
+  /// very same arithmetic as apply, so the two agree exactly. t may alias q.
+  void apply_diagonal(const double* q, double* t, std::size_t n) const;
+
+ private:
+  enum class Family {
+    ABRelu,             // Relu, LeakyRelu, ABRelu, Abs
+    Sign,
+    RectifiedMonomial,  // includes Step (degree 0)
+    Erf,                // includes Sigmoid_like
+    Gelu,
+    Sin,  // includes Cos (phase shifted) and Rbf (a = √2, b = √(2γ), c = π/4, exactly)
+    Exp,
+    Gaussian,
+    Polynomial,  // includes Monomial
+    Quadrature,
+  };
+
+  void apply_chunk(const double* q1, const double* q2, const double* k, double* t,
+                   double* tdot, std::size_t n) const;
+  void apply_quadrature(const double* q1, const double* q2, const double* k, double* t,
+                        double* tdot, std::size_t n) const;
+
+  ActivationLayer layer_;
+  Family family_ = Family::ABRelu;
+  // Family constants (meaning per family, set in the constructor).
+  double c0_ = 0, c1_ = 0, c2_ = 0, c3_ = 0;
+  int degree_ = 0;
+  // Polynomial: hermite_[m][j] (flattened, see the constructor) so that
+  // T = Σ_m P_m(q1) P_m(q2) k^m with P_m(q) = Σ_j hermite_[m][j] q^j.
+  std::vector<std::vector<double>> hermite_;
+  // Quadrature: the standard-normal Gauss–Hermite rule.
+  std::vector<double> nodes_, weights_;
+};
+
+}  // namespace ntkit

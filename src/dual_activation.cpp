@@ -1,0 +1,564 @@
+// Dual activations T(q1, q2, k) = E[φ(u)φ(v)] and Ṫ = E[φ'(u)φ'(v)] for
+// (u, v) ~ N(0, [[q1, k], [k, q2]]) (SPEC §5), with neural-tangents' parameterization.
+//
+// Notation: r = √(q1 q2), ρ = k / r clipped to [−1, 1] (0 when r = 0), kc = ρ r (k clipped),
+// s = √(q1 q2 − kc²) = r √((1 − ρ)(1 + ρ)), θ = atan2(s, kc) ∈ [0, π].
+//
+// Formulas (each checked against quadrature or Monte Carlo in tests/cpp/test_dual_activation.cpp):
+//
+// ABRelu(a, b) = a min(x, 0) + b max(x, 0) (Relu = (0, 1), LeakyRelu(α) = (α, 1), Abs = (−1, 1)).
+//   From the arc-cosine kernels of order 0 and 1 (Cho & Saul 2009): P(u > 0, v > 0) =
+//   (π − θ)/(2π) and E[u₊v₊] = (s + (π − θ) k)/(2π); expanding φ = b x₊ − a (−x)₊ gives
+//   (neural-tangents ABRelu, arXiv:1711.09090 for the leaky case)
+//     Ṫ = (a² + b²)/2 − (a − b)² θ/(2π),   T = (a − b)² s/(2π) + Ṫ k.
+// Sign: T = 1 − 2θ/π (= (2/π) arcsin ρ), Ṫ = 0 (neural-tangents' Sign).
+// RectifiedMonomial(n) = [x ≥ 0] xⁿ: T = rⁿ J_n(θ)/(2π) with Cho & Saul's (2009)
+//   J_n(θ) = (−1)ⁿ sin^{2n+1}θ ((1/sin θ) ∂/∂θ)ⁿ ((π − θ)/sin θ). With x = cos θ, J_n =
+//   (1 − x²)^{n+½} gⁿ⁽ⁿ⁾(x) for g = arccos(−x)/√(1 − x²), which solves (1 − x²)g' = 1 + xg;
+//   differentiating that n times gives the three-term recurrence (our derivation)
+//     J_{n+1} = (2n + 1) cos θ J_n + n² sin²θ J_{n−1},  J_0 = π − θ,  J_1 = sin θ + (π − θ) cos θ,
+//   i.e. for U_n = rⁿ J_n: U_{n+1} = (2n + 1) k U_n + n² s² U_{n−1}, U_0 = π − θ,
+//   U_1 = s + (π − θ) k — no powers of r, no division, general n. Ṫ = n² T_{n−1} (Price's
+//   theorem: ∂T/∂k = E[φ'φ'], φ' = n [x ≥ 0] x^{n−1}); Ṫ = 0 for n = 0 (Step), as in
+//   neural-tangents.
+// Erf(a, b, c) = a erf(bx) + c (Sigmoid_like = Erf(½, 1/2.4020563531719796, ½)), Williams
+//   (1997) with the scalings of neural-tangents' Erf: with D = (1 + 2b²q1)(1 + 2b²q2) − 4b⁴k²
+//   = 1 + 2b²(q1 + q2) + 4b⁴s² (the second form has no cancellation),
+//     T = a² (2/π) arcsin(2b²k / √(D + 4b⁴k²)) + c² = a² (2/π) atan2(2b²k, √D) + c²,
+//     Ṫ = a² b² (4/π) / √D.
+//   The cross term 2ac E[erf(bu)] vanishes because erf is odd.
+// Gelu(x) = x Φ(x) (exact; neural-tangents' Gelu kernel, NNGP from arXiv:2002.08517, Ṫ by
+//   neural-tangents): with Δ² = (1 + q1)(1 + q2) − k² = 1 + q1 + q2 + s², P = (1 + q1)(1 + q2),
+//     T = k/4 + [(k² + q1q2Δ²)/(PΔ) + k atan2(k, Δ)]/(2π),
+//     Ṫ = 1/4 + atan2(k, Δ)/(2π) + k/(2πΔ) (1/Δ² + (1 − q1q2)/P + 1).
+// Sin(a, b, c) = a sin(bx + c) (neural-tangents' Sin; from sin α sin β = ½[cos(α − β) −
+//   cos(α + β)] and E[cos(w + φ)] = e^{−Var w/2} cos φ for Gaussian w):
+//     T = (a²/2) [e^{−b²(q1+q2−2k)/2} − cos(2c) e^{−b²(q1+q2+2k)/2}],
+//     Ṫ = (a²b²/2) [e^{−b²(q1+q2−2k)/2} + cos(2c) e^{−b²(q1+q2+2k)/2}].
+//   Cos(a, b, c) = Sin(a, b, c + π/2): cos(2c) → −cos(2c), applied exactly (no π/2 rounding).
+//   Rbf(γ) = √2 sin(√(2γ) x + π/4): T = e^{γ(2k − q1 − q2)}, Ṫ = 2γ T (cos(2c) = 0 exactly).
+// Exp(a, b) = a e^{bx}: T = a² e^{b²(q1 + q2 + 2k)/2}, Ṫ = b² T (Gaussian moment generating
+//   function; neural-tangents' Exp). Computed as e^{x + 2 ln|a|} so a small |a| does not
+//   overflow prematurely.
+// Gaussian(a, b) = a e^{bx²}: E[e^{b(u² + v²)}] = det(I − 2bΣ)^{−½} and
+//   E[uv e^{b(u² + v²)}] = k det(I − 2bΣ)^{−3/2} (Gaussian integral with precision Σ⁻¹ − 2bI);
+//   with D = det(I − 2bΣ) = 1 − 2b(q1 + q2) + 4b²s²:  T = a²/√D,  Ṫ = 4a²b² k / D^{3/2}
+//   (neural-tangents' Gaussian).
+// Monomial(n) = xⁿ and Polynomial(coef) = Σ coef_i xⁱ: exact Hermite expansion. With
+//   xⁱ = Σ_m a_{i,m} He_m(x), a_{m+2j,m} = (m + 2j)!/(m! j! 2ʲ), and E[He_m(z)He_m'(w)] =
+//   δ_{mm'} m! ρᵐ for standard normals of correlation ρ, E[uⁱvʲ] becomes a polynomial in
+//   k, q1, q2, and T = Σ_m P_m(q1) P_m(q2) kᵐ with P_m(q) = √(m!) Σ_j coef_{m+2j} a_{m+2j,m} qʲ
+//   (the same expansion as neural-tangents' Polynomial, written without its division by
+//   √(q1q2), so q = 0 is exact); Ṫ = ∂T/∂k (Price's theorem).
+// Tanh, Softplus, Elu(α), Selu, Silu: no closed form; 2-D Gauss–Hermite quadrature, as
+//   neural-tangents' ElementwiseNumerical, with φ' in closed form (jax.nn definitions).
+//
+// Numerics (SPEC §6): θ through atan2 (never arccos); ρ = 1 exactly for k = q1 = q2 because
+// √(fl(q·q)) = q in binary floating point, so θ = 0 exactly; this file is compiled with
+// -ffp-contract=off (CMake) so no fused multiply-add perturbs that.
+#include "ntkit/dual_activation.hpp"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <numbers>
+#include <limits>
+
+#include "ntkit/error.hpp"
+#include "ntkit/two_layer_kernel.hpp"
+#include "vector_math.hpp"
+
+namespace ntkit {
+namespace {
+
+constexpr double kPi = std::numbers::pi;
+constexpr double k2Pi = 2.0 * std::numbers::pi;
+constexpr double kInv2Pi = 0.5 * std::numbers::inv_pi;
+// The engine passes tiles of a few hundred entries; scratch lives on the stack in blocks of
+// this size (≈ 2 KiB per array), so apply() is reentrant and allocation-free.
+constexpr std::size_t kChunk = 256;
+
+// jax.nn.selu's constants.
+constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
+constexpr double kSeluScale = 1.0507009873554804934193349852946;
+// neural-tangents' Sigmoid_like = Erf(a=0.5, b=1/2.4020563531719796, c=0.5).
+constexpr double kSigmoidLikeScale = 2.4020563531719796;
+
+// Geometry of one block: kc = k clipped to [−r, r], s = √(q1q2 − kc²), and (for atan2)
+// rho, sn = √((1 − ρ)(1 + ρ)). Branch-free so the loop vectorizes.
+struct Geometry {
+  double kc[kChunk], s[kChunk], rho[kChunk], sn[kChunk];
+};
+
+void geometry(const double* q1, const double* q2, const double* k, std::size_t n, Geometry& g) {
+#pragma omp simd
+  for (std::size_t i = 0; i < n; ++i) {
+    const double r2 = q1[i] * q2[i];
+    // Tiny or huge norms: q1 q2 would underflow or overflow where √q1 √q2 does not.
+    const double r = (r2 >= DBL_MIN && r2 <= DBL_MAX) ? std::sqrt(r2) : std::sqrt(q1[i]) * std::sqrt(q2[i]);
+    const bool positive = r > 0;
+    const double rho = positive ? std::clamp(k[i] / r, -1.0, 1.0) : 0.0;
+    const double sn = std::sqrt((1.0 - rho) * (1.0 + rho));
+    g.rho[i] = rho;
+    g.sn[i] = sn;
+    g.kc[i] = positive ? std::clamp(k[i], -r, r) : 0.0;
+    g.s[i] = r * sn;
+  }
+}
+
+// ---- Activations without a closed form (quadrature) ------------------------------------------
+
+// f[i] = φ(x[i]) and (if df) df[i] = φ'(x[i]), with jax.nn's definitions, one vectorized exp
+// per entry; e = exp(−|x|) (or exp(min(x, 0))) never overflows. f may not alias x.
+void activate_numerical(ActivationKind kind, double alpha, const double* x, double* f, double* df,
+                        std::size_t n, double* e) {
+  switch (kind) {
+    case ActivationKind::Tanh: {
+      // tanh x = sign(x)(1 − E)/(1 + E), 1 − tanh² x = 4E/(1 + E)², E = e^{−2|x|}.
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) e[i] = -2.0 * std::abs(x[i]);
+      detail::exp_array(e, e, n);
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) {
+        const double inv = 1.0 / (1.0 + e[i]);
+        f[i] = std::copysign((1.0 - e[i]) * inv, x[i]);
+        if (df) df[i] = 4.0 * e[i] * inv * inv;
+      }
+      return;
+    }
+    case ActivationKind::Softplus:
+    case ActivationKind::Silu: {
+      // sigmoid x = 1/(1 + E) for x ≥ 0, E/(1 + E) for x < 0, E = e^{−|x|}.
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) e[i] = -std::abs(x[i]);
+      detail::exp_array(e, e, n);
+      if (kind == ActivationKind::Softplus) {
+        // log(1 + eˣ) = max(x, 0) + log1p(e^{−|x|}); φ' = sigmoid.
+        for (std::size_t i = 0; i < n; ++i) f[i] = std::max(x[i], 0.0) + std::log1p(e[i]);
+        if (df) {
+#pragma omp simd
+          for (std::size_t i = 0; i < n; ++i) {
+            const double inv = 1.0 / (1.0 + e[i]);
+            df[i] = x[i] >= 0 ? inv : e[i] * inv;
+          }
+        }
+      } else {
+        // silu x = x σ(x); φ' = σ(x)(1 + x(1 − σ(x))).
+#pragma omp simd
+        for (std::size_t i = 0; i < n; ++i) {
+          const double inv = 1.0 / (1.0 + e[i]);
+          const double sig = x[i] >= 0 ? inv : e[i] * inv;
+          const double one_minus = x[i] >= 0 ? e[i] * inv : inv;
+          f[i] = x[i] * sig;
+          if (df) df[i] = sig * (1.0 + x[i] * one_minus);
+        }
+      }
+      return;
+    }
+    case ActivationKind::Elu:
+    case ActivationKind::Selu: {
+      // elu x = x for x > 0, α(eˣ − 1) otherwise; selu = scale · elu with jax's α.
+      const double a = kind == ActivationKind::Selu ? kSeluAlpha : alpha;
+      const double scale = kind == ActivationKind::Selu ? kSeluScale : 1.0;
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) e[i] = std::min(x[i], 0.0);
+      detail::exp_array(e, e, n);
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) {
+        const bool pos = x[i] > 0;
+        f[i] = scale * (pos ? x[i] : a * (e[i] - 1.0));
+        if (df) df[i] = scale * (pos ? 1.0 : a * e[i]);
+      }
+      return;
+    }
+    default:
+      break;  // closed-form kinds never reach the quadrature
+  }
+}
+
+// Hermite-expansion table of Polynomial(coef): row m holds the coefficients (in q) of
+// P_m(q) = √(m!) Σ_j coef_{m+2j} a_{m+2j,m} qʲ, a_{m+2j,m} = (m + 2j)!/(m! j! 2ʲ).
+std::vector<std::vector<double>> hermite_table(const std::vector<double>& coef) {
+  const std::size_t n = coef.size();
+  std::vector<std::vector<double>> table(n);
+  double sqrt_factorial = 1.0;  // √(m!)
+  for (std::size_t m = 0; m < n; ++m) {
+    if (m > 0) sqrt_factorial *= std::sqrt(static_cast<double>(m));
+    double a = 1.0;  // a_{m,m} = 1; a_{m+2j,m} = a_{m+2j−2,m} (m + 2j)(m + 2j − 1)/(2j)
+    for (std::size_t j = 0; m + 2 * j < n; ++j) {
+      if (j > 0) {
+        const auto i = static_cast<double>(m + 2 * j);
+        a *= i * (i - 1.0) / (2.0 * static_cast<double>(j));
+      }
+      table[m].push_back(sqrt_factorial * a * coef[m + 2 * j]);
+    }
+  }
+  // Trailing zero rows (e.g. Monomial's odd/even gaps) cost nothing worth trimming.
+  return table;
+}
+
+}  // namespace
+
+DualActivation::DualActivation(const ActivationLayer& layer, int quadrature_degree)
+    : layer_(layer) {
+  check_layer_arguments(Layer{layer});
+  const double a = layer.a, b = layer.b, c = layer.c;
+  switch (layer.kind) {
+    case ActivationKind::Relu:
+    case ActivationKind::LeakyRelu:
+    case ActivationKind::ABRelu:
+    case ActivationKind::Abs: {
+      double lo = 0, hi = 1;  // slopes for x < 0 and x > 0
+      if (layer.kind == ActivationKind::LeakyRelu) lo = layer.alpha;
+      if (layer.kind == ActivationKind::ABRelu) lo = a, hi = b;
+      if (layer.kind == ActivationKind::Abs) lo = -1;
+      family_ = Family::ABRelu;
+      c0_ = (lo - hi) * (lo - hi);      // (a − b)²
+      c1_ = 0.5 * (lo * lo + hi * hi);  // (a² + b²)/2
+      break;
+    }
+    case ActivationKind::Sign:
+      family_ = Family::Sign;
+      break;
+    case ActivationKind::RectifiedMonomial:
+      family_ = Family::RectifiedMonomial;
+      degree_ = layer.degree;
+      break;
+    case ActivationKind::Erf:
+    case ActivationKind::Sigmoid_like: {
+      const bool sigmoid = layer.kind == ActivationKind::Sigmoid_like;
+      const double ea = sigmoid ? 0.5 : a, eb = sigmoid ? 1.0 / kSigmoidLikeScale : b;
+      const double ec = sigmoid ? 0.5 : c;
+      family_ = Family::Erf;
+      c0_ = ea * ea;  // a²
+      c1_ = eb * eb;  // b²
+      c2_ = ec * ec;  // c²
+      break;
+    }
+    case ActivationKind::Gelu:
+      family_ = Family::Gelu;
+      break;
+    case ActivationKind::Sin:
+    case ActivationKind::Cos:
+      family_ = Family::Sin;
+      c0_ = 0.5 * a * a;                                             // a²/2
+      c1_ = b * b;                                                   // b²
+      c2_ = (layer.kind == ActivationKind::Cos ? -1.0 : 1.0) * std::cos(2.0 * c);  // cos 2c
+      break;
+    case ActivationKind::Rbf:
+      family_ = Family::Sin;
+      c0_ = 1.0;                // (√2)²/2
+      c1_ = 2.0 * layer.gamma;  // (√(2γ))²
+      c2_ = 0.0;                // cos(π/2), exactly
+      break;
+    case ActivationKind::Exp:
+      family_ = Family::Exp;
+      c0_ = 2.0 * std::log(std::abs(a));  // ln a² (−inf for a = 0: T = 0)
+      c1_ = b * b;
+      c2_ = 2.0 * std::log(std::abs(b));  // ln b²
+      break;
+    case ActivationKind::Gaussian:
+      family_ = Family::Gaussian;
+      c0_ = a * a;
+      c1_ = b;
+      c2_ = 4.0 * a * a * b * b;
+      break;
+    case ActivationKind::Monomial:
+    case ActivationKind::Polynomial: {
+      family_ = Family::Polynomial;
+      std::vector<double> coef = layer.coef;
+      if (layer.kind == ActivationKind::Monomial) {
+        coef.assign(static_cast<std::size_t>(layer.degree) + 1, 0.0);
+        coef.back() = 1.0;
+      }
+      hermite_ = hermite_table(coef);
+      break;
+    }
+    case ActivationKind::Tanh:
+    case ActivationKind::Softplus:
+    case ActivationKind::Elu:
+    case ActivationKind::Selu:
+    case ActivationKind::Silu: {
+      family_ = Family::Quadrature;
+      GaussHermite rule = gauss_hermite(quadrature_degree);  // throws for a bad degree
+      nodes_ = std::move(rule.nodes);
+      weights_ = std::move(rule.weights);
+      c0_ = layer.alpha;  // Elu's α
+      break;
+    }
+  }
+}
+
+bool DualActivation::has_closed_form() const { return family_ != Family::Quadrature; }
+
+void DualActivation::apply(const double* q1, const double* q2, const double* k, double* t,
+                           double* tdot, std::size_t n) const {
+  if (family_ == Family::Quadrature) {
+    apply_quadrature(q1, q2, k, t, tdot, n);
+    return;
+  }
+  // Inputs are copied block by block, so outputs may alias them.
+  double lq1[kChunk], lq2[kChunk], lk[kChunk];
+  for (std::size_t start = 0; start < n; start += kChunk) {
+    const std::size_t len = std::min(kChunk, n - start);
+    std::copy_n(q1 + start, len, lq1);
+    std::copy_n(q2 + start, len, lq2);
+    std::copy_n(k + start, len, lk);
+    apply_chunk(lq1, lq2, lk, t + start, tdot ? tdot + start : nullptr, len);
+  }
+}
+
+void DualActivation::apply_diagonal(const double* q, double* t, std::size_t n) const {
+  // Same code path as apply(q, q, q), so the diagonal is exactly the kernel's own diagonal
+  // (its cost, O(n), is negligible next to the O(n²) off-diagonal entries).
+  double lq[kChunk];
+  for (std::size_t start = 0; start < n; start += kChunk) {
+    const std::size_t len = std::min(kChunk, n - start);
+    std::copy_n(q + start, len, lq);
+    if (family_ == Family::Quadrature)
+      apply_quadrature(lq, lq, lq, t + start, nullptr, len);
+    else
+      apply_chunk(lq, lq, lq, t + start, nullptr, len);
+  }
+}
+
+// One block (len ≤ kChunk) of a closed form; inputs do not alias outputs here. One switch per
+// block, then straight loops over entries.
+void DualActivation::apply_chunk(const double* q1, const double* q2, const double* k, double* t,
+                                 double* tdot, std::size_t n) const {
+  Geometry g;
+  geometry(q1, q2, k, n, g);
+  const double* kc = g.kc;
+  const double* s = g.s;
+  double theta[kChunk];
+
+  switch (family_) {
+    case Family::ABRelu: {
+      detail::atan2_array(g.sn, g.rho, theta, n);
+      // θ/(2π) is exactly 0, ¼, ½ at θ = 0, π/2, π (fl(π/2) = fl(π)/2, fl(2π) = 2 fl(π)), so
+      // duplicates, orthogonal/zero-norm pairs and ρ = −1 give exact values (Relu: Ṫ = ½, ¼, 0).
+      const double sq = c0_, half_sum = c1_;
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) {
+        const double d = half_sum - sq * (theta[i] / k2Pi);
+        t[i] = sq * (s[i] / k2Pi) + d * kc[i];
+        if (tdot) tdot[i] = d;
+      }
+      return;
+    }
+    case Family::Sign: {
+      detail::atan2_array(g.sn, g.rho, theta, n);
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) t[i] = 1.0 - 2.0 * theta[i] / kPi;
+      if (tdot) std::fill_n(tdot, n, 0.0);
+      return;
+    }
+    case Family::RectifiedMonomial: {
+      detail::atan2_array(g.sn, g.rho, theta, n);
+      // U_0 = π − θ, U_1 = s + (π − θ) k, U_{m+1} = (2m + 1) k U_m + m² s² U_{m−1}.
+      double prev[kChunk], cur[kChunk];
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) {
+        prev[i] = kPi - theta[i];
+        cur[i] = s[i] + prev[i] * kc[i];
+      }
+      if (degree_ == 0) {
+#pragma omp simd
+        for (std::size_t i = 0; i < n; ++i) t[i] = prev[i] / k2Pi;  // exactly ½ at θ = 0
+        if (tdot) std::fill_n(tdot, n, 0.0);
+        return;
+      }
+      for (int m = 1; m < degree_; ++m) {
+        const double odd = 2.0 * m + 1.0, sq = double(m) * double(m);
+#pragma omp simd
+        for (std::size_t i = 0; i < n; ++i) {
+          const double next = odd * kc[i] * cur[i] + sq * (s[i] * s[i]) * prev[i];
+          prev[i] = cur[i];
+          cur[i] = next;
+        }
+      }
+      const double n2 = double(degree_) * double(degree_);
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) {
+        t[i] = cur[i] / k2Pi;
+        if (tdot) tdot[i] = n2 * (prev[i] / k2Pi);
+      }
+      return;
+    }
+    case Family::Erf: {
+      // D = 1 + 2b²(q1 + q2) + 4b⁴ s²; T = a² (2/π) atan2(2b²k, √D) + c²; Ṫ = a²b² (4/π)/√D.
+      const double a2 = c0_, b2 = c1_, c2 = c2_;
+      double y[kChunk], root[kChunk];
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) {
+        const double bs = b2 * s[i];
+        root[i] = std::sqrt(1.0 + 2.0 * b2 * (q1[i] + q2[i]) + 4.0 * (bs * bs));
+        y[i] = 2.0 * b2 * kc[i];
+      }
+      detail::atan2_array(y, root, theta, n);
+      const double tf = 2.0 * std::numbers::inv_pi * a2, df = 4.0 * std::numbers::inv_pi * a2 * b2;
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) {
+        t[i] = tf * theta[i] + c2;
+        if (tdot) tdot[i] = df / root[i];
+      }
+      return;
+    }
+    case Family::Gelu: {
+      double delta[kChunk];
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) delta[i] = std::sqrt(1.0 + q1[i] + q2[i] + s[i] * s[i]);
+      detail::atan2_array(kc, delta, theta, n);
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) {
+        // Written with x/(1 + x) ratios so that no q1·q2 product overflows for huge q.
+        const double kk = kc[i], dl = delta[i], d2 = dl * dl;
+        const double i1 = 1.0 / (1.0 + q1[i]), i2 = 1.0 / (1.0 + q2[i]);
+        const double r12 = (q1[i] * i1) * (q2[i] * i2);  // q1q2/P
+        t[i] = 0.25 * kk + ((kk * i1) * (kk * i2) / dl + r12 * dl + kk * theta[i]) * kInv2Pi;
+        if (tdot)
+          tdot[i] = 0.25 + theta[i] * kInv2Pi +
+                    kk / dl * kInv2Pi * (1.0 / d2 + (i1 * i2 - r12) + 1.0);
+      }
+      return;
+    }
+    case Family::Sin: {
+      // s1 = e^{−b²(q1+q2−2k)/2}, s2 = e^{−b²(q1+q2+2k)/2}: both exponents ≤ 0 (|kc| ≤ r ≤
+      // (q1 + q2)/2), so nothing overflows.
+      const double half_a2 = c0_, b2 = c1_, cos2c = c2_;
+      double e1[kChunk], e2[kChunk];
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) {
+        const double sum = q1[i] + q2[i];
+        e1[i] = -0.5 * b2 * (sum - 2.0 * kc[i]);
+        e2[i] = -0.5 * b2 * (sum + 2.0 * kc[i]);
+      }
+      detail::exp_array(e1, e1, n);
+      detail::exp_array(e2, e2, n);
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) {
+        const double s2 = cos2c * e2[i];
+        t[i] = half_a2 * (e1[i] - s2);
+        if (tdot) tdot[i] = half_a2 * b2 * (e1[i] + s2);
+      }
+      return;
+    }
+    case Family::Exp: {
+      // T = e^{b²(q1+q2+2k)/2 + ln a²}, Ṫ = e^{… + ln a² + ln b²}.
+      const double log_a2 = c0_, b2 = c1_, log_b2 = c2_;
+      double e1[kChunk], e2[kChunk];
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) {
+        // Capped so that a = 0 (ln a² = −inf) gives 0, not inf − inf, when the exponent overflows.
+        const double x = std::min(0.5 * b2 * (q1[i] + q2[i] + 2.0 * kc[i]), DBL_MAX);
+        e1[i] = x + log_a2;
+        e2[i] = x + log_a2 + log_b2;
+      }
+      detail::exp_array(e1, t, n);
+      if (tdot) detail::exp_array(e2, tdot, n);
+      return;
+    }
+    case Family::Gaussian: {
+      // D = 1 − 2b(q1 + q2) + 4b²s²; finite iff 1 − 2b max(q1, q2) > 0 and D > 0.
+      const double a2 = c0_, b = c1_, f = c2_;
+      constexpr double inf = std::numeric_limits<double>::infinity();
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) {
+        const double bs = b * s[i];
+        const double d = 1.0 - 2.0 * b * (q1[i] + q2[i]) + 4.0 * (bs * bs);
+        const bool finite = (1.0 - 2.0 * b * std::max(q1[i], q2[i]) > 0) && d > 0;
+        const double root = std::sqrt(finite ? d : 1.0);
+        const double tt = a2 / root;
+        const double td = f * kc[i] / (d * root);
+        const double td_inf = f == 0 ? 0.0 : (kc[i] < 0 ? -inf : inf);
+        t[i] = finite ? tt : (a2 == 0 ? 0.0 : inf);
+        if (tdot) tdot[i] = finite ? td : td_inf;
+      }
+      return;
+    }
+    case Family::Polynomial: {
+      // T = Σ_m P_m(q1) P_m(q2) kᵐ and Ṫ = Σ_m m P_m(q1) P_m(q2) k^{m−1}, Horner in k from the top.
+      double acc[kChunk], dacc[kChunk], p1[kChunk], p2[kChunk];
+      std::fill_n(acc, n, 0.0);
+      std::fill_n(dacc, n, 0.0);
+      for (std::size_t m = hermite_.size(); m-- > 0;) {
+        const std::vector<double>& row = hermite_[m];
+        std::fill_n(p1, n, 0.0);
+        std::fill_n(p2, n, 0.0);
+        for (std::size_t j = row.size(); j-- > 0;) {
+          const double cj = row[j];
+#pragma omp simd
+          for (std::size_t i = 0; i < n; ++i) {
+            p1[i] = p1[i] * q1[i] + cj;
+            p2[i] = p2[i] * q2[i] + cj;
+          }
+        }
+        const double dm = static_cast<double>(m);
+#pragma omp simd
+        for (std::size_t i = 0; i < n; ++i) {
+          const double cm = p1[i] * p2[i];
+          if (m > 0) dacc[i] = dacc[i] * kc[i] + dm * cm;
+          acc[i] = acc[i] * kc[i] + cm;
+        }
+      }
+      std::copy_n(acc, n, t);
+      if (tdot) std::copy_n(dacc, n, tdot);
+      return;
+    }
+    case Family::Quadrature:
+      break;  // handled by apply_quadrature
+  }
+}
+
+// E[φ(u)φ(v)] and E[φ'(u)φ'(v)] by the product Gauss–Hermite rule, u = √q_p z_a,
+// v = √q_o (ρ z_a + sn z_b), where p is the point with the larger q: swapping q1 and q2 then
+// runs the very same arithmetic, so T is exactly symmetric. Cost: N² evaluations of φ (and φ')
+// per entry, vectorized through exp_array.
+void DualActivation::apply_quadrature(const double* q1, const double* q2, const double* k,
+                                      double* t, double* tdot, std::size_t n) const {
+  const std::size_t nq = nodes_.size();
+  const double* z = nodes_.data();
+  const double* w = weights_.data();
+  std::vector<double> v(nq * nq), f(nq * nq), df(tdot ? nq * nq : 0), e(nq * nq);
+  std::vector<double> u(nq), fu(nq), dfu(nq);
+  Geometry g;
+  for (std::size_t start = 0; start < n; start += kChunk) {
+    const std::size_t len = std::min(kChunk, n - start);
+    geometry(q1 + start, q2 + start, k + start, len, g);
+    for (std::size_t i = 0; i < len; ++i) {
+      const double a1 = q1[start + i], a2 = q2[start + i];
+      const double sp = std::sqrt(std::max(a1, a2)), so = std::sqrt(std::min(a1, a2));
+      const double cu = so * g.rho[i], cs = so * g.sn[i];
+      for (std::size_t a = 0; a < nq; ++a) u[a] = sp * z[a];
+      activate_numerical(layer_.kind, c0_, u.data(), fu.data(), tdot ? dfu.data() : nullptr, nq,
+                         e.data());
+      for (std::size_t a = 0; a < nq; ++a) {
+        const double base = cu * z[a];
+#pragma omp simd
+        for (std::size_t b = 0; b < nq; ++b) v[a * nq + b] = base + cs * z[b];
+      }
+      activate_numerical(layer_.kind, c0_, v.data(), f.data(), tdot ? df.data() : nullptr,
+                         nq * nq, e.data());
+      double sum = 0, sum_dot = 0;
+      for (std::size_t a = 0; a < nq; ++a) {
+        const double* fa = f.data() + a * nq;
+        double inner = 0;
+#pragma omp simd reduction(+ : inner)
+        for (std::size_t b = 0; b < nq; ++b) inner += w[b] * fa[b];
+        sum += w[a] * fu[a] * inner;
+        if (tdot) {
+          const double* da = df.data() + a * nq;
+          double inner_dot = 0;
+#pragma omp simd reduction(+ : inner_dot)
+          for (std::size_t b = 0; b < nq; ++b) inner_dot += w[b] * da[b];
+          sum_dot += w[a] * dfu[a] * inner_dot;
+        }
+      }
+      // Written after all reads of entry i (outputs may alias the inputs).
+      t[start + i] = sum;
+      if (tdot) tdot[start + i] = sum_dot;
+    }
+  }
+}
+
+}  // namespace ntkit

@@ -1,0 +1,561 @@
+// Tests of the dual activations T = E[φ(u)φ(v)], Ṫ = E[φ'(u)φ'(v)] (src/dual_activation.cpp).
+//
+// References, each independent of the closed forms under test:
+//  - smooth φ: 2-D Gauss–Hermite quadrature (gaussian_expectation_2d) at degree 150 with φ, φ'
+//    written here. For entire φ and q ≤ 1 the product rule converges geometrically (features
+//    of φ(√q z) are ≥ 1 wide against a node spacing ≈ π/√(2·150) ≈ 0.18; see
+//    two_layer_kernel.hpp for the measured growth of the error with q), so it is accurate to
+//    ~1e-12 there and a 1e-8 relative bound tests the formulas, not the reference;
+//  - non-smooth φ (ReLU family, Abs, Sign, Step, RectifiedMonomial): Monte Carlo with 10⁶
+//    samples, within 5 standard errors (quadrature converges only algebraically at a kink),
+//    plus exact special cases and the existing ReLU/arc-cosine kernels.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <numbers>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ntkit/dual_activation.hpp"
+#include "ntkit/error.hpp"
+#include "ntkit/kernels.hpp"
+#include "ntkit/two_layer_kernel.hpp"
+#include "test_helpers.hpp"
+
+namespace ntkit {
+namespace {
+
+struct Pair {
+  double t, tdot;
+};
+
+Pair eval(const DualActivation& dual, double q1, double q2, double k) {
+  Pair p{};
+  dual.apply(&q1, &q2, &k, &p.t, &p.tdot, 1);
+  return p;
+}
+
+ActivationLayer layer_of(const Layer& layer) { return std::get<ActivationLayer>(layer); }
+
+// (q1, q2, k) with q ≤ 1 (quadrature references) covering ρ = 0, ±1, duplicates, mixed signs.
+struct Cov {
+  double q1, q2, k;
+};
+const std::vector<Cov> kSmall = {{1.0, 1.0, 0.3},     {0.5, 0.8, -0.4},  {0.7, 0.7, 0.7},
+                                 {1.0, 0.25, 0.5},    {0.3, 0.6, -std::sqrt(0.18)},
+                                 {0.2, 0.9, 0.0},     {0.05, 1.0, 0.2},  {1.0, 1.0, -0.95}};
+// Larger variances for the Monte Carlo checks of positively homogeneous activations.
+const std::vector<Cov> kMixed = {{1.0, 1.0, 0.3},  {0.5, 2.0, -0.6}, {1.5, 0.7, 0.9},
+                                 {0.4, 0.4, 0.0},  {2.0, 2.0, 1.99}, {1.0, 3.0, -1.5}};
+
+// ---- Scalar φ and φ' written independently of the library -------------------------------
+
+double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::numbers::sqrt2); }
+double normal_pdf(double x) { return std::exp(-0.5 * x * x) / std::sqrt(2.0 * std::numbers::pi); }
+
+struct Fn {
+  std::function<double(double)> f, df;
+};
+
+Fn reference_fn(const ActivationLayer& l) {
+  const double a = l.a, b = l.b, c = l.c;
+  const double two_over_sqrt_pi = 2.0 / std::sqrt(std::numbers::pi);
+  switch (l.kind) {
+    case ActivationKind::Relu:
+      return {[](double x) { return x > 0 ? x : 0.0; }, [](double x) { return x > 0 ? 1.0 : 0.0; }};
+    case ActivationKind::LeakyRelu: {
+      const double al = l.alpha;
+      return {[al](double x) { return x > 0 ? x : al * x; },
+              [al](double x) { return x > 0 ? 1.0 : al; }};
+    }
+    case ActivationKind::ABRelu:
+      return {[a, b](double x) { return a * std::min(x, 0.0) + b * std::max(x, 0.0); },
+              [a, b](double x) { return x > 0 ? b : a; }};
+    case ActivationKind::Abs:
+      return {[](double x) { return std::abs(x); }, [](double x) { return x > 0 ? 1.0 : -1.0; }};
+    case ActivationKind::Sign:
+      return {[](double x) { return double((x > 0) - (x < 0)); }, [](double) { return 0.0; }};
+    case ActivationKind::RectifiedMonomial: {
+      const int n = l.degree;
+      return {[n](double x) { return x >= 0 ? std::pow(x, n) : 0.0; },
+              [n](double x) { return n == 0 || x < 0 ? 0.0 : n * std::pow(x, n - 1); }};
+    }
+    case ActivationKind::Erf:
+      return {[=](double x) { return a * std::erf(b * x) + c; },
+              [=](double x) { return a * b * two_over_sqrt_pi * std::exp(-b * b * x * x); }};
+    case ActivationKind::Sigmoid_like: {
+      const double s = 1 / 2.4020563531719796;
+      return {[=](double x) { return 0.5 * std::erf(s * x) + 0.5; },
+              [=](double x) { return 0.5 * s * two_over_sqrt_pi * std::exp(-s * s * x * x); }};
+    }
+    case ActivationKind::Gelu:
+      return {[](double x) { return x * normal_cdf(x); },
+              [](double x) { return normal_cdf(x) + x * normal_pdf(x); }};
+    case ActivationKind::Sin:
+      return {[=](double x) { return a * std::sin(b * x + c); },
+              [=](double x) { return a * b * std::cos(b * x + c); }};
+    case ActivationKind::Cos:
+      return {[=](double x) { return a * std::cos(b * x + c); },
+              [=](double x) { return -a * b * std::sin(b * x + c); }};
+    case ActivationKind::Rbf: {
+      const double w = std::sqrt(2.0 * l.gamma), p = std::numbers::pi / 4;
+      return {[=](double x) { return std::numbers::sqrt2 * std::sin(w * x + p); },
+              [=](double x) { return std::numbers::sqrt2 * w * std::cos(w * x + p); }};
+    }
+    case ActivationKind::Exp:
+      return {[=](double x) { return a * std::exp(b * x); },
+              [=](double x) { return a * b * std::exp(b * x); }};
+    case ActivationKind::Gaussian:
+      return {[=](double x) { return a * std::exp(b * x * x); },
+              [=](double x) { return 2 * a * b * x * std::exp(b * x * x); }};
+    case ActivationKind::Monomial: {
+      const int n = l.degree;
+      return {[n](double x) { return std::pow(x, n); },
+              [n](double x) { return n == 0 ? 0.0 : n * std::pow(x, n - 1); }};
+    }
+    case ActivationKind::Polynomial: {
+      const std::vector<double> cf = l.coef;
+      return {[cf](double x) {
+                double y = 0;
+                for (std::size_t i = cf.size(); i-- > 0;) y = y * x + cf[i];
+                return y;
+              },
+              [cf](double x) {
+                double y = 0;
+                for (std::size_t i = cf.size(); i-- > 1;) y = y * x + double(i) * cf[i];
+                return y;
+              }};
+    }
+    case ActivationKind::Tanh:
+      return {[](double x) { return std::tanh(x); },
+              [](double x) { return 1.0 / (std::cosh(x) * std::cosh(x)); }};
+    case ActivationKind::Softplus:
+      return {[](double x) { return std::log1p(std::exp(-std::abs(x))) + std::max(x, 0.0); },
+              [](double x) { return 1.0 / (1.0 + std::exp(-x)); }};
+    case ActivationKind::Elu: {
+      const double al = l.alpha;
+      return {[al](double x) { return x > 0 ? x : al * std::expm1(x); },
+              [al](double x) { return x > 0 ? 1.0 : al * std::exp(x); }};
+    }
+    case ActivationKind::Selu: {
+      const double al = 1.6732632423543772848170429916717, sc = 1.0507009873554804934193349852946;
+      return {[=](double x) { return sc * (x > 0 ? x : al * std::expm1(x)); },
+              [=](double x) { return sc * (x > 0 ? 1.0 : al * std::exp(x)); }};
+    }
+    case ActivationKind::Silu:
+      return {[](double x) { return x / (1.0 + std::exp(-x)); },
+              [](double x) {
+                const double s = 1.0 / (1.0 + std::exp(-x));
+                return s * (1.0 + x * (1.0 - s));
+              }};
+  }
+  return {};
+}
+
+// ---- Monte Carlo -----------------------------------------------------------------------------
+
+struct McResult {
+  double t, t_se, tdot, tdot_se;
+};
+
+// Shared standard normal pairs (common random numbers across configurations).
+const std::vector<double>& normals() {
+  static const std::vector<double> z = [] {
+    std::mt19937_64 rng(20240611);
+    std::normal_distribution<double> normal;
+    std::vector<double> out(2'000'000);
+    for (double& x : out) x = normal(rng);
+    return out;
+  }();
+  return z;
+}
+
+McResult monte_carlo(const Fn& fn, double q1, double q2, double k) {
+  const std::vector<double>& z = normals();
+  const std::size_t n = z.size() / 2;
+  const double r = std::sqrt(q1 * q2);
+  const double rho = r > 0 ? std::clamp(k / r, -1.0, 1.0) : 0.0;
+  const double sn = std::sqrt((1 - rho) * (1 + rho));
+  double s = 0, ss = 0, d = 0, dd = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double z1 = z[2 * i], z2 = z[2 * i + 1];
+    const double u = std::sqrt(q1) * z1, v = std::sqrt(q2) * (rho * z1 + sn * z2);
+    const double x = fn.f(u) * fn.f(v), y = fn.df(u) * fn.df(v);
+    s += x;
+    ss += x * x;
+    d += y;
+    dd += y * y;
+  }
+  const double nn = double(n);
+  const auto se = [nn](double sum, double sum_sq) {
+    const double mean = sum / nn;
+    return std::sqrt(std::max(sum_sq / nn - mean * mean, 0.0) / nn);
+  };
+  return {s / nn, se(s, ss), d / nn, se(d, dd)};
+}
+
+std::string describe(const ActivationLayer& l) { return to_string(Layer{l}); }
+
+// ---- Smooth closed forms against quadrature -----------------------------------------------
+
+TEST(DualActivation, SmoothClosedFormsMatchQuadrature) {
+  const std::vector<ActivationLayer> layers = {
+      layer_of(Erf()),           layer_of(Erf(2.0, 0.5, 0.3)), layer_of(Erf(-1.0, 1.7, -1.0)),
+      layer_of(Sigmoid_like()),  layer_of(Gelu()),             layer_of(Gelu(true)),
+      layer_of(Sin()),           layer_of(Sin(2.0, 1.5, 0.4)), layer_of(Cos()),
+      layer_of(Cos(1.3, 0.7, -0.2)), layer_of(Rbf()),          layer_of(Rbf(0.3)),
+      layer_of(Exp()),           layer_of(Exp(0.5, -0.7)),     layer_of(Gaussian()),
+      layer_of(Gaussian(2.0, -0.3)), layer_of(Gaussian(1.0, 0.1)),
+      layer_of(Monomial(0)),     layer_of(Monomial(1)),        layer_of(Monomial(2)),
+      layer_of(Monomial(3)),     layer_of(Monomial(5)),        layer_of(Monomial(8)),
+      layer_of(Polynomial({0.2})), layer_of(Polynomial({1.0, -2.0, 0.5, 0.3})),
+      layer_of(Polynomial({0.1, 0.0, -1.0, 0.0, 0.25, 0.5, -0.05}))};
+  const GaussHermite rule = gauss_hermite(150);
+  for (const ActivationLayer& l : layers) {
+    const DualActivation dual(l);
+    EXPECT_TRUE(dual.has_closed_form());
+    const Fn fn = reference_fn(l);
+    double worst_t = 0, worst_d = 0;
+    for (const Cov& c : kSmall) {
+      const Pair got = eval(dual, c.q1, c.q2, c.k);
+      const double t = gaussian_expectation_2d(fn.f, fn.f, c.q1, c.q2, c.k, rule);
+      const double d = gaussian_expectation_2d(fn.df, fn.df, c.q1, c.q2, c.k, rule);
+      const double et = std::abs(got.t - t) / std::max(std::abs(t), 1.0);
+      const double ed = std::abs(got.tdot - d) / std::max(std::abs(d), 1.0);
+      worst_t = std::max(worst_t, et);
+      worst_d = std::max(worst_d, ed);
+      EXPECT_LE(et, 1e-8) << describe(l) << " T at q1=" << c.q1 << " q2=" << c.q2 << " k=" << c.k
+                          << ": " << got.t << " vs " << t;
+      EXPECT_LE(ed, 1e-8) << describe(l) << " Tdot at q1=" << c.q1 << " q2=" << c.q2
+                          << " k=" << c.k << ": " << got.tdot << " vs " << d;
+    }
+    std::printf("  [quadrature] %-45s max rel err T %.1e  Tdot %.1e\n", describe(l).c_str(),
+                worst_t, worst_d);
+  }
+}
+
+// ---- Non-smooth closed forms against Monte Carlo ------------------------------------------
+
+TEST(DualActivation, NonSmoothClosedFormsMatchMonteCarlo) {
+  const std::vector<ActivationLayer> layers = {
+      layer_of(Relu()),   layer_of(LeakyRelu(0.2)),        layer_of(ABRelu(-0.5, 2.0)),
+      layer_of(Abs()),    layer_of(Sign()),                layer_of(Step()),
+      layer_of(RectifiedMonomial(1)), layer_of(RectifiedMonomial(2)),
+      layer_of(RectifiedMonomial(3))};
+  for (const ActivationLayer& l : layers) {
+    const DualActivation dual(l);
+    const Fn fn = reference_fn(l);
+    double worst_t = 0, worst_d = 0;  // in standard errors
+    for (const Cov& c : kMixed) {
+      const Pair got = eval(dual, c.q1, c.q2, c.k);
+      const McResult mc = monte_carlo(fn, c.q1, c.q2, c.k);
+      const double zt = std::abs(got.t - mc.t) / std::max(mc.t_se, 1e-300);
+      const double zd = std::abs(got.tdot - mc.tdot) / std::max(mc.tdot_se, 1e-300);
+      worst_t = std::max(worst_t, got.t == mc.t ? 0.0 : zt);
+      worst_d = std::max(worst_d, got.tdot == mc.tdot ? 0.0 : zd);
+      EXPECT_LE(std::abs(got.t - mc.t), 5 * mc.t_se + 1e-12)
+          << describe(l) << " T at q1=" << c.q1 << " q2=" << c.q2 << " k=" << c.k;
+      EXPECT_LE(std::abs(got.tdot - mc.tdot), 5 * mc.tdot_se + 1e-12)
+          << describe(l) << " Tdot at q1=" << c.q1 << " q2=" << c.q2 << " k=" << c.k;
+    }
+    std::printf("  [monte carlo] %-30s max |err| T %.2f SE  Tdot %.2f SE\n", describe(l).c_str(),
+                worst_t, worst_d);
+  }
+}
+
+// Rectified monomials at ρ = 0 and ρ = 1 in closed form from 1-D moments:
+// E[z₊ⁿ] = E|z|ⁿ/2 = 2^{n/2} Γ((n+1)/2)/(2√π), E[z₊^{2n}] = (2n − 1)!!/2.
+TEST(DualActivation, RectifiedMonomialExactMoments) {
+  for (int n = 0; n <= 9; ++n) {
+    const DualActivation dual(layer_of(RectifiedMonomial(n)));
+    const double q1 = 0.7, q2 = 1.9;
+    const double half_abs = std::pow(2.0, n / 2.0) * std::tgamma((n + 1) / 2.0) /
+                            (2.0 * std::sqrt(std::numbers::pi));
+    const double ind = std::pow(q1 * q2, n / 2.0) * half_abs * half_abs;
+    EXPECT_NEAR(eval(dual, q1, q2, 0.0).t, ind, 1e-13 * ind) << n;
+    double dfact = 1;  // (2n − 1)!!
+    for (int j = 2 * n - 1; j > 1; j -= 2) dfact *= j;
+    const double r = std::sqrt(q1 * q2);
+    const double same = std::pow(r, n) * dfact / 2;
+    EXPECT_NEAR(eval(dual, q1, q2, r).t, same, 1e-13 * same) << n;
+    EXPECT_NEAR(eval(dual, q1, q2, -r).t, n == 0 ? 0.0 : 0.0, 1e-12 * same) << n;
+    if (n >= 1) {  // Ṫ_n = n² T_{n−1}
+      const DualActivation lower(layer_of(RectifiedMonomial(n - 1)));
+      EXPECT_NEAR(eval(dual, q1, q2, 0.4).tdot, n * n * eval(lower, q1, q2, 0.4).t,
+                  1e-13 * std::abs(eval(dual, q1, q2, 0.4).tdot))
+          << n;
+    }
+  }
+}
+
+// ---- Agreement with the existing closed forms ----------------------------------------------
+
+TEST(DualActivation, ReluAndErfMatchTwoLayerKernel) {
+  // Inputs on a 1/8 grid: every product and sum below is exact, so both routes see the very
+  // same q1, q2, k (at ρ = ±1 a one-ulp difference in k moves θ by ~1e-8).
+  const RowMatrixD x = (test::gaussian_matrix(12, 5, 7, 0.6) * 8.0).array().round() / 8.0;
+  RowMatrixD xd = x;
+  xd.row(3) = xd.row(1);   // duplicate
+  xd.row(5) = -xd.row(2);  // opposite
+  xd.row(7).setZero();     // zero norm
+  for (Activation act : {Activation::Relu, Activation::Erf, Activation::Tanh}) {
+    const NtkParts parts = two_layer_ntk(act, xd, xd, TwoLayerKernelOptions{});
+    const DualActivation dual(act == Activation::Relu  ? layer_of(Relu())
+                              : act == Activation::Erf ? layer_of(Erf())
+                                                       : layer_of(Tanh()));
+    double worst = 0;
+    for (Eigen::Index i = 0; i < xd.rows(); ++i)
+      for (Eigen::Index j = 0; j < xd.rows(); ++j) {
+        const double q1 = xd.row(i).squaredNorm(), q2 = xd.row(j).squaredNorm();
+        const double k = xd.row(i).dot(xd.row(j));
+        const Pair p = eval(dual, q1, q2, k);
+        worst = std::max({worst, std::abs(p.t - parts.b(i, j)), std::abs(k * p.tdot - parts.a(i, j))});
+      }
+    EXPECT_LE(worst, 1e-13) << activation_name(act);
+    std::printf("  [two_layer_ntk] %-6s max abs diff %.1e\n", activation_name(act), worst);
+  }
+}
+
+TEST(DualActivation, RectifiedMonomialMatchesArcCosineKernel) {
+  const RowMatrixD x = (test::gaussian_matrix(10, 4, 11) * 8.0).array().round() / 8.0;
+  for (int order = 0; order <= 2; ++order) {
+    KernelSpec spec;
+    spec.kind = KernelKind::ArcCos;
+    spec.order = order;
+    const RowMatrixD kmat = kernel_matrix<double>(spec, x, x);
+    const DualActivation dual(layer_of(RectifiedMonomial(order)));
+    double worst = 0;
+    for (Eigen::Index i = 0; i < x.rows(); ++i)
+      for (Eigen::Index j = 0; j < x.rows(); ++j) {
+        // Cho & Saul's k_n = (1/π) ‖x‖ⁿ‖y‖ⁿ J_n = 2 E[φ(u)φ(v)] for w ~ N(0, I).
+        const Pair p = eval(dual, x.row(i).squaredNorm(), x.row(j).squaredNorm(),
+                            x.row(i).dot(x.row(j)));
+        worst = std::max(worst, std::abs(2 * p.t - kmat(i, j)) / std::max(1.0, std::abs(kmat(i, j))));
+      }
+    EXPECT_LE(worst, 1e-13) << order;
+  }
+}
+
+// ---- Quadrature fallback --------------------------------------------------------------------
+
+TEST(DualActivation, QuadratureFallbackMatchesMonteCarlo) {
+  // Elu (α ≠ 1) and Selu have a jump in φ' at 0 (Elu(1) a kink in φ''), which the product
+  // Gauss–Hermite rule, not aligned with the line u = 0 or v = 0, resolves only slowly: their
+  // Ṫ carries a quadrature error of a few 1e-3 at degree 40 (measured, printed below), far
+  // above the Monte Carlo noise, so it gets that much extra room.
+  struct Case {
+    ActivationLayer layer;
+    double extra;  // allowance for the quadrature error of Ṫ
+  };
+  const std::vector<Case> cases = {{layer_of(Tanh()), 0},   {layer_of(Softplus()), 0},
+                                   {layer_of(Silu()), 0},   {layer_of(Elu()), 1e-2},
+                                   {layer_of(Elu(0.5)), 1e-2}, {layer_of(Selu()), 3e-2}};
+  for (const Case& cs : cases) {
+    const ActivationLayer& l = cs.layer;
+    const DualActivation dual(l), fine(l, 200);
+    EXPECT_FALSE(dual.has_closed_form());
+    const Fn fn = reference_fn(l);
+    double worst_t = 0, worst_d = 0, worst_abs_d = 0, worst_abs_d_fine = 0;
+    for (const Cov& c : kSmall) {
+      const Pair got = eval(dual, c.q1, c.q2, c.k), got_fine = eval(fine, c.q1, c.q2, c.k);
+      const McResult mc = monte_carlo(fn, c.q1, c.q2, c.k);
+      worst_t = std::max(worst_t, std::abs(got.t - mc.t) / std::max(mc.t_se, 1e-300));
+      worst_d = std::max(worst_d, std::abs(got.tdot - mc.tdot) / std::max(mc.tdot_se, 1e-300));
+      worst_abs_d = std::max(worst_abs_d, std::abs(got.tdot - mc.tdot));
+      worst_abs_d_fine = std::max(worst_abs_d_fine, std::abs(got_fine.tdot - mc.tdot));
+      EXPECT_LE(std::abs(got.t - mc.t), 5 * mc.t_se) << describe(l) << " k=" << c.k;
+      EXPECT_LE(std::abs(got.tdot - mc.tdot), 5 * mc.tdot_se + cs.extra)
+          << describe(l) << " k=" << c.k;
+    }
+    std::printf("  [monte carlo] %-14s max |err| T %.2f SE  Tdot %.2f SE (abs %.1e; degree 200: %.1e)\n",
+                describe(l).c_str(), worst_t, worst_d, worst_abs_d, worst_abs_d_fine);
+  }
+}
+
+// The smooth fallbacks at the default degree 40 against a degree-150 rule: the quadrature
+// error itself, for q ≤ 1.
+TEST(DualActivation, QuadratureFallbackConvergesForSmoothActivations) {
+  const GaussHermite rule = gauss_hermite(150);
+  for (const ActivationLayer& l : {layer_of(Tanh()), layer_of(Softplus()), layer_of(Silu())}) {
+    const DualActivation dual(l);
+    const Fn fn = reference_fn(l);
+    double worst = 0;
+    for (const Cov& c : kSmall) {
+      const Pair got = eval(dual, c.q1, c.q2, c.k);
+      const double t = gaussian_expectation_2d(fn.f, fn.f, c.q1, c.q2, c.k, rule);
+      const double d = gaussian_expectation_2d(fn.df, fn.df, c.q1, c.q2, c.k, rule);
+      worst = std::max({worst, std::abs(got.t - t) / std::max(1.0, std::abs(t)),
+                        std::abs(got.tdot - d) / std::max(1.0, std::abs(d))});
+    }
+    EXPECT_LE(worst, 1e-5) << describe(l);  // Tanh: 2e-6 at q = 1, ρ = 1 (steepest φ')
+    std::printf("  [degree 40 vs 150] %-10s max rel err %.1e\n", describe(l).c_str(), worst);
+  }
+}
+
+// ---- Identities and edge cases ----------------------------------------------------------
+
+std::vector<ActivationLayer> all_layers() {
+  return {layer_of(Relu()),          layer_of(LeakyRelu(0.1)),  layer_of(ABRelu(0.3, -2.0)),
+          layer_of(Abs()),           layer_of(Erf(1.5, 0.7, 0.2)), layer_of(Sigmoid_like()),
+          layer_of(Gelu()),          layer_of(Sin(1.2, 0.8, 0.3)), layer_of(Cos()),
+          layer_of(Sign()),          layer_of(Step()),          layer_of(Rbf(0.5)),
+          layer_of(Gaussian()),      layer_of(Gaussian(1.0, 0.05)), layer_of(Exp(0.8, 0.6)),
+          layer_of(Monomial(3)),     layer_of(RectifiedMonomial(4)),
+          layer_of(Polynomial({1.0, 0.5, -0.25})), layer_of(Tanh()), layer_of(Softplus()),
+          layer_of(Elu()),           layer_of(Selu()),          layer_of(Silu())};
+}
+
+TEST(DualActivation, DiagonalIsApplyAtEqualArguments) {
+  const std::vector<double> q = {0.0, 1e-300, 1e-20, 0.3, 1.0, 2.5, 17.0, 1e3};
+  for (const ActivationLayer& l : all_layers()) {
+    const DualActivation dual(l);
+    std::vector<double> diag(q.size()), full(q.size()), tdot(q.size());
+    dual.apply_diagonal(q.data(), diag.data(), q.size());
+    dual.apply(q.data(), q.data(), q.data(), full.data(), tdot.data(), q.size());
+    for (std::size_t i = 0; i < q.size(); ++i) {
+      EXPECT_EQ(diag[i], full[i]) << describe(l) << " q=" << q[i];
+      EXPECT_FALSE(std::isnan(diag[i]) || std::isnan(tdot[i])) << describe(l) << " q=" << q[i];
+    }
+    // In place.
+    std::vector<double> inplace = q;
+    dual.apply_diagonal(inplace.data(), inplace.data(), q.size());
+    for (std::size_t i = 0; i < q.size(); ++i) EXPECT_EQ(inplace[i], diag[i]) << describe(l);
+  }
+}
+
+TEST(DualActivation, SymmetricAndAliasingSafe) {
+  const std::vector<double> q1 = {0.3, 1.0, 0.0, 2.0, 0.5, 1e-10, 0.8};
+  const std::vector<double> q2 = {0.9, 0.2, 1.0, 2.0, 0.5, 3.0, 0.8};
+  const std::vector<double> k = {0.1, -0.3, 0.0, 2.0, -0.5, 1e-6, 0.7999};
+  for (const ActivationLayer& l : all_layers()) {
+    const DualActivation dual(l);
+    const std::size_t n = q1.size();
+    std::vector<double> t12(n), d12(n), t21(n), d21(n);
+    dual.apply(q1.data(), q2.data(), k.data(), t12.data(), d12.data(), n);
+    dual.apply(q2.data(), q1.data(), k.data(), t21.data(), d21.data(), n);
+    std::vector<double> in_place = k, nngp_only(n);
+    dual.apply(q1.data(), q2.data(), k.data(), nngp_only.data(), nullptr, n);
+    dual.apply(q1.data(), q2.data(), in_place.data(), in_place.data(), nullptr, n);
+    for (std::size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(t12[i], t21[i]) << describe(l) << " i=" << i;
+      EXPECT_EQ(d12[i], d21[i]) << describe(l) << " i=" << i;
+      EXPECT_EQ(nngp_only[i], t12[i]) << describe(l) << " i=" << i;
+      EXPECT_EQ(in_place[i], t12[i]) << describe(l) << " i=" << i;
+      EXPECT_TRUE(std::isfinite(t12[i]) && std::isfinite(d12[i])) << describe(l) << " i=" << i;
+    }
+  }
+}
+
+TEST(DualActivation, LongArraysMatchEntryByEntry) {
+  // More than one internal block (256 entries), odd length.
+  const std::size_t n = 601;
+  std::vector<double> q1(n), q2(n), k(n);
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> uni(0.0, 2.0), cor(-1.0, 1.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    q1[i] = uni(rng);
+    q2[i] = uni(rng);
+    k[i] = cor(rng) * std::sqrt(q1[i] * q2[i]);
+  }
+  for (const ActivationLayer& l : {layer_of(Relu()), layer_of(Gelu()), layer_of(Polynomial({0, 1, 1})),
+                                   layer_of(RectifiedMonomial(2)), layer_of(Silu())}) {
+    const DualActivation dual(l, 20);
+    std::vector<double> t(n), d(n);
+    dual.apply(q1.data(), q2.data(), k.data(), t.data(), d.data(), n);
+    for (std::size_t i = 0; i < n; i += 37) {
+      const Pair p = eval(dual, q1[i], q2[i], k[i]);
+      EXPECT_EQ(p.t, t[i]) << describe(l);
+      EXPECT_EQ(p.tdot, d[i]) << describe(l);
+    }
+  }
+}
+
+TEST(DualActivation, DuplicatesAndOppositesAreExact) {
+  for (double q : {0.37, 1.0, 5.5, 1e-200, 1e200}) {
+    const Pair relu = eval(DualActivation(layer_of(Relu())), q, q, q);
+    EXPECT_EQ(relu.t, 0.5 * q);
+    EXPECT_EQ(relu.tdot, 0.5);
+    const Pair relu_opp = eval(DualActivation(layer_of(Relu())), q, q, -q);
+    EXPECT_EQ(relu_opp.t, 0.0);
+    EXPECT_EQ(relu_opp.tdot, 0.0);
+    const Pair abs = eval(DualActivation(layer_of(Abs())), q, q, q);
+    EXPECT_EQ(abs.t, q);
+    EXPECT_EQ(abs.tdot, 1.0);
+    EXPECT_EQ(eval(DualActivation(layer_of(Abs())), q, q, -q).tdot, -1.0);
+    EXPECT_EQ(eval(DualActivation(layer_of(Sign())), q, q, q).t, 1.0);
+    EXPECT_EQ(eval(DualActivation(layer_of(Sign())), q, q, -q).t, -1.0);
+    EXPECT_EQ(eval(DualActivation(layer_of(Step())), q, q, q).t, 0.5);
+    EXPECT_EQ(eval(DualActivation(layer_of(Step())), q, q, -q).t, 0.0);
+    EXPECT_EQ(eval(DualActivation(layer_of(Rbf(0.7))), q, q, q).t, 1.0);
+  }
+  // Correlation beyond ±1 from rounding is clipped.
+  const Pair over = eval(DualActivation(layer_of(Relu())), 1.0, 1.0, 1.0 + 1e-15);
+  EXPECT_EQ(over.t, 0.5);
+  EXPECT_EQ(over.tdot, 0.5);
+  // ρ = 1 with different norms (x' = 2x): θ = 0.
+  EXPECT_EQ(eval(DualActivation(layer_of(Sign())), 0.3, 1.2, 0.6).t, 1.0);
+}
+
+TEST(DualActivation, ZeroNormIsFiniteWithDocumentedConvention) {
+  for (const ActivationLayer& l : all_layers()) {
+    const DualActivation dual(l);
+    for (const Cov& c : {Cov{0, 0, 0}, Cov{0, 1.5, 0}, Cov{2.0, 0, 0}}) {
+      const Pair p = eval(dual, c.q1, c.q2, c.k);
+      EXPECT_TRUE(std::isfinite(p.t) && std::isfinite(p.tdot)) << describe(l);
+    }
+  }
+  // ρ := 0 (θ = π/2) as neural-tangents' fill_zero: Relu Ṫ = ¼, Sign T = 0, Step T = ¼.
+  EXPECT_EQ(eval(DualActivation(layer_of(Relu())), 0, 0, 0).tdot, 0.25);
+  EXPECT_EQ(eval(DualActivation(layer_of(Relu())), 0, 1, 0).tdot, 0.25);
+  EXPECT_EQ(eval(DualActivation(layer_of(Relu())), 0, 0, 0).t, 0.0);
+  EXPECT_EQ(eval(DualActivation(layer_of(Sign())), 0, 0, 0).t, 0.0);
+  EXPECT_EQ(eval(DualActivation(layer_of(Step())), 0, 0, 0).t, 0.25);
+  // Smooth activations are continuous at q = 0: T = φ(0)², Ṫ = φ'(0)².
+  EXPECT_DOUBLE_EQ(eval(DualActivation(layer_of(Gelu())), 0, 0, 0).tdot, 0.25);
+  EXPECT_DOUBLE_EQ(eval(DualActivation(layer_of(Erf(1, 2, 0.5))), 0, 0, 0).t, 0.25);
+  EXPECT_DOUBLE_EQ(eval(DualActivation(layer_of(Erf(1, 2, 0.5))), 0, 0, 0).tdot,
+                   4.0 * 4.0 / std::numbers::pi);
+  EXPECT_DOUBLE_EQ(eval(DualActivation(layer_of(Polynomial({2, 3}))), 0, 0, 0).t, 4.0);
+  EXPECT_DOUBLE_EQ(eval(DualActivation(layer_of(Polynomial({2, 3}))), 0, 0, 0).tdot, 9.0);
+  EXPECT_NEAR(eval(DualActivation(layer_of(Tanh())), 0, 0, 0).tdot, 1.0, 1e-14);
+}
+
+TEST(DualActivation, OverflowIsInfiniteNotNan) {
+  // Exp: a² e^{b²(q1+q2+2k)/2} beyond double range.
+  const Pair e = eval(DualActivation(layer_of(Exp())), 800.0, 800.0, 800.0);
+  EXPECT_EQ(e.t, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(e.tdot, std::numeric_limits<double>::infinity());
+  const Pair small_a = eval(DualActivation(layer_of(Exp(1e-300, 1.0))), 700.0, 700.0, 700.0);
+  EXPECT_TRUE(std::isfinite(small_a.t));  // e^{1400} · 1e-600 fits
+  const Pair zero_a = eval(DualActivation(layer_of(Exp(0.0, 1.0))), 1e308, 1e308, 1e308);
+  EXPECT_EQ(zero_a.t, 0.0);
+  // Gaussian with b > 0: divergent once 4bq ≥ 1 on the diagonal.
+  const DualActivation g(layer_of(Gaussian(1.0, 0.5)));
+  EXPECT_EQ(eval(g, 1.0, 1.0, 0.2).t, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(eval(g, 1.0, 1.0, -0.2).tdot, -std::numeric_limits<double>::infinity());
+  EXPECT_TRUE(std::isfinite(eval(g, 0.4, 0.4, 0.1).t));
+  // Large but finite variances stay finite for the bounded-growth families.
+  for (const ActivationLayer& l : {layer_of(Relu()), layer_of(Erf()), layer_of(Gelu()),
+                                   layer_of(Sin()), layer_of(Gaussian()), layer_of(Tanh())}) {
+    const Pair p = eval(DualActivation(l), 1e150, 3e150, -1e150);
+    EXPECT_TRUE(std::isfinite(p.t) && std::isfinite(p.tdot)) << describe(l);
+  }
+}
+
+TEST(DualActivation, RejectsInvalidLayers) {
+  EXPECT_THROW((DualActivation(layer_of(Tanh()), 0)), Error);
+  EXPECT_THROW((DualActivation(layer_of(Tanh()), 201)), Error);
+  ActivationLayer bad = layer_of(Polynomial({1.0}));
+  bad.coef.clear();
+  EXPECT_THROW((DualActivation(bad)), Error);
+  ActivationLayer neg = layer_of(Monomial(2));
+  neg.degree = -1;
+  EXPECT_THROW((DualActivation(neg)), Error);
+  EXPECT_NO_THROW((DualActivation(layer_of(Relu()), 0)));  // the degree matters only for quadrature
+}
+
+}  // namespace
+}  // namespace ntkit
