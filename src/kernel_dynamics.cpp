@@ -23,11 +23,30 @@ double flow_gain(double lambda, double t) {
   return -std::expm1(-lambda * t) / lambda;
 }
 
-// (1 - (1 - ηλ)^s) / λ, and its λ → 0 limit ηs.
+// (1 - ηλ)^s: through log1p for 0 <= ηλ < 1, so tiny ηλ keeps its digits; pow otherwise
+// (the base is negative or zero there).
+double descent_decay(double lambda, double lr, long steps) {
+  const double x = lr * lambda, s = static_cast<double>(steps);
+  if (x < 1.0) return std::exp(s * std::log1p(-x));
+  return std::pow(1.0 - x, s);
+}
+
+// (1 - (1 - ηλ)^s) / λ without cancellation, and its λ → 0 limit ηs.
 double descent_gain(double lambda, double lr, long steps) {
-  const double decay = std::pow(1.0 - lr * lambda, static_cast<double>(steps));
-  if (lambda * lr < 1e-12) return lr * static_cast<double>(steps);  // series limit, no 0/0
-  return (1.0 - decay) / lambda;
+  if (lambda <= 0) return lr * static_cast<double>(steps);
+  const double x = lr * lambda;
+  if (x < 1.0) return -std::expm1(static_cast<double>(steps) * std::log1p(-x)) / lambda;
+  return (1.0 - descent_decay(lambda, lr, steps)) / lambda;
+}
+
+// Gradient descent with η above 2 / λ_max diverges; say so instead of returning Inf/NaN.
+void require_finite_result(const RowMatrixD& out, double lr, long steps, double max_stable) {
+  if (out.allFinite()) return;
+  std::ostringstream msg;
+  msg << "KernelDynamics: gradient descent with learning rate " << lr << " diverges within " << steps
+      << " steps (the largest stable rate is 2 / lambda_max = " << max_stable
+      << "); use a smaller learning rate";
+  throw Error(msg.str());
 }
 
 }  // namespace
@@ -55,6 +74,9 @@ KernelDynamics::KernelDynamics(MatrixView<double> k_train, MatrixView<double> ta
     msg << who << ": the training kernel contains NaN or Inf";
   } else if (!targets_.allFinite()) {
     msg << who << ": targets contain NaN or Inf";
+  } else if ((k_ - k_.transpose()).cwiseAbs().maxCoeff() > 1e-10 * k_.cwiseAbs().maxCoeff()) {
+    msg << who << ": the training kernel K(X, X) is not symmetric (largest |K - Kᵀ| is "
+        << (k_ - k_.transpose()).cwiseAbs().maxCoeff() << "); pass K(X, X), not a cross kernel";
   } else if (!(options.diag_reg >= 0) || !std::isfinite(options.diag_reg)) {
     msg << who << ": diag_reg must be a finite number >= 0, got " << options.diag_reg;
   }
@@ -145,8 +167,11 @@ RowMatrixD KernelDynamics::train_after_steps(long steps, double learning_rate, c
   if (steps < 0) throw Error("KernelDynamics: steps must be >= 0");
   if (!(learning_rate > 0) || !std::isfinite(learning_rate))
     throw Error("KernelDynamics: learning rate must be a finite number > 0");
-  const VectorD decay = (1.0 - learning_rate * eigenvalues_.array()).pow(static_cast<double>(steps));
-  return spectral_train(f0_train, decay);
+  VectorD decay(eigenvalues_.size());
+  for (Eigen::Index i = 0; i < decay.size(); ++i) decay[i] = descent_decay(eigenvalues_[i], learning_rate, steps);
+  RowMatrixD out = spectral_train(f0_train, decay);
+  require_finite_result(out, learning_rate, steps, max_stable_learning_rate());
+  return out;
 }
 
 RowMatrixD KernelDynamics::test_after_steps(long steps, double learning_rate, MatrixView<double> k_test_train,
@@ -156,7 +181,9 @@ RowMatrixD KernelDynamics::test_after_steps(long steps, double learning_rate, Ma
     throw Error("KernelDynamics: learning rate must be a finite number > 0");
   VectorD gain(eigenvalues_.size());
   for (Eigen::Index i = 0; i < gain.size(); ++i) gain[i] = descent_gain(eigenvalues_[i], learning_rate, steps);
-  return spectral_test(k_test_train, f0_train, f0_test, gain);
+  RowMatrixD out = spectral_test(k_test_train, f0_train, f0_test, gain);
+  require_finite_result(out, learning_rate, steps, max_stable_learning_rate());
+  return out;
 }
 
 }  // namespace ntkit

@@ -33,6 +33,9 @@ void KernelRidge::fit(MatrixView<double> kernel, MatrixView<double> targets, dou
     msg << "kernel_ridge: the kernel matrix contains NaN or Inf";
   } else if (!targets.allFinite()) {
     msg << "kernel_ridge: the targets contain NaN or Inf";
+  } else if ((kernel - kernel.transpose()).cwiseAbs().maxCoeff() > 1e-10 * kernel.cwiseAbs().maxCoeff()) {
+    msg << "kernel_ridge: the kernel K(X, X) is not symmetric (largest |K - Kᵀ| is "
+        << (kernel - kernel.transpose()).cwiseAbs().maxCoeff() << "); pass K(X, X), not a cross kernel";
   } else if (n > INT_MAX) {
     msg << "kernel_ridge: n = " << n << " is too large for LAPACK";
   }
@@ -83,6 +86,16 @@ RidgeSelection select_ridge_lambda(MatrixView<double> kernel, MatrixView<double>
   }
   if (kernel.cols() != n || targets.rows() != n)
     throw Error("select_ridge_lambda: need a square kernel and one target row per example");
+  if (targets.cols() == 0) throw Error("select_ridge_lambda: targets have no columns");
+  if (!kernel.allFinite()) throw Error("select_ridge_lambda: the kernel matrix contains NaN or Inf");
+  if (!targets.allFinite()) throw Error("select_ridge_lambda: the targets contain NaN or Inf");
+  for (double lambda : lambdas) {
+    if (!(lambda >= 0) || !std::isfinite(lambda)) {
+      std::ostringstream msg;
+      msg << "select_ridge_lambda: every candidate lambda must be finite and >= 0, got " << lambda;
+      throw Error(msg.str());
+    }
+  }
 
   std::vector<Eigen::Index> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), Eigen::Index{0});
@@ -108,7 +121,7 @@ RidgeSelection select_ridge_lambda(MatrixView<double> kernel, MatrixView<double>
         model.fit(k_train, y_train, lambdas[c]);
         err += (model.predict(k_valid) - y_valid).squaredNorm() /
                static_cast<double>(y_valid.size()) / folds;
-      } catch (const Error&) {
+      } catch (const Error&) {  // inputs were validated above: this is Cholesky failing
         err = std::numeric_limits<double>::infinity();
       }
     }

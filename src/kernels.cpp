@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <limits>
+#include <type_traits>
 #include <numbers>
 #include <sstream>
 #include <vector>
@@ -109,11 +111,34 @@ void require_finite_input(const MatrixView<T>& x, const char* name) {
       }
 }
 
+// Polynomial and arc-cosine order 2 grow like ‖x‖^(2p); in float32 that overflows early.
+// Say so rather than write Inf.
+template <class T>
+void require_finite_output(const RowMatrix<T>& k, const KernelSpec& spec) {
+  if (k.allFinite()) return;
+  throw Error("kernel_matrix: the " + spec.describe() + " kernel overflows " +
+              (std::is_same_v<T, float> ? std::string("float32") : std::string("float64")) +
+              " for these inputs (values beyond " + std::to_string(std::numeric_limits<T>::max()) +
+              "); rescale the inputs" + (std::is_same_v<T, float> ? " or use --dtype float64" : ""));
+}
+
+// RBF is translation-invariant, and ‖x‖² + ‖y‖² - 2x·y loses digits when the data sit far from
+// the origin (float32: all of them). Centring both sets on X1's mean first costs O(nd).
+template <class T>
+RowMatrix<T> centred(const MatrixView<T>& x, const Eigen::Matrix<T, 1, Eigen::Dynamic>& centre) {
+  return x.rowwise() - centre;
+}
+
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   return out;
 }
+
+template <class T>
+RowMatrix<T> kernel_matrix_uncentred(const KernelSpec& spec, MatrixView<T> x1, MatrixView<T> x2);
+template <class T>
+RowMatrix<T> kernel_matrix_symmetric(const KernelSpec& spec, MatrixView<T> x);
 
 }  // namespace
 
@@ -182,7 +207,18 @@ RowMatrix<T> kernel_matrix(const KernelSpec& spec, MatrixView<T> x1, MatrixView<
   }
   require_finite_input(x1, "x1");
   require_finite_input(x2, "x2");
+  if (spec.kind == KernelKind::Rbf && x1.rows() > 0) {
+    const Eigen::Matrix<T, 1, Eigen::Dynamic> centre = x1.colwise().mean();
+    const RowMatrix<T> c1 = centred<T>(x1, centre), c2 = centred<T>(x2, centre);
+    return kernel_matrix_uncentred<T>(spec, c1, c2);
+  }
+  return kernel_matrix_uncentred<T>(spec, x1, x2);
+}
 
+namespace {
+
+template <class T>
+RowMatrix<T> kernel_matrix_uncentred(const KernelSpec& spec, MatrixView<T> x1, MatrixView<T> x2) {
   RowMatrix<T> out;
   detail::gemm_abt<T>(x1, x2, out);
   if (spec.kind == KernelKind::Linear) return out;
@@ -198,14 +234,27 @@ RowMatrix<T> kernel_matrix(const KernelSpec& spec, MatrixView<T> x1, MatrixView<
   const Index n1 = out.rows(), n2 = out.cols();
 #pragma omp parallel for schedule(static) if (n1 * n2 > 16384)
   for (Index i = 0; i < n1; ++i) map_entries<T>(spec, out.row(i).data(), q1[i], q2.data(), n2);
+  require_finite_output(out, spec);
   return out;
 }
+
+}  // namespace
 
 template <class T>
 RowMatrix<T> kernel_matrix(const KernelSpec& spec, MatrixView<T> x) {
   spec.validate();
   require_finite_input(x, "x");
+  if (spec.kind == KernelKind::Rbf && x.rows() > 0) {
+    const RowMatrix<T> c = centred<T>(x, x.colwise().mean());
+    return kernel_matrix_symmetric<T>(spec, c);
+  }
+  return kernel_matrix_symmetric<T>(spec, x);
+}
 
+namespace {
+
+template <class T>
+RowMatrix<T> kernel_matrix_symmetric(const KernelSpec& spec, MatrixView<T> x) {
   RowMatrix<T> out;
   detail::syrk_upper<T>(x, out);
   const Index n = out.rows();
@@ -232,8 +281,11 @@ RowMatrix<T> kernel_matrix(const KernelSpec& spec, MatrixView<T> x) {
     for (Index i = r0; i < r1; ++i)
       for (Index j = diagonal ? i + 1 : c0; j < c1; ++j) out(j, i) = out(i, j);
   }
+  require_finite_output(out, spec);
   return out;
 }
+
+}  // namespace
 
 template <class T>
 Vector<T> kernel_diagonal(const KernelSpec& spec, MatrixView<T> x) {

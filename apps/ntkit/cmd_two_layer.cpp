@@ -1,5 +1,6 @@
 // ntkit two-layer ntk | train | predict: the lecture's two-layer network (SPEC §2–§4).
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -156,6 +157,7 @@ struct PredictCommand {
   int width = 0;
   std::uint64_t seed = 0;
   double diag_reg = 0.0, lr = 0.0;
+  bool diag_reg_absolute = false;
 };
 
 std::vector<double> parse_times(const std::string& text) {
@@ -188,6 +190,21 @@ void run_predict(const PredictCommand& cmd) {
   DynamicsOptions options;
   options.normalization = parse_loss_normalization(cmd.loss);
   options.diag_reg = cmd.diag_reg;
+  options.diag_reg_absolute = cmd.diag_reg_absolute;
+  if (cmd.lr < 0 || !std::isfinite(cmd.lr)) {
+    std::ostringstream msg;
+    msg << "--lr: must be a finite number > 0 (or absent for gradient flow), got " << cmd.lr;
+    throw Error(msg.str());
+  }
+  if (cmd.lr > 0) {
+    for (double t : times) {
+      if (std::isfinite(t) && (t != std::floor(t) || t > 1e15)) {
+        std::ostringstream msg;
+        msg << "--time: with --lr the times count gradient-descent steps and must be whole numbers <= 1e15, got " << t;
+        throw Error(msg.str());
+      }
+    }
+  }
   const RowMatrixD x = load_matrix(cmd.train.at(0));
   const RowMatrixD y = load_targets(cmd.train.at(1), x.rows(), cmd.train[0]);
   const RowMatrixD xt = load_matrix(cmd.test);
@@ -270,6 +287,7 @@ void register_two_layer_command(CLI::App& app) {
   s3->add_option("--lr", predict->lr, "gradient descent with this learning rate: --time counts steps");
   s3->add_option("--loss", predict->loss, "sum (½Σ, the lecture's) or mean (½Σ/N, neural-tangents')")->capture_default_str();
   s3->add_option("--diag-reg", predict->diag_reg, "add diag_reg·tr(K)/n to K's diagonal")->capture_default_str();
+  s3->add_flag("--diag-reg-absolute", predict->diag_reg_absolute, "add diag_reg itself instead of diag_reg·tr(K)/n");
   s3->add_option("--out", predict->out, "output directory: times.npy, train.npy (times x n), test.npy (times x n*)")->required();
   s3->callback([predict] { run_predict(*predict); });
 }

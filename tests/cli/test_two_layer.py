@@ -99,6 +99,27 @@ def test_predict_matches_numpy_gradient_flow(ntkit_ok, tmp_path, problem):
     np.testing.assert_allclose(test[3], kt @ np.linalg.solve(k, y), rtol=1e-7, atol=1e-9)
 
 
+def test_predict_absolute_diag_reg(ntkit_ok, tmp_path, problem):
+    x, xt, y = problem
+    ntkit_ok("two-layer", "predict", "--train", "x.npy", "y.npy", "--test", "xt.npy", "--time", "inf",
+             "--diag-reg", "0.5", "--diag-reg-absolute", "--out", "abs")
+    ntkit_ok("two-layer", "predict", "--train", "x.npy", "y.npy", "--test", "xt.npy", "--time", "inf",
+             "--diag-reg", "0.5", "--out", "rel")
+    ka, kb = relu_ntk(x, x)
+    k = ka + kb
+    kta, ktb = relu_ntk(xt, x)
+    kt = kta + ktb
+    # SPEC §4: absolute adds diag_reg·I, relative (default) adds diag_reg·tr(K)/n·I.
+    expect_abs = kt @ np.linalg.solve(k + 0.5 * np.eye(30), y)
+    expect_rel = kt @ np.linalg.solve(k + 0.5 * np.trace(k) / 30 * np.eye(30), y)
+    # rtol 1e-7: the NumPy reference takes θ = arccos(cos θ), which is off by ~1e-8 on the
+    # diagonal (cos θ = 1 - rounding); ntkit uses atan2 there (SPEC §6).
+    np.testing.assert_allclose(np.load(tmp_path / "abs" / "test.npy")[0], expect_abs, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(np.load(tmp_path / "rel" / "test.npy")[0], expect_rel, rtol=1e-7, atol=1e-10)
+    # The two regularizations differ (tr(K)/n is not 1 here), so the option has an effect.
+    assert not np.allclose(expect_abs, expect_rel, rtol=1e-4)
+
+
 @pytest.mark.parametrize(
     "args,phrase",
     [
@@ -112,8 +133,12 @@ def test_predict_matches_numpy_gradient_flow(ntkit_ok, tmp_path, problem):
         (["two-layer", "predict", "--train", "x.npy", "y.npy", "--test", "xt.npy", "--loss", "median", "--out", "run"], "median"),
         (["two-layer", "predict", "--train", "dup.npy", "y.npy", "--test", "xt.npy", "--activation", "identity",
           "--time", "inf", "--out", "run"], "diag"),
+        (["two-layer", "predict", "--train", "x.npy", "y.npy", "--test", "xt.npy", "--lr", "-0.5", "--time", "3", "--out", "run"], "--lr"),
+        (["two-layer", "predict", "--train", "x.npy", "y.npy", "--test", "xt.npy", "--lr", "0.01", "--time", "2.5", "--out", "run"], "whole numbers"),
+        (["two-layer", "predict", "--train", "x.npy", "y.npy", "--test", "xt.npy", "--lr", "50", "--time", "100000", "--out", "run"], "diverges"),
     ],
-    ids=["activation", "part", "columns", "targets", "width", "negative-time", "bad-time", "loss", "singular"],
+    ids=["activation", "part", "columns", "targets", "width", "negative-time", "bad-time", "loss", "singular",
+         "negative-lr", "fractional-steps", "unstable-lr"],
 )
 def test_two_layer_errors(ntkit, tmp_path, problem, args, phrase):
     x, _, _ = problem

@@ -123,3 +123,43 @@ TEST(KernelDynamics, InputErrors) {
 
 }  // namespace
 }  // namespace ntkit
+
+namespace ntkit {
+namespace {
+
+TEST(KernelDynamics, UnstableLearningRateIsAnErrorNotNaN) {
+  RowMatrixD k(2, 2);
+  k << 2, 1, 1, 2;  // λ_max = 3: stable for η < 2/3
+  const RowMatrixD y = RowMatrixD::Ones(2, 1);
+  const KernelDynamics dyn(k, y);
+  EXPECT_NEAR(dyn.max_stable_learning_rate(), 2.0 / 3.0, 1e-15);
+  try {
+    dyn.train_after_steps(100000, 10.0);
+    FAIL() << "expected divergence to be reported";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("diverges"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(dyn.test_after_steps(100000, 10.0, k), Error);
+}
+
+TEST(KernelDynamics, TinyEigenvaluesOverManyStepsKeepTheirDigits) {
+  // λ = 1e-13, η = 1, s = 2e13 steps: (1 - ηλ)^s = e^(-2) to ~1e-13, so both the train output
+  // and the test output (test kernel = K) are 1 - e^(-2) = 0.8646647...
+  RowMatrixD k = RowMatrixD::Zero(2, 2);
+  k(0, 0) = 1.0;
+  k(1, 1) = 1e-13;
+  const RowMatrixD y = RowMatrixD::Ones(2, 1);
+  const KernelDynamics dyn(k, y);
+  const double expect = -std::expm1(-2.0);
+  EXPECT_NEAR(dyn.train_after_steps(20000000000000L, 1.0)(1, 0), expect, 1e-9);
+  EXPECT_NEAR(dyn.test_after_steps(20000000000000L, 1.0, k)(1, 0), expect, 1e-9);
+}
+
+TEST(KernelDynamics, RejectsANonSymmetricKernel) {
+  RowMatrixD k(2, 2);
+  k << 2, 1, 0.5, 2;
+  EXPECT_THROW(KernelDynamics(k, RowMatrixD::Ones(2, 1)), Error);
+}
+
+}  // namespace
+}  // namespace ntkit

@@ -72,3 +72,25 @@ TEST(SelectRidgeLambda, MatchesManualCrossValidationAndPrefersRegularizationOnNo
 
 }  // namespace
 }  // namespace ntkit
+
+namespace ntkit {
+namespace {
+
+TEST(SelectRidgeLambda, ReportsTheRealInputError) {
+  RowMatrixD k = RowMatrixD::Identity(6, 6);
+  RowMatrixD y = RowMatrixD::Ones(6, 1);
+  y(2, 0) = NAN;
+  try {
+    select_ridge_lambda(k, y, {1.0}, 3, 1);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("targets contain NaN"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(select_ridge_lambda(k, RowMatrixD::Ones(6, 1), {-1.0}, 3, 1), Error);
+  k(0, 1) = 0.5;  // not symmetric
+  KernelRidge model;
+  EXPECT_THROW(model.fit(k, RowMatrixD::Ones(6, 1), 0.0), Error);
+}
+
+}  // namespace
+}  // namespace ntkit

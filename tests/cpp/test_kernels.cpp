@@ -213,3 +213,34 @@ TEST(KernelErrors, ClearMessages) {
 
 }  // namespace
 }  // namespace ntkit
+
+namespace ntkit {
+namespace {
+
+// Data far from the origin: ‖x‖² + ‖y‖² - 2x·y would cancel catastrophically (reviewer's case:
+// float32 error 0.1 and an indefinite matrix before RBF was centred).
+TEST(RbfKernel, AccurateFarFromTheOrigin) {
+  RowMatrixD x = test::gaussian_matrix(50, 5, 21, 0.1);
+  x.array() += 100.0;
+  const KernelSpec spec{KernelKind::Rbf, 2, 1.0, 10.0};
+  const RowMatrixD reference = reference_matrix(spec, x, x);
+  EXPECT_LT((kernel_matrix<double>(spec, x) - reference).cwiseAbs().maxCoeff(), 1e-13);
+  const RowMatrixF xf = x.cast<float>();
+  // float32 inputs themselves are rounded by ~100 · 6e-8 = 6e-6; that moves d² by ~1e-5 · ‖x-y‖.
+  EXPECT_LT((kernel_matrix<float>(spec, xf).cast<double>() - reference).cwiseAbs().maxCoeff(), 2e-4);
+  const RowMatrixD xy = test::gaussian_matrix(7, 5, 22, 0.1).array() + 100.0;
+  EXPECT_LT((kernel_matrix<double>(spec, xy, x) - reference_matrix(spec, xy, x)).cwiseAbs().maxCoeff(), 1e-13);
+}
+
+TEST(KernelErrors, OverflowIsReportedNotWritten) {
+  const RowMatrixF x = (test::gaussian_matrix(4, 3, 23).array() + 100.0).cast<float>().matrix();
+  try {
+    kernel_matrix<float>({KernelKind::Polynomial, 40, 1.0}, x);
+    FAIL() << "expected an overflow error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("overflows float32"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ntkit
