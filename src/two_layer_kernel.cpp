@@ -61,10 +61,10 @@ void require_finite(const MatrixView<double>& x, const char* name) {
 }
 
 void require_degree(int degree, const char* where) {
-  if (degree < 1 || degree > kMaxDegree) {
+  if (degree < 0 || degree > kMaxDegree) {
     std::ostringstream msg;
-    msg << where << ": the Gauss-Hermite degree must be in [1, " << kMaxDegree << "], got "
-        << degree;
+    msg << where << ": the Gauss-Hermite degree must be in [1, " << kMaxDegree
+        << "] (or 0 for the automatic trapezoid rule), got " << degree;
     throw Error(msg.str());
   }
 }
@@ -283,8 +283,37 @@ double work_estimate(double entries, bool quadrature, std::size_t nq) {
 
 RowMatrixD NtkParts::total() const { return a + b; }
 
+GaussHermite gaussian_trapezoid_rule(double max_q) {
+  if (!(max_q >= 0) || !std::isfinite(max_q)) {
+    std::ostringstream msg;
+    msg << "gaussian_trapezoid_rule: max_q must be finite and >= 0, got " << max_q;
+    throw Error(msg.str());
+  }
+  // Step from the poles of tanh(√q z) at distance π/(2√q) (see the header); the Gaussian
+  // weight is below 3e-18 beyond |z| = 9.
+  constexpr double kHalfWidth = 9.0;
+  const double step = std::min(0.25, std::numbers::pi / (12.0 * std::sqrt(std::max(max_q, 1e-300))));
+  const double half_nodes = std::ceil(kHalfWidth / step);
+  if (half_nodes > 10000) {
+    throw Error("gaussian_trapezoid_rule: inputs with squared norm " + std::to_string(max_q) +
+                " need more than 20001 quadrature nodes per axis; rescale the inputs");
+  }
+  const auto m = static_cast<Index>(half_nodes);
+  GaussHermite rule;
+  double total = 0;
+  for (Index j = -m; j <= m; ++j) {
+    const double z = step * static_cast<double>(j);
+    rule.nodes.push_back(z);
+    rule.weights.push_back(std::exp(-0.5 * z * z));
+    total += rule.weights.back();
+  }
+  for (double& w : rule.weights) w /= total;  // Σ w = 1: exact for constants
+  return rule;
+}
+
 GaussHermite gauss_hermite(int degree) {
   require_degree(degree, "gauss_hermite");
+  if (degree == 0) throw Error("gauss_hermite: the degree must be in [1, 200], got 0");
   const Index n = degree;
   // Jacobi matrix of the monic probabilists' Hermite recurrence He_{j+1} = z He_j − j He_{j−1}.
   VectorD diag = VectorD::Zero(n), sub(std::max<Index>(n - 1, 0));
@@ -381,7 +410,8 @@ NtkParts two_layer_ntk(Activation activation, MatrixView<double> x1, MatrixView<
   GaussHermite rule;
   PointTables t1, t2;
   if (quadrature) {
-    rule = gauss_hermite(options.quadrature_degree);
+    rule = options.quadrature_degree > 0 ? gauss_hermite(options.quadrature_degree)
+                                         : gaussian_trapezoid_rule(std::max(q1.maxCoeff(), q2.maxCoeff()));
     t1 = make_tables(activation, q1, rule);
     t2 = make_tables(activation, q2, rule);
   }
@@ -420,7 +450,8 @@ NtkParts two_layer_ntk(Activation activation, MatrixView<double> x,
   GaussHermite rule;
   PointTables tables;
   if (quadrature) {
-    rule = gauss_hermite(options.quadrature_degree);
+    rule = options.quadrature_degree > 0 ? gauss_hermite(options.quadrature_degree)
+                                         : gaussian_trapezoid_rule(q.maxCoeff());
     tables = make_tables(activation, q, rule);
   }
   const MapContext context{activation, quadrature, &rule, &tables, &tables, &q, &q};

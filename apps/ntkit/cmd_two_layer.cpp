@@ -52,7 +52,7 @@ struct NtkCommand {
   std::string x1, x2, activation = "relu", part = "total", output;
   int width = 0;
   std::uint64_t seed = 0;
-  int quadrature_degree = 40;
+  int quadrature_degree = 0;
 };
 
 void run_ntk(const NtkCommand& cmd) {
@@ -259,7 +259,9 @@ void register_two_layer_command(CLI::App& app) {
   s1->add_option("--part", ntk->part, "a (first-layer weights), b (second layer) or total")->capture_default_str();
   s1->add_option("--width", ntk->width, "m: the empirical kernel of a random network of this width (default: infinite)");
   s1->add_option("--seed", ntk->seed, "seed of the network's weights")->capture_default_str();
-  s1->add_option("--quadrature-degree", ntk->quadrature_degree, "Gauss–Hermite points per axis (tanh)")->capture_default_str();
+  s1->add_option("--quadrature-degree", ntk->quadrature_degree,
+                 "tanh: 0 = automatic trapezoid rule (accurate to ~1e-12), N = Gauss–Hermite with N points per axis")
+      ->capture_default_str();
   s1->add_option("-o,--output", ntk->output, "output file: .npy, .csv or .txt")->required();
   s1->callback([ntk] { run_ntk(*ntk); });
 

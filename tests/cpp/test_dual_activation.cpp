@@ -302,7 +302,11 @@ TEST(DualActivation, ReluAndErfMatchTwoLayerKernel) {
   xd.row(5) = -xd.row(2);  // opposite
   xd.row(7).setZero();     // zero norm
   for (Activation act : {Activation::Relu, Activation::Erf, Activation::Tanh}) {
-    const NtkParts parts = two_layer_ntk(act, xd, xd, TwoLayerKernelOptions{});
+    // Tanh: the same Gauss–Hermite rule on both sides (two_layer_ntk's default is the
+    // trapezoid rule), so that the comparison is of the code paths, not of the rules.
+    TwoLayerKernelOptions same_rule;
+    same_rule.quadrature_degree = 40;
+    const NtkParts parts = two_layer_ntk(act, xd, xd, same_rule);
     const DualActivation dual(act == Activation::Relu  ? layer_of(Relu())
                               : act == Activation::Erf ? layer_of(Erf())
                                                        : layer_of(Tanh()));
