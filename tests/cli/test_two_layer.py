@@ -184,3 +184,28 @@ def test_lecture_demo_small(ntkit_ok, tmp_path):
     assert r.returncode == 0, r.stderr
     for png in ["width_scaling.png", "training_curves.png", "ntk_heatmap.png", "ntk_spectrum.png"]:
         assert (out / png).stat().st_size > 10000, png
+
+
+def test_kernel_arch_equals_two_layer_and_writes_both(ntkit_ok, tmp_path, problem):
+    """SPEC §2: the lecture's network is Dense(m, W_std=√d) → ReLU → Dense(1) under 'ntk'."""
+    ntkit_ok("two-layer", "ntk", "--x1", "x.npy", "-o", "two.npy")
+    arch = "Dense(1024, W_std=2.0), Relu, Dense(1)"  # d = 4, so W_std = √d = 2
+    ntkit_ok("kernel", "--arch", arch, "--x1", "x.npy", "--get", "both", "-o", "deep.npy")
+    np.testing.assert_allclose(np.load(tmp_path / "deep.ntk.npy"), np.load(tmp_path / "two.npy"), rtol=1e-12)
+    ntkit_ok("two-layer", "ntk", "--x1", "x.npy", "--part", "b", "-o", "two_b.npy")
+    np.testing.assert_allclose(np.load(tmp_path / "deep.nngp.npy"), np.load(tmp_path / "two_b.npy"), rtol=1e-12)
+    ntkit_ok("kernel", "--arch", arch, "--x1", "x.npy", "--dtype", "float32", "-o", "k32.npy")
+    k32 = np.load(tmp_path / "k32.npy")
+    assert k32.dtype == np.float32
+    np.testing.assert_allclose(k32, np.load(tmp_path / "two.npy"), rtol=1e-6)
+
+
+def test_kernel_arch_errors(ntkit, tmp_path, problem):
+    r = ntkit("kernel", "--arch", "Dense(512), Relo, Dense(1)", "--x1", "x.npy", "-o", "K.npy")
+    assert r.returncode == 2
+    assert "unknown layer 'Relo' at column 13; did you mean 'Relu'?" in r.stderr
+    r = ntkit("kernel", "--arch", "Relu, Dense(1)", "--x1", "x.npy", "-o", "K.npy")
+    assert r.returncode == 2 and "missing Dense before an activation" in r.stderr, r.stderr
+    r = ntkit("kernel", "--arch", "Dense(8), Relu, Dense(1)", "--x1", "x.npy", "--get", "both2", "-o", "K.npy")
+    assert r.returncode == 2 and "--get" in r.stderr
+    assert not (tmp_path / "K.npy").exists()
