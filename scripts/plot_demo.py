@@ -75,21 +75,30 @@ def plot_primal_dual(report, out):
     save(fig, os.path.join(out, "primal_vs_dual.png"))
 
 
-def plot_kernel(out):
-    k = np.load(os.path.join(out, "kernel_rbf_train.npy"))
+def plot_heatmap(npy, title, path):
+    k = np.load(npy)
     fig, ax = plt.subplots(figsize=(5, 4.3))
     im = ax.imshow(k, cmap="viridis")
     fig.colorbar(im, ax=ax)
-    ax.set_title(f"RBF kernel matrix, {k.shape[0]} training points")
-    save(fig, os.path.join(out, "kernel_heatmap.png"))
+    ax.set_title(title.format(n=k.shape[0]))
+    save(fig, path)
 
-    ev = np.load(os.path.join(out, "kernel_rbf_eigenvalues.npy"))
+
+def plot_spectrum(npy, title, path):
+    ev = np.load(npy)
     fig, ax = plt.subplots(figsize=(5, 3.8))
     ax.loglog(np.arange(1, len(ev) + 1), np.maximum(ev, np.finfo(float).tiny))
     ax.set_xlabel("index")
     ax.set_ylabel("eigenvalue")
-    ax.set_title("RBF kernel spectrum")
-    save(fig, os.path.join(out, "kernel_spectrum.png"))
+    ax.set_title(title)
+    save(fig, path)
+
+
+def plot_kernel(out):
+    plot_heatmap(os.path.join(out, "kernel_rbf_train.npy"), "RBF kernel matrix, {n} training points",
+                 os.path.join(out, "kernel_heatmap.png"))
+    plot_spectrum(os.path.join(out, "kernel_rbf_eigenvalues.npy"), "RBF kernel spectrum",
+                  os.path.join(out, "kernel_spectrum.png"))
 
 
 QUANTITIES = [
@@ -130,20 +139,10 @@ def plot_lecture(report, details, out):
     axes[0].legend()
     save(fig, os.path.join(out, "training_curves.png"))
 
-    k = np.load(os.path.join(out, "ntk_train.npy"))
-    fig, ax = plt.subplots(figsize=(5, 4.3))
-    im = ax.imshow(k, cmap="viridis")
-    fig.colorbar(im, ax=ax)
-    ax.set_title(f"infinite-width NTK, {k.shape[0]} training points")
-    save(fig, os.path.join(out, "ntk_heatmap.png"))
-
-    ev = np.load(os.path.join(out, "ntk_eigenvalues.npy"))
-    fig, ax = plt.subplots(figsize=(5, 3.8))
-    ax.loglog(np.arange(1, len(ev) + 1), np.maximum(ev, np.finfo(float).tiny))
-    ax.set_xlabel("index")
-    ax.set_ylabel("eigenvalue")
-    ax.set_title("NTK spectrum (modes with small λ train slowly)")
-    save(fig, os.path.join(out, "ntk_spectrum.png"))
+    plot_heatmap(os.path.join(out, "ntk_train.npy"), "infinite-width NTK, {n} training points",
+                 os.path.join(out, "ntk_heatmap.png"))
+    plot_spectrum(os.path.join(out, "ntk_eigenvalues.npy"), "NTK spectrum (modes with small λ train slowly)",
+                  os.path.join(out, "ntk_spectrum.png"))
 
 
 def load_json(path):

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "blas.hpp"
+#include "input_checks.hpp"
 #include "ntkit/dual_activation.hpp"
 #include "ntkit/error.hpp"
 
@@ -191,9 +192,6 @@ Plan make_plan(const Network& network, const AnalyticOptions& options) {
   return plan;
 }
 
-void require_finite(const MatrixView<double>& x, const char* name) {
-  if (!x.allFinite()) throw Error(std::string("analytic kernels: ") + name + " contains NaN or Inf");
-}
 
 // Maps one chunk of a row from the Gram values in `nngp` (in place) to the final K and Θ.
 void map_chunk(const Network& network, const Plan& plan, Index d, Index i, Index j0, Index len, double* nngp,
@@ -237,8 +235,8 @@ AnalyticKernels analytic_kernels(const Network& network, MatrixView<double> x1, 
     throw Error(msg.str());
   }
   if (x1.cols() == 0) throw Error("analytic kernels: inputs have no features");
-  require_finite(x1, "x1");
-  require_finite(x2, "x2");
+  detail::require_finite_input(x1, "analytic kernels", "x1");
+  detail::require_finite_input(x2, "analytic kernels", "x2");
   const Index d = x1.cols();
   plan.var1 = diagonal_pass(network, plan, x1.rowwise().squaredNorm(), d);
   plan.var2 = diagonal_pass(network, plan, x2.rowwise().squaredNorm(), d);
@@ -263,7 +261,7 @@ AnalyticKernels analytic_kernels(const Network& network, MatrixView<double> x1, 
 AnalyticKernels analytic_kernels(const Network& network, MatrixView<double> x, const AnalyticOptions& options) {
   Plan plan = make_plan(network, options);
   if (x.cols() == 0) throw Error("analytic kernels: inputs have no features");
-  require_finite(x, "x");
+  detail::require_finite_input(x, "analytic kernels", "x");
   const Index d = x.cols();
   RowMatrixD k;
   detail::syrk_upper<double>(x, k);

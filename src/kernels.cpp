@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "blas.hpp"
+#include "input_checks.hpp"
 #include "vector_math.hpp"
 #include "ntkit/error.hpp"
 
@@ -97,19 +98,6 @@ void map_entries(const KernelSpec& spec, T* g, T qi, const T* qj, Index len) {
 }
 
 bool needs_norms(KernelKind kind) { return kind == KernelKind::Rbf || kind == KernelKind::ArcCos; }
-
-template <class T>
-void require_finite_input(const MatrixView<T>& x, const char* name) {
-  if (x.allFinite()) return;
-  for (Index i = 0; i < x.rows(); ++i)
-    for (Index j = 0; j < x.cols(); ++j)
-      if (!std::isfinite(x(i, j))) {
-        std::ostringstream msg;
-        msg << "kernel_matrix: " << name << " has a non-finite value (" << x(i, j) << ") at row "
-            << i << ", column " << j << " (0-based); kernels need finite inputs";
-        throw Error(msg.str());
-      }
-}
 
 // Polynomial and arc-cosine order 2 grow like ‖x‖^(2p); in float32 that overflows early.
 // Say so rather than write Inf.
@@ -205,8 +193,8 @@ RowMatrix<T> kernel_matrix(const KernelSpec& spec, MatrixView<T> x1, MatrixView<
         << "; both inputs need the same number of features";
     throw Error(msg.str());
   }
-  require_finite_input(x1, "x1");
-  require_finite_input(x2, "x2");
+  detail::require_finite_input(x1, "kernel_matrix", "x1");
+  detail::require_finite_input(x2, "kernel_matrix", "x2");
   if (spec.kind == KernelKind::Rbf && x1.rows() > 0) {
     const Eigen::Matrix<T, 1, Eigen::Dynamic> centre = x1.colwise().mean();
     const RowMatrix<T> c1 = centred<T>(x1, centre), c2 = centred<T>(x2, centre);
@@ -248,7 +236,7 @@ RowMatrix<T> kernel_matrix_uncentred(const KernelSpec& spec, MatrixView<T> x1, M
 template <class T>
 RowMatrix<T> kernel_matrix(const KernelSpec& spec, MatrixView<T> x) {
   spec.validate();
-  require_finite_input(x, "x");
+  detail::require_finite_input(x, "kernel_matrix", "x");
   if (spec.kind == KernelKind::Rbf && x.rows() > 0) {
     const RowMatrix<T> c = centred<T>(x, x.colwise().mean());
     return kernel_matrix_symmetric<T>(spec, c);
@@ -297,7 +285,7 @@ RowMatrix<T> kernel_matrix_symmetric(const KernelSpec& spec, MatrixView<T> x) {
 template <class T>
 Vector<T> kernel_diagonal(const KernelSpec& spec, MatrixView<T> x) {
   spec.validate();
-  require_finite_input(x, "x");
+  detail::require_finite_input(x, "kernel_matrix", "x");
   Vector<T> q = x.rowwise().squaredNorm();
   Vector<T> out(q.size());
   for (Index i = 0; i < q.size(); ++i) {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "blas.hpp"
+#include "input_checks.hpp"
 #include "ntkit/error.hpp"
 #include "vector_math.hpp"
 
@@ -48,17 +49,6 @@ inline Geometry pair_geometry(double q1, double q2, double k) {
 
 // ---- Validation (always before any OpenMP region: nothing throws inside one) ---------------
 
-void require_finite(const MatrixView<double>& x, const char* name) {
-  if (x.allFinite()) return;
-  for (Index i = 0; i < x.rows(); ++i)
-    for (Index j = 0; j < x.cols(); ++j)
-      if (!std::isfinite(x(i, j))) {
-        std::ostringstream msg;
-        msg << "two_layer_ntk: " << name << " has a non-finite value (" << x(i, j) << ") at row "
-            << i << ", column " << j << " (0-based); the kernel needs finite inputs";
-        throw Error(msg.str());
-      }
-}
 
 void require_degree(int degree, const char* where) {
   if (degree < 0 || degree > kMaxDegree) {
@@ -392,8 +382,8 @@ NtkParts two_layer_ntk(Activation activation, MatrixView<double> x1, MatrixView<
         << "; both inputs need the same number of features";
     throw Error(msg.str());
   }
-  require_finite(x1, "x1");
-  require_finite(x2, "x2");
+  detail::require_finite_input(x1, "two_layer_ntk", "x1");
+  detail::require_finite_input(x2, "two_layer_ntk", "x2");
   const VectorD q1 = x1.rowwise().squaredNorm(), q2 = x2.rowwise().squaredNorm();
   require_finite_norms(q1, "x1");
   require_finite_norms(q2, "x2");
@@ -433,7 +423,7 @@ NtkParts two_layer_ntk(Activation activation, MatrixView<double> x1, MatrixView<
 NtkParts two_layer_ntk(Activation activation, MatrixView<double> x,
                        const TwoLayerKernelOptions& options) {
   require_degree(options.quadrature_degree, "two_layer_ntk (options.quadrature_degree)");
-  require_finite(x, "x");
+  detail::require_finite_input(x, "two_layer_ntk", "x");
 
   NtkParts parts;
   RowMatrixD gram;
