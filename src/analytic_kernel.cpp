@@ -208,21 +208,6 @@ void map_chunk(const Network& network, const Plan& plan, Index d, Index i, Index
   if (ntk != nullptr) std::copy(streams[0].theta.begin(), streams[0].theta.end(), ntk);
 }
 
-// Copies the upper triangle into the lower one in 64 x 64 blocks over all cores (a plain
-// column-order copy of a 4096² matrix was a visible share of the run on one core).
-void mirror_upper_to_lower(RowMatrixD& m) {
-  constexpr Index kBlock = 64;
-  const Index n = m.rows(), blocks = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(dynamic) if (n > 256)
-  for (Index bi = 0; bi < blocks; ++bi)
-    for (Index bj = 0; bj <= bi; ++bj) {  // lower block (bi, bj) from upper block (bj, bi)
-      const Index r0 = bi * kBlock, r1 = std::min(r0 + kBlock, n);
-      const Index c0 = bj * kBlock, c1 = std::min(c0 + kBlock, n);
-      for (Index i = r0; i < r1; ++i)
-        for (Index j = c0; j < std::min(c1, i); ++j) m(i, j) = m(j, i);
-    }
-}
-
 }  // namespace
 
 AnalyticKernels analytic_kernels(const Network& network, MatrixView<double> x1, MatrixView<double> x2,
@@ -278,8 +263,8 @@ AnalyticKernels analytic_kernels(const Network& network, MatrixView<double> x, c
       const Index len = std::min(kChunk, n - j0);
       map_chunk(network, plan, d, i, j0, len, &k(i, j0), options.ntk ? &theta(i, j0) : nullptr);
     }
-  mirror_upper_to_lower(k);
-  if (options.ntk) mirror_upper_to_lower(theta);
+  detail::mirror_upper_to_lower(k);
+  if (options.ntk) detail::mirror_upper_to_lower(theta);
   AnalyticKernels out;
   if (options.nngp) out.nngp = std::move(k);
   if (options.ntk) out.ntk = std::move(theta);

@@ -5,6 +5,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 
@@ -46,6 +47,21 @@ void resize_output(RowMatrix<T>& out, Eigen::Index rows, Eigen::Index cols) {
 }
 
 }  // namespace
+
+void mirror_upper_to_lower(RowMatrix<double>& m) {
+  // 64 x 64 blocks: a plain column-order copy of a 4096² matrix on one core was a visible
+  // share of a deep-kernel run.
+  constexpr Eigen::Index kBlock = 64;
+  const Eigen::Index n = m.rows(), blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(dynamic) if (n > 256)
+  for (Eigen::Index bi = 0; bi < blocks; ++bi)
+    for (Eigen::Index bj = 0; bj <= bi; ++bj) {  // lower block (bi, bj) from upper block (bj, bi)
+      const Eigen::Index r0 = bi * kBlock, r1 = std::min(r0 + kBlock, n);
+      const Eigen::Index c0 = bj * kBlock, c1 = std::min(c0 + kBlock, n);
+      for (Eigen::Index i = r0; i < r1; ++i)
+        for (Eigen::Index j = c0; j < std::min(c1, i); ++j) m(i, j) = m(j, i);
+    }
+}
 
 void sync_blas_threads() {
   const int want = omp_get_max_threads();

@@ -457,11 +457,8 @@ NtkParts two_layer_ntk(Activation activation, MatrixView<double> x,
     for (Index i = 0; i < n; ++i)
       map_row(context, i, i, n - i, &gram(i, i), &parts.a(i, i), &parts.b(i, i), ws);
   }
-  for (Index i = 1; i < n; ++i)
-    for (Index j = 0; j < i; ++j) {
-      parts.a(i, j) = parts.a(j, i);
-      parts.b(i, j) = parts.b(j, i);
-    }
+  detail::mirror_upper_to_lower(parts.a);
+  detail::mirror_upper_to_lower(parts.b);
   return parts;
 }
 

@@ -68,11 +68,6 @@ void require_learning_rate(double lr, const char* who) {
   }
 }
 
-void mirror_upper(RowMatrixD& k) {
-  for (Eigen::Index i = 0; i < k.rows(); ++i)
-    for (Eigen::Index j = i + 1; j < k.cols(); ++j) k(j, i) = k(i, j);
-}
-
 // ∇_w of ½ Σ r_j² where r = outputs - y, given the pass over X at weights (a, b):
 // ∇_b = σ(Z)ᵀ r / √m,  ∇_{a_i} = b_i Σ_j r_j σ'(z_ji) x_j / √m.
 // Overwrites p.ds with r_j σ'(z_ji) (no n x m temporary).
@@ -174,8 +169,8 @@ NtkParts TwoLayerNet::empirical_ntk(MatrixView<double> x) const {
   detail::syrk_upper<double>(d, k.a);
   k.a = (k.a.array() * gram.array()) * inv_m;
   k.b *= inv_m;
-  mirror_upper(k.a);
-  mirror_upper(k.b);
+  detail::mirror_upper_to_lower(k.a);
+  detail::mirror_upper_to_lower(k.b);
   return k;
 }
 
@@ -194,10 +189,9 @@ LinearizedTwoLayerNet::LinearizedTwoLayerNet(TwoLayerNet initial)
       delta_a_(RowMatrixD::Zero(initial_.width(), initial_.input_dim())),
       delta_b_(VectorD::Zero(initial_.width())) {}
 
+// f_lin from the pass at w0 over X: f(w0, x) + ∇_w f(w0, x)·Δw, where
 // ∇_w f(w0, x)·Δw = m^(-1/2) Σ_i [b_i σ'(a_i·x) (x·Δa_i) + σ(a_i·x) Δb_i].
-VectorD LinearizedTwoLayerNet::forward(MatrixView<double> x) const {
-  require_inputs(x, initial_.input_dim(), "LinearizedTwoLayerNet::forward", "x");
-  const Pass p = run_pass(initial_.a(), initial_.activation(), x, true);
+VectorD LinearizedTwoLayerNet::outputs_from_pass(const Pass& p, MatrixView<double> x) const {
   RowMatrixD xda;
   detail::gemm_abt<double>(x, delta_a_, xda);  // n x m: x_j·Δa_i
   const VectorD& b = initial_.b();
@@ -205,13 +199,19 @@ VectorD LinearizedTwoLayerNet::forward(MatrixView<double> x) const {
   return scale * (p.s * b + (p.ds.array() * xda.array()).matrix() * b + p.s * delta_b_);
 }
 
+VectorD LinearizedTwoLayerNet::forward(MatrixView<double> x) const {
+  require_inputs(x, initial_.input_dim(), "LinearizedTwoLayerNet::forward", "x");
+  return outputs_from_pass(run_pass(initial_.a(), initial_.activation(), x, true), x);
+}
+
 void LinearizedTwoLayerNet::gradient_step(MatrixView<double> x, const VectorD& y, double learning_rate) {
   require_learning_rate(learning_rate, "LinearizedTwoLayerNet::gradient_step");
+  require_inputs(x, initial_.input_dim(), "LinearizedTwoLayerNet::gradient_step", "x");
   require_targets(y, x.rows(), "LinearizedTwoLayerNet::gradient_step");
-  const VectorD residual = forward(x) - y;
-  // The linear model's gradient is the network's gradient formula at w0, with the linear
-  // model's residual.
+  // One pass at w0 serves both the outputs and the gradient: the linear model's gradient is
+  // the network's gradient formula at w0, with the linear model's residual.
   Pass p = run_pass(initial_.a(), initial_.activation(), x, true);
+  const VectorD residual = outputs_from_pass(p, x) - y;
   const TwoLayerNet::Gradient g = gradient_from_pass(p, initial_.b(), x, residual);
   delta_a_ -= learning_rate * g.a;
   delta_b_ -= learning_rate * g.b;

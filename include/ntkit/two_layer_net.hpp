@@ -87,6 +87,8 @@ class LinearizedTwoLayerNet {
   const TwoLayerNet& initial() const { return initial_; }
 
  private:
+  VectorD outputs_from_pass(const TwoLayerNet::Pass& pass, MatrixView<double> x) const;
+
   TwoLayerNet initial_;
   RowMatrixD delta_a_;  // w - w0, a part (m x d)
   VectorD delta_b_;     // w - w0, b part (m)
