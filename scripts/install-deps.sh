@@ -5,7 +5,7 @@
 set -euo pipefail
 
 debian_packages=(
-  cmake make g++ pkg-config
+  cmake make g++ pkg-config ccache
   libeigen3-dev libopenblas-dev liblapacke-dev libcli11-dev nlohmann-json3-dev libsleef-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev   # libFuzzer for the fuzz targets
