@@ -400,18 +400,23 @@ def run_speed(binary, workdir, sizes, repeats, module_python):
             x = x64.astype(dtype)
             path = os.path.join(workdir, f"x_{n}_{dtype}.npy")
             np.save(path, x)
-            # neural-tangents, jitted, warmed up.
-            kfn = jax.jit(nt_kernel_fn(arch), static_argnames=("get",))
-            xj = jnp.asarray(x)
+            # neural-tangents, jitted, warmed up. With jax_enable_x64 on, float32 inputs are
+            # promoted to float64 inside kernel_fn, so float32 runs with x64 off.
+            import contextlib
+            from jax.experimental import disable_x64
+            with (disable_x64() if dtype == "float32" else contextlib.nullcontext()):
+                kfn = jax.jit(nt_kernel_fn(arch), static_argnames=("get",))
+                xj = jnp.asarray(x)
 
-            def nt_call():
-                out = kfn(xj, None, get=("nngp", "ntk"))
-                jax.block_until_ready(out)
-                return out
-            ref = nt_call()
-            nt_med, nt_times = median_time(nt_call, repeats)
-            ref_ntk = np.asarray(ref[1], np.float64)
-            del ref
+                def nt_call():
+                    out = kfn(xj, None, get=("nngp", "ntk"))
+                    jax.block_until_ready(out)
+                    return out
+                ref = nt_call()
+                nt_med, nt_times = median_time(nt_call, repeats)
+                nt_dtype = str(ref[1].dtype)
+                ref_ntk = np.asarray(ref[1], np.float64)
+                del ref
             # ntkit CLI (process start + compute + writing two .npy files).
             out = os.path.join(workdir, "Kspeed.npy")
             cmd = [binary, "kernel", "--arch", arch, "--x1", path, "--get", "both", "-o", out,
@@ -423,9 +428,11 @@ def run_speed(binary, workdir, sizes, repeats, module_python):
                                                                     capture_output=True), repeats)
             got_ntk = np.load(os.path.join(workdir, "Kspeed.ntk.npy")).astype(np.float64)
             agree = rel_errors(got_ntk, ref_ntk)[0]
+            agree_off = masked_max_rel(got_ntk, ref_ntk, ~np.eye(n, dtype=bool))
             del got_ntk, ref_ntk
             row = {"n": n, "dtype": dtype, "nt": nt_med, "nt_times": nt_times, "cli": cli_med,
-                   "cli_times": cli_times, "agree": agree}
+                   "cli_times": cli_times, "agree": agree,
+                   "agree_off": agree_off, "nt_dtype": nt_dtype}
             if module_python:
                 proc = subprocess.run([module_python, "-c", INPROC_SNIPPET, arch, path, dtype,
                                        str(repeats)], capture_output=True, text=True)
@@ -441,7 +448,8 @@ def run_speed(binary, workdir, sizes, repeats, module_python):
                     f"(ratio {nt_med / cli_med:.1f}x)")
             if "module" in row:
                 line += f", ntkit module {row['module']:.3f} s (ratio {nt_med / row['module']:.1f}x)"
-            print(line + f"  [NTK agreement {fmt(agree)}]", flush=True)
+            print(line + f"  [NT output {nt_dtype}; NTK max-rel {fmt(agree)}, off-diagonal "
+                         f"{fmt(agree_off)}]", flush=True)
             os.remove(path)
     return rows
 
@@ -477,6 +485,11 @@ def versions(binary):
                   + ("uncommitted changes in the work tree" if sh(f"git -C {REPO} status --porcelain -- src include apps")
                      else "clean src/include/apps") + ")")
     v["ntkit binary"] = os.path.relpath(binary, REPO) if binary.startswith(REPO) else binary
+    import re
+    help_text = subprocess.run([binary, "kernel", "--help"], capture_output=True, text=True).stdout
+    m = re.search(r"--dtype\s+\S+\s+(.*?)(?=\n\s+-)", help_text, re.S)
+    if m:
+        v["ntkit --dtype (its help)"] = " ".join(m.group(1).split())
     return v
 
 
@@ -540,22 +553,24 @@ def write_report(path, vers, facts, load_before, load_after, rows, speed, module
                  "reading X and writing both n x n .npy files. ntkit module: `ntkit.kernel(...)` "
                  f"in process. Median of {args.repeats} runs after one warm-up; "
                  "ratio = neural-tangents time / ntkit time (higher is better for ntkit); "
-                 "'agree' is the NTK max-rel between the two timed results.\n")
+                 "'agree' is the NTK max-rel between the two timed results, all entries / "
+                 "off the diagonal (the diagonal carries neural-tangents' correlation-1 rounding, "
+                 "see the disagreements section); 'NT dtype' is the dtype of neural-tangents' output.\n")
         has_mod = any("module" in r for r in speed)
         head = "| n | dtype | neural-tangents (s) | ntkit CLI (s) | ratio (CLI) |"
         sep = "|---|---|---|---|---|"
         if has_mod:
             head += " ntkit module (s) | ratio (module) |"
             sep += "---|---|"
-        L.append(head + " agree |")
-        L.append(sep + "---|")
+        L.append(head + " NT dtype | agree |")
+        L.append(sep + "---|---|")
         for r in speed:
             line = (f"| {r['n']} | {r['dtype']} | {r['nt']:.3f} | {r['cli']:.3f} | "
                     f"{r['nt'] / r['cli']:.1f}x |")
             if has_mod:
                 line += (f" {r['module']:.3f} | {r['nt'] / r['module']:.1f}x |" if "module" in r
                          else " | |")
-            L.append(line + f" {fmt(r['agree'])} |")
+            L.append(line + f" {r['nt_dtype']} | {fmt(r['agree'])} / {fmt(r['agree_off'])} |")
         L.append("")
         L.append("Raw times (s): " + "; ".join(
             f"n={r['n']} {r['dtype']}: NT {', '.join(f'{t:.3f}' for t in r['nt_times'])} / "
