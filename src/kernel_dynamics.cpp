@@ -3,8 +3,10 @@
 #include <lapacke.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -39,14 +41,57 @@ double descent_gain(double lambda, double lr, long steps) {
   return (1.0 - descent_decay(lambda, lr, steps)) / lambda;
 }
 
-// Gradient descent with η above 2 / λ_max diverges; say so instead of returning Inf/NaN.
-void require_finite_result(const RowMatrixD& out, double lr, long steps, double max_stable) {
-  if (out.allFinite()) return;
+// Heavy-ball momentum, per eigenvalue λ. With v(0) = 0, write the train residual component
+// as a_s = 1 - λ g_s and the velocity as -λ p_s (a(0) = 1); then
+//   p' = β p - ηλ g + η,   g' = g + p' = (1 - ηλ) g + β p + η,
+// an affine map of (g, p) with no cancellation as λ → 0. Its s-th power by repeated squaring
+// gives g_s = B^s[0][2] and the decay d_s = a_s = B^s[0][0] (the top-left 2 x 2 block is the
+// linear map of (a, velocity)).
+using Mat3 = std::array<double, 9>;
+
+Mat3 multiply(const Mat3& a, const Mat3& b) {
+  Mat3 c{};
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 3; ++k) c[static_cast<std::size_t>(3 * i + j)] += a[static_cast<std::size_t>(3 * i + k)] * b[static_cast<std::size_t>(3 * k + j)];
+  return c;
+}
+
+void momentum_factors(double lambda, double lr, double beta, std::uint64_t steps, double& decay, double& gain) {
+  Mat3 power{1, 0, 0, 0, 1, 0, 0, 0, 1};
+  Mat3 base{1 - lr * lambda, beta, lr, -lr * lambda, beta, lr, 0, 0, 1};
+  for (std::uint64_t s = steps; s != 0; s >>= 1) {
+    if (s & 1U) power = multiply(power, base);
+    if (s > 1) base = multiply(base, base);
+  }
+  decay = power[0];
+  gain = power[2];
+}
+
+// Gradient descent with η above the stable limit diverges; say so instead of returning Inf/NaN.
+[[noreturn]] void throw_divergence(double lr, double time, double max_stable) {
   std::ostringstream msg;
-  msg << "KernelDynamics: gradient descent with learning rate " << lr << " diverges within " << steps
-      << " steps (the largest stable rate is 2 / lambda_max = " << max_stable
+  msg << "KernelDynamics: gradient descent with learning rate " << lr << " diverges";
+  if (std::isfinite(time)) msg << " within " << time << " steps";
+  msg << " (the largest stable rate is 2 (1 + momentum) / lambda_max = " << max_stable
       << "); use a smaller learning rate";
   throw Error(msg.str());
+}
+
+void check_time(double time, double lr) {
+  if (!(time >= 0)) {
+    std::ostringstream msg;
+    msg << "KernelDynamics: time must be >= 0 (or inf), got " << time;
+    throw Error(msg.str());
+  }
+  // 2^53: beyond it doubles are not all whole numbers, and (1 - ηλ)^s is 0 or diverged anyway.
+  if (lr > 0 && std::isfinite(time) && (time != std::floor(time) || time > 9007199254740992.0)) {
+    std::ostringstream msg;
+    msg << "KernelDynamics: with a learning rate, times count gradient-descent steps and must be whole "
+           "numbers <= 2^53, got "
+        << time;
+    throw Error(msg.str());
+  }
 }
 
 }  // namespace
@@ -61,7 +106,7 @@ LossNormalization parse_loss_normalization(std::string_view name) {
 
 KernelDynamics::KernelDynamics(MatrixView<double> k_train, MatrixView<double> targets,
                                const DynamicsOptions& options)
-    : k_(k_train), targets_(targets) {
+    : options_(options), k_(k_train), targets_(targets) {
   const Eigen::Index n = k_.rows();
   const char* who = "KernelDynamics";
   std::ostringstream msg;
@@ -79,6 +124,13 @@ KernelDynamics::KernelDynamics(MatrixView<double> k_train, MatrixView<double> ta
         << (k_ - k_.transpose()).cwiseAbs().maxCoeff() << "); pass K(X, X), not a cross kernel";
   } else if (!(options.diag_reg >= 0) || !std::isfinite(options.diag_reg)) {
     msg << who << ": diag_reg must be a finite number >= 0, got " << options.diag_reg;
+  } else if (!(options.learning_rate >= 0) || !std::isfinite(options.learning_rate)) {
+    msg << who << ": learning rate must be a finite number > 0 (or 0 for gradient flow), got "
+        << options.learning_rate;
+  } else if (!(options.momentum >= 0 && options.momentum < 1)) {
+    msg << who << ": momentum must be in [0, 1), got " << options.momentum;
+  } else if (options.momentum > 0 && options.learning_rate == 0) {
+    msg << who << ": momentum needs gradient descent; give a learning rate > 0";
   }
   if (!msg.str().empty()) throw Error(msg.str());
 
@@ -101,7 +153,7 @@ KernelDynamics::KernelDynamics(MatrixView<double> k_train, MatrixView<double> ta
 
 double KernelDynamics::max_stable_learning_rate() const {
   const double top = eigenvalues_.maxCoeff();
-  return top > 0 ? 2.0 / top : std::numeric_limits<double>::infinity();
+  return top > 0 ? 2.0 * (1.0 + options_.momentum) / top : std::numeric_limits<double>::infinity();
 }
 
 RowMatrixD KernelDynamics::initial_outputs(const RowMatrixD& f0, Eigen::Index rows, const char* what) const {
@@ -110,17 +162,73 @@ RowMatrixD KernelDynamics::initial_outputs(const RowMatrixD& f0, Eigen::Index ro
     throw Error(std::string("KernelDynamics: ") + what + " is " + shape(f0.rows(), f0.cols()) + ", expected " +
                 shape(rows, targets_.cols()));
   }
+  if (!f0.allFinite()) throw Error(std::string("KernelDynamics: ") + what + " contains NaN or Inf");
   return f0;
 }
 
-RowMatrixD KernelDynamics::spectral_train(const RowMatrixD& f0_train, const VectorD& decay) const {
-  const RowMatrixD f0 = initial_outputs(f0_train, targets_.rows(), "f0_train");
-  const Eigen::MatrixXd coeff = vectors_.transpose() * Eigen::MatrixXd(f0 - targets_);
-  return targets_ + RowMatrixD(vectors_ * (decay.asDiagonal() * coeff));
+SpectralFactors KernelDynamics::factors_for(double time, double lr, double beta) const {
+  check_time(time, lr);
+  if (!std::isfinite(time)) throw Error("KernelDynamics: factors need a finite time; t = inf is a solve");
+  const Eigen::Index n = eigenvalues_.size();
+  SpectralFactors f{VectorD(n), VectorD(n)};
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const double lambda = eigenvalues_[i];
+    if (lr == 0) {
+      f.decay[i] = std::exp(-lambda * time);
+      f.gain[i] = flow_gain(lambda, time);
+    } else if (beta == 0) {
+      const auto steps = static_cast<long>(time);
+      f.decay[i] = descent_decay(lambda, lr, steps);
+      f.gain[i] = descent_gain(lambda, lr, steps);
+    } else {
+      momentum_factors(lambda, lr, beta, static_cast<std::uint64_t>(time), f.decay[i], f.gain[i]);
+    }
+  }
+  if (!f.decay.allFinite() || !f.gain.allFinite()) throw_divergence(lr, time, 2.0 * (1.0 + beta) / eigenvalues_.maxCoeff());
+  return f;
 }
 
-RowMatrixD KernelDynamics::spectral_test(MatrixView<double> k_test_train, const RowMatrixD& f0_train,
-                                         const RowMatrixD& f0_test, const VectorD& gain) const {
+SpectralFactors KernelDynamics::factors(double time) const {
+  return factors_for(time, options_.learning_rate, options_.momentum);
+}
+
+RowMatrixD KernelDynamics::apply_spectral(const VectorD& w, MatrixView<double> r) const {
+  if (r.rows() != vectors_.rows() || w.size() != vectors_.cols())
+    throw Error("KernelDynamics: apply_spectral needs " + std::to_string(vectors_.rows()) + " rows, got " +
+                std::to_string(r.rows()));
+  const Eigen::MatrixXd coeff = w.asDiagonal() * (vectors_.transpose() * r);
+  return RowMatrixD(vectors_ * coeff);
+}
+
+RowMatrixD KernelDynamics::solve(MatrixView<double> r) const {
+  KernelRidge solver;
+  try {
+    solver.fit(k_, r, 0.0);
+  } catch (const Error&) {
+    throw Error("KernelDynamics: t = inf needs a positive definite training kernel, and this one is "
+                "singular (e.g. duplicated inputs); use diag_reg > 0 (e.g. --diag-reg 1e-6) or a finite time");
+  }
+  return solver.dual_coef();
+}
+
+RowMatrixD KernelDynamics::train_with(double time, double lr, double beta, const RowMatrixD& f0_train) const {
+  check_time(time, lr);
+  const RowMatrixD f0 = initial_outputs(f0_train, targets_.rows(), "f0_train");
+  if (std::isinf(time)) {
+    // The limit exists only for a stable rate; then training interpolates the targets.
+    if (lr > 0 && lr >= 2.0 * (1.0 + beta) / eigenvalues_.maxCoeff())
+      throw_divergence(lr, time, 2.0 * (1.0 + beta) / eigenvalues_.maxCoeff());
+    return targets_;
+  }
+  const SpectralFactors f = factors_for(time, lr, beta);
+  RowMatrixD out = targets_ + apply_spectral(f.decay, f0 - targets_);
+  if (!out.allFinite()) throw_divergence(lr, time, 2.0 * (1.0 + beta) / eigenvalues_.maxCoeff());
+  return out;
+}
+
+RowMatrixD KernelDynamics::test_with(double time, double lr, double beta, MatrixView<double> k_test_train,
+                                     const RowMatrixD& f0_train, const RowMatrixD& f0_test) const {
+  check_time(time, lr);
   if (k_test_train.cols() != targets_.rows()) {
     throw Error("KernelDynamics: K(X*, X) has " + std::to_string(k_test_train.cols()) +
                 " columns, expected one per training point (" + std::to_string(targets_.rows()) + ")");
@@ -128,50 +236,42 @@ RowMatrixD KernelDynamics::spectral_test(MatrixView<double> k_test_train, const 
   if (!k_test_train.allFinite()) throw Error("KernelDynamics: K(X*, X) contains NaN or Inf");
   const RowMatrixD f0 = initial_outputs(f0_train, targets_.rows(), "f0_train");
   const RowMatrixD f0s = initial_outputs(f0_test, k_test_train.rows(), "f0_test");
-  const Eigen::MatrixXd coeff = gain.asDiagonal() * (vectors_.transpose() * Eigen::MatrixXd(targets_ - f0));
-  return f0s + scale_ * RowMatrixD(k_test_train * (vectors_ * coeff));
+  RowMatrixD moved;  // M_t (Y - f0) in the normalized kernel's units
+  if (std::isinf(time)) {
+    if (lr > 0 && lr >= 2.0 * (1.0 + beta) / eigenvalues_.maxCoeff())
+      throw_divergence(lr, time, 2.0 * (1.0 + beta) / eigenvalues_.maxCoeff());
+    moved = solve(targets_ - f0);  // kernel regression
+  } else {
+    moved = apply_spectral(factors_for(time, lr, beta).gain, targets_ - f0);
+  }
+  RowMatrixD out = f0s + scale_ * RowMatrixD(k_test_train * moved);
+  if (!out.allFinite()) throw_divergence(lr, time, 2.0 * (1.0 + beta) / eigenvalues_.maxCoeff());
+  return out;
+}
+
+RowMatrixD KernelDynamics::train_at(double time, const RowMatrixD& f0_train) const {
+  return train_with(time, options_.learning_rate, options_.momentum, f0_train);
+}
+
+RowMatrixD KernelDynamics::test_at(double time, MatrixView<double> k_test_train, const RowMatrixD& f0_train,
+                                   const RowMatrixD& f0_test) const {
+  return test_with(time, options_.learning_rate, options_.momentum, k_test_train, f0_train, f0_test);
 }
 
 RowMatrixD KernelDynamics::train_at_time(double t, const RowMatrixD& f0_train) const {
-  if (!(t >= 0)) throw Error("KernelDynamics: time must be >= 0 (or inf), got " + std::to_string(t));
-  if (std::isinf(t)) {
-    (void)initial_outputs(f0_train, targets_.rows(), "f0_train");
-    return targets_;  // the flow interpolates the training targets
-  }
-  const VectorD decay = (-eigenvalues_.array() * t).exp();
-  return spectral_train(f0_train, decay);
+  return train_with(t, 0.0, 0.0, f0_train);
 }
 
 RowMatrixD KernelDynamics::test_at_time(double t, MatrixView<double> k_test_train, const RowMatrixD& f0_train,
                                         const RowMatrixD& f0_test) const {
-  if (!(t >= 0)) throw Error("KernelDynamics: time must be >= 0 (or inf), got " + std::to_string(t));
-  if (std::isinf(t)) {
-    // Kernel regression: solve K α = Y - f0 by Cholesky, which says clearly when K is singular.
-    const RowMatrixD f0 = initial_outputs(f0_train, targets_.rows(), "f0_train");
-    const RowMatrixD f0s = initial_outputs(f0_test, k_test_train.rows(), "f0_test");
-    KernelRidge solver;
-    try {
-      solver.fit(k_, targets_ - f0, 0.0);
-    } catch (const Error&) {
-      throw Error("KernelDynamics: t = inf needs a positive definite training kernel, and this one is "
-                  "singular (e.g. duplicated inputs); use diag_reg > 0 (e.g. --diag-reg 1e-6) or a finite time");
-    }
-    return f0s + scale_ * solver.predict(k_test_train);
-  }
-  VectorD gain(eigenvalues_.size());
-  for (Eigen::Index i = 0; i < gain.size(); ++i) gain[i] = flow_gain(eigenvalues_[i], t);
-  return spectral_test(k_test_train, f0_train, f0_test, gain);
+  return test_with(t, 0.0, 0.0, k_test_train, f0_train, f0_test);
 }
 
 RowMatrixD KernelDynamics::train_after_steps(long steps, double learning_rate, const RowMatrixD& f0_train) const {
   if (steps < 0) throw Error("KernelDynamics: steps must be >= 0");
   if (!(learning_rate > 0) || !std::isfinite(learning_rate))
     throw Error("KernelDynamics: learning rate must be a finite number > 0");
-  VectorD decay(eigenvalues_.size());
-  for (Eigen::Index i = 0; i < decay.size(); ++i) decay[i] = descent_decay(eigenvalues_[i], learning_rate, steps);
-  RowMatrixD out = spectral_train(f0_train, decay);
-  require_finite_result(out, learning_rate, steps, max_stable_learning_rate());
-  return out;
+  return train_with(static_cast<double>(steps), learning_rate, 0.0, f0_train);
 }
 
 RowMatrixD KernelDynamics::test_after_steps(long steps, double learning_rate, MatrixView<double> k_test_train,
@@ -179,11 +279,7 @@ RowMatrixD KernelDynamics::test_after_steps(long steps, double learning_rate, Ma
   if (steps < 0) throw Error("KernelDynamics: steps must be >= 0");
   if (!(learning_rate > 0) || !std::isfinite(learning_rate))
     throw Error("KernelDynamics: learning rate must be a finite number > 0");
-  VectorD gain(eigenvalues_.size());
-  for (Eigen::Index i = 0; i < gain.size(); ++i) gain[i] = descent_gain(eigenvalues_[i], learning_rate, steps);
-  RowMatrixD out = spectral_test(k_test_train, f0_train, f0_test, gain);
-  require_finite_result(out, learning_rate, steps, max_stable_learning_rate());
-  return out;
+  return test_with(static_cast<double>(steps), learning_rate, 0.0, k_test_train, f0_train, f0_test);
 }
 
 }  // namespace ntkit

@@ -1,0 +1,237 @@
+// Squared-loss predictions at many times, infinite ensembles, GP inference and the largest
+// stable learning rate (predict.hpp). The dynamics themselves live in kernel_dynamics.cpp.
+#include "ntkit/predict.hpp"
+
+#include <lapacke.h>
+
+#include <cctype>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ntkit/error.hpp"
+
+namespace ntkit {
+namespace {
+
+std::string shape(Eigen::Index r, Eigen::Index c) { return std::to_string(r) + " x " + std::to_string(c); }
+
+std::string lower(std::string_view name) {
+  std::string n(name);
+  for (char& ch : n) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return n;
+}
+
+void require_shape(MatrixView<double> m, Eigen::Index rows, Eigen::Index cols, const std::string& who,
+                   const std::string& what) {
+  if (m.rows() != rows || m.cols() != cols)
+    throw Error(who + ": " + what + " is " + shape(m.rows(), m.cols()) + ", expected " + shape(rows, cols));
+  if (!m.allFinite()) throw Error(who + ": " + what + " contains NaN or Inf");
+}
+
+// Rounding leaves a covariance a few ulps from symmetric; callers expect an exactly symmetric one.
+RowMatrixD symmetrized(const RowMatrixD& c) { return (c + c.transpose()) / 2; }
+
+// One Cholesky factorization of K + diag_reg (relative or absolute), reused for many solves.
+class Cholesky {
+ public:
+  Cholesky(MatrixView<double> k, const DynamicsOptions& options, const std::string& who) : l_(k) {
+    const auto n = static_cast<double>(k.rows());
+    if (!(options.diag_reg >= 0) || !std::isfinite(options.diag_reg)) {
+      std::ostringstream msg;
+      msg << who << ": diag_reg must be a finite number >= 0, got " << options.diag_reg;
+      throw Error(msg.str());
+    }
+    if (options.diag_reg > 0)
+      l_.diagonal().array() += options.diag_reg_absolute ? options.diag_reg : options.diag_reg * k.trace() / n;
+    const auto ni = static_cast<lapack_int>(k.rows());
+    // Row-major lower = column-major upper; either way one triangle of a symmetric matrix.
+    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', ni, l_.data(), ni) != 0) {
+      throw Error(who + ": the training kernel is singular or not positive definite (e.g. duplicated "
+                        "inputs); use diag_reg > 0 (e.g. --diag-reg 1e-6)");
+    }
+  }
+  /// K⁻¹ R.
+  RowMatrixD solve(MatrixView<double> r) const {
+    RowMatrixD x = r;
+    if (x.cols() == 0) return x;
+    const auto ni = static_cast<lapack_int>(l_.rows());
+    const auto nrhs = static_cast<lapack_int>(x.cols());
+    LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', ni, nrhs, l_.data(), ni, x.data(), nrhs);
+    return x;
+  }
+
+ private:
+  RowMatrixD l_;
+};
+
+}  // namespace
+
+Trajectory predict_mse(MatrixView<double> k_train, MatrixView<double> k_test_train, MatrixView<double> targets,
+                       const std::vector<double>& times, const DynamicsOptions& options, const RowMatrixD& f0_train,
+                       const RowMatrixD& f0_test) {
+  if (times.empty()) throw Error("predict_mse: give at least one time");
+  const KernelDynamics dyn(k_train, targets, options);
+  if (k_test_train.cols() != k_train.rows())
+    throw Error("predict_mse: K(X*, X) is " + shape(k_test_train.rows(), k_test_train.cols()) + " but K(X, X) is " +
+                shape(k_train.rows(), k_train.cols()) + "; need one column per training point");
+  Trajectory out;
+  for (const double t : times) {
+    out.train.push_back(dyn.train_at(t, f0_train));
+    out.test.push_back(dyn.test_at(t, k_test_train, f0_train, f0_test));
+  }
+  return out;
+}
+
+EnsembleKind parse_ensemble_kind(std::string_view name) {
+  const std::string n = lower(name);
+  if (n == "ntk") return EnsembleKind::Ntk;
+  if (n == "nngp") return EnsembleKind::Nngp;
+  throw Error("unknown ensemble kind '" + std::string(name) + "'; choose ntk (all layers trained) or nngp (last layer only)");
+}
+
+GpKind parse_gp_kind(std::string_view name) {
+  const std::string n = lower(name);
+  if (n == "nngp") return GpKind::Nngp;
+  if (n == "ntk") return GpKind::Ntk;
+  if (n == "ntkgp") return GpKind::NtkGp;
+  throw Error("unknown GP kind '" + std::string(name) + "'; choose nngp, ntk or ntkgp");
+}
+
+EnsemblePredictor::EnsemblePredictor(EnsembleKind kind, MatrixView<double> nngp_train, MatrixView<double> ntk_train,
+                                     MatrixView<double> targets, const DynamicsOptions& options)
+    : kind_(kind), nngp_train_(nngp_train), dyn_(kind == EnsembleKind::Ntk ? ntk_train : nngp_train, targets, options) {
+  const Eigen::Index n = targets.rows();
+  require_shape(nngp_train, n, n, "EnsemblePredictor", "the NNGP K(X, X)");
+}
+
+RowMatrixD EnsemblePredictor::gain_apply(double time, MatrixView<double> r, bool plus_decay) const {
+  // M_t for the unnormalized kernel Θ is scale · (V diag(g) Vᵀ) of the normalized one, whose
+  // inverse at t = ∞ is scale · (scale Θ)⁻¹ = Θ⁻¹.
+  if (std::isinf(time)) return dyn_.scale() * dyn_.solve(r);
+  const SpectralFactors f = dyn_.factors(time);
+  const VectorD w = plus_decay ? VectorD(f.gain.array() * (1.0 + f.decay.array())) : f.gain;
+  return dyn_.scale() * dyn_.apply_spectral(w, r);
+}
+
+std::vector<GaussianOutputs> EnsemblePredictor::test(const std::vector<double>& times,
+                                                     MatrixView<double> nngp_test_train,
+                                                     MatrixView<double> ntk_test_train,
+                                                     const RowMatrixD& nngp_test_test) const {
+  const Eigen::Index n = nngp_train_.rows(), m = nngp_test_train.rows();
+  const std::string who = "EnsemblePredictor";
+  require_shape(nngp_test_train, m, n, who, "the NNGP K(X*, X)");
+  if (kind_ == EnsembleKind::Ntk) require_shape(ntk_test_train, m, n, who, "the NTK Θ(X*, X)");
+  const bool covariance = nngp_test_test.size() != 0;
+  if (covariance) require_shape(nngp_test_test, m, m, who, "the NNGP K(X*, X*)");
+  // The kernel that moves test outputs during training: Θ_* for 'ntk', K_* for 'nngp'.
+  const MatrixView<double> drive = kind_ == EnsembleKind::Ntk ? ntk_test_train : nngp_test_train;
+  const RowMatrixD drive_t = drive.transpose(), k_star_t = nngp_test_train.transpose();
+
+  std::vector<GaussianOutputs> out;
+  for (const double t : times) {
+    if (!(t >= 0)) throw Error(who + ": times must be >= 0 (or inf)");
+    GaussianOutputs g;
+    g.mean = drive * gain_apply(t, dyn_.targets(), false);
+    if (covariance) {
+      if (kind_ == EnsembleKind::Ntk) {
+        const RowMatrixD b = gain_apply(t, drive_t, false);  // M_t Θ_*ᵀ, n x m
+        const RowMatrixD cross = b.transpose() * k_star_t;   // Θ_* M_t K_*ᵀ
+        g.covariance = nngp_test_test + b.transpose() * (nngp_train_ * b) - cross - cross.transpose();
+      } else {
+        g.covariance = nngp_test_test - nngp_test_train * gain_apply(t, k_star_t, true);
+      }
+      g.covariance = symmetrized(g.covariance);
+    }
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+std::vector<GaussianOutputs> EnsemblePredictor::train(const std::vector<double>& times, bool covariance) const {
+  const Eigen::Index n = nngp_train_.rows();
+  std::vector<GaussianOutputs> out;
+  for (const double t : times) {
+    GaussianOutputs g;
+    g.mean = dyn_.train_at(t);  // (I - E_t) Y: the mean over initializations starts at 0
+    if (covariance) {
+      if (std::isinf(t)) {
+        g.covariance = RowMatrixD::Zero(n, n);  // training interpolates Y whatever f_0 was
+      } else {
+        const SpectralFactors f = dyn_.factors(t);
+        if (kind_ == EnsembleKind::Ntk) {
+          const RowMatrixD ek = dyn_.apply_spectral(f.decay, nngp_train_);  // E_t K
+          g.covariance = dyn_.apply_spectral(f.decay, ek.transpose());     // E_t K E_t
+        } else {
+          // K E_t² with K the regularized training kernel, in unnormalized units.
+          const VectorD w = dyn_.eigenvalues().array() * f.decay.array().square() / dyn_.scale();
+          g.covariance = dyn_.apply_spectral(w, RowMatrixD::Identity(n, n));
+        }
+        g.covariance = symmetrized(g.covariance);
+      }
+    }
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+GaussianOutputs gp_inference(GpKind kind, const KernelPair& train, const KernelPair& test_train,
+                             const KernelPair& test_test, MatrixView<double> targets, const DynamicsOptions& options) {
+  const std::string who = "gp_inference";
+  const Eigen::Index n = targets.rows();
+  if (n == 0 || targets.cols() == 0) throw Error(who + ": targets are empty");
+  if (!targets.allFinite()) throw Error(who + ": targets contain NaN or Inf");
+  // The kernel that is inverted and that drives the mean: the NNGP for 'nngp', the NTK otherwise.
+  const bool ntk = kind != GpKind::Nngp;
+  const RowMatrixD& k_train = ntk ? train.ntk : train.nngp;
+  const RowMatrixD& k_test_train = ntk ? test_train.ntk : test_train.nngp;
+  require_shape(k_train, n, n, who, ntk ? "the NTK Θ(X, X)" : "the NNGP K(X, X)");
+  const Eigen::Index m = k_test_train.rows();
+  require_shape(k_test_train, m, n, who, ntk ? "the NTK Θ(X*, X)" : "the NNGP K(X*, X)");
+  const Cholesky chol(k_train, options, who);
+
+  GaussianOutputs out;
+  out.mean = k_test_train * chol.solve(targets);
+  const RowMatrixD& prior_test = kind == GpKind::NtkGp ? test_test.ntk : test_test.nngp;
+  if (prior_test.size() == 0) return out;
+  require_shape(prior_test, m, m, who, kind == GpKind::NtkGp ? "the NTK Θ(X*, X*)" : "the NNGP K(X*, X*)");
+  const RowMatrixD b = chol.solve(k_test_train.transpose());  // K⁻¹ K_*ᵀ (or Θ⁻¹ Θ_*ᵀ), n x m
+  if (kind == GpKind::Ntk) {
+    require_shape(train.nngp, n, n, who, "the NNGP K(X, X)");
+    require_shape(test_train.nngp, m, n, who, "the NNGP K(X*, X)");
+    const RowMatrixD cross = b.transpose() * test_train.nngp.transpose();  // Θ_* Θ⁻¹ K_*ᵀ
+    out.covariance = prior_test + b.transpose() * (train.nngp * b) - cross - cross.transpose();
+  } else {
+    out.covariance = prior_test - k_test_train * b;
+  }
+  out.covariance = symmetrized(out.covariance);
+  return out;
+}
+
+double max_learning_rate(MatrixView<double> ntk_train, LossNormalization normalization, Eigen::Index y_size,
+                         double momentum) {
+  const Eigen::Index n = ntk_train.rows();
+  require_shape(ntk_train, n, n, "max_learning_rate", "the NTK");
+  if (n == 0) throw Error("max_learning_rate: the NTK is empty");
+  if (!(momentum >= 0 && momentum < 1)) throw Error("max_learning_rate: momentum must be in [0, 1)");
+  if (normalization == LossNormalization::Mean && y_size < 1)
+    throw Error("max_learning_rate: 'mean' normalization needs y_size = Y.size >= 1");
+  // Only the largest eigenvalue: LAPACK's MRRR solver for index n alone.
+  RowMatrixD a = ntk_train;
+  const auto ni = static_cast<lapack_int>(n);
+  lapack_int found = 0;
+  VectorD w(n);  // LAPACK uses all n entries as workspace; the first holds the answer
+  double unused_z = 0;
+  std::vector<lapack_int> support(2);
+  const lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'N', 'I', 'L', ni, a.data(), ni, 0.0, 0.0, ni, ni, 0.0,
+                                         &found, w.data(), &unused_z, 1, support.data());
+  const double top = w[0];
+  if (info != 0 || found != 1) throw Error("max_learning_rate: LAPACK dsyevr failed (info " + std::to_string(info) + ")");
+  if (!(top > 0)) return std::numeric_limits<double>::infinity();
+  const double factor = normalization == LossNormalization::Mean ? static_cast<double>(y_size) : 1.0;
+  return 2.0 * (1.0 + momentum) * factor / top;
+}
+
+}  // namespace ntkit
