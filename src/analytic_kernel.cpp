@@ -3,12 +3,17 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <vector>
 
 #include "blas.hpp"
 #include "input_checks.hpp"
+#include "mapped_npy.hpp"
 #include "ntkit/dual_activation.hpp"
 #include "ntkit/error.hpp"
 
@@ -20,34 +25,25 @@ using Index = Eigen::Index;
 // Entries per chunk of a row: the state arrays of a chunk stay in L1/L2 through all layers.
 constexpr Index kChunk = 256;
 
-// The state of a chunk of pairs (one row i, columns j0..j0+len): K and Θ per pair.
+// The state of a chunk of pairs (one row i, columns j0..j0+len), or of a chunk of single points
+// in the diagonal pass: K and Θ per entry.
 struct Stream {
   std::vector<double> k, theta;
 };
 
-// Everything a chunk evaluation needs, built once: the dual of every activation, in the
-// order the layers are visited, and the variances of every point before each activation.
+// Everything a chunk evaluation needs, built once. Layers that need the variances of their
+// inputs (activations and LayerNorm) are numbered in the order the walk visits them; for each
+// such visit: its dual activation (nullptr for LayerNorm) and the variance of every point.
 struct Plan {
-  std::vector<std::unique_ptr<DualActivation>> duals;  // by visit order
-  std::vector<VectorD> var1, var2;                     // by visit order: q of X1's / X2's points
+  std::vector<std::unique_ptr<DualActivation>> duals;  // by visit
+  std::vector<VectorD> var1, var2;                     // by visit: q of X1's / X2's points
   bool ntk = true;
 };
 
-void require_supported(const Network& network) {
-  for (const Layer& layer : network.layers) {
-    if (std::holds_alternative<LayerNormLayer>(layer)) {
-      throw Error("analytic kernels: LayerNorm is not supported yet in the infinite-width kernels; "
-                  "remove it from the architecture");
-    }
-    if (const auto* par = std::get_if<ParallelLayer>(&layer))
-      for (const Network& branch : par->branches) require_supported(branch);
-  }
-}
-
-// Walks the layers on a set of streams; `visit` counts activations so that each one finds its
-// dual and its variances. `width` is the feature count entering the current layer (n_in).
-// In the diagonal pass (record != nullptr) the entries are single points, K holds K(x, x),
-// and the variance before each activation is recorded instead of read.
+// Walks the layers on a set of streams; `visit` counts the variance-reading layers so that
+// each one finds its dual and its variances. `width` is the feature count entering the current
+// layer (n_in). In the diagonal pass (record != nullptr) the entries are single points, K holds
+// K(x, x), and the variance before each visited layer is recorded instead of read.
 class Walker {
  public:
   Walker(const Plan& plan, std::vector<VectorD>* record, Index i, Index j0, Index len)
@@ -66,7 +62,7 @@ class Walker {
     for (Stream& s : streams) {
       double* k = s.k.data();
       double* theta = s.theta.data();
-      if (!plan_.ntk || record_ != nullptr) {
+      if (!plan_.ntk) {
 #pragma omp simd
         for (Index e = 0; e < len_; ++e) k[e] = w2 * k[e] + b2;
       } else if (d.parameterization == Parameterization::Ntk) {
@@ -86,21 +82,31 @@ class Walker {
     width = d.out_dim;
   }
 
+  // Fills q1/q2 with the variances of this chunk's entries before the visited layer (in the
+  // diagonal pass: records them, and q1 = q2 = K).
+  void variances(const Stream& s, std::size_t visit, double* q1, double* q2) const {
+    if (record_ != nullptr) {
+      for (Index e = 0; e < len_; ++e) {
+        (*record_)[visit][j0_ + e] = s.k[e];
+        q1[e] = q2[e] = s.k[e];
+      }
+      return;
+    }
+    const double qi = plan_.var1[visit][i_];
+    for (Index e = 0; e < len_; ++e) {
+      q1[e] = qi;
+      q2[e] = plan_.var2[visit][j0_ + e];
+    }
+  }
+
   void apply(const ActivationLayer&, std::vector<Stream>& streams, int&, std::size_t& visit) {
     const DualActivation& dual = *plan_.duals[visit];
     const auto n = static_cast<std::size_t>(len_);
     for (Stream& s : streams) {  // one stream: activations never act between FanOut and FanInSum
-      if (record_ != nullptr) {  // diagonal pass: one point per entry, K is its variance
-        for (Index e = 0; e < len_; ++e) (*record_)[visit][j0_ + e] = s.k[e];
-        dual.apply_diagonal(s.k.data(), s.k.data(), n);
-        continue;
-      }
       double q1[kChunk], q2[kChunk];
-      const double qi = plan_.var1[visit][i_];
-      for (Index e = 0; e < len_; ++e) {
-        q1[e] = qi;
-        q2[e] = plan_.var2[visit][j0_ + e];
-      }
+      variances(s, visit, q1, q2);
+      // The diagonal pass runs the very arithmetic of the pairs (apply with k = q1 = q2), so
+      // K(X, X)'s diagonal equals the diagonal pass bit for bit.
       if (plan_.ntk) {
         double tdot[kChunk];
         dual.apply(q1, q2, s.k.data(), s.k.data(), tdot, n);
@@ -112,8 +118,21 @@ class Walker {
     ++visit;
   }
 
+  void apply(const LayerNormLayer& norm, std::vector<Stream>& streams, int&, std::size_t& visit) {
+    for (Stream& s : streams) {
+      double q1[kChunk], q2[kChunk];
+      variances(s, visit, q1, q2);
+      for (Index e = 0; e < len_; ++e) {
+        const double product = (q1[e] + norm.eps) * (q2[e] + norm.eps);
+        const double scale = product > 0 ? 1.0 / std::sqrt(product) : 0.0;
+        s.k[e] *= scale;
+        s.theta[e] *= scale;
+      }
+    }
+    ++visit;
+  }
+
   void apply(const IdentityLayer&, std::vector<Stream>&, int&, std::size_t&) {}
-  void apply(const LayerNormLayer&, std::vector<Stream>&, int&, std::size_t&) {}  // rejected earlier
 
   void apply(const FanOutLayer& f, std::vector<Stream>& streams, int&, std::size_t&) {
     const Stream one = streams.front();
@@ -147,128 +166,305 @@ class Walker {
   Index i_, j0_, len_;
 };
 
-std::size_t count_activations(const Network& network) {
-  std::size_t n = 0;
-  for (const Layer& layer : network.layers) {
-    if (std::holds_alternative<ActivationLayer>(layer)) ++n;
-    if (const auto* par = std::get_if<ParallelLayer>(&layer))
-      for (const Network& branch : par->branches) n += count_activations(branch);
-  }
-  return n;
-}
-
+// One entry per variance-reading layer, in visit order (nullptr for LayerNorm).
 void collect_duals(const Network& network, int degree, std::vector<std::unique_ptr<DualActivation>>& out) {
   for (const Layer& layer : network.layers) {
     if (const auto* act = std::get_if<ActivationLayer>(&layer)) out.push_back(std::make_unique<DualActivation>(*act, degree));
+    if (std::holds_alternative<LayerNormLayer>(layer)) out.push_back(nullptr);
     if (const auto* par = std::get_if<ParallelLayer>(&layer))
       for (const Network& branch : par->branches) collect_duals(branch, degree, out);
   }
 }
 
-// The diagonal pass: variances before every activation for each point (and K(x, x), Θ(x, x)).
-std::vector<VectorD> diagonal_pass(const Network& network, const Plan& plan, const VectorD& sq_norms, Index d) {
+Plan make_plan(const Network& network, bool nngp, bool ntk, int quadrature_degree) {
+  validate(network);
+  if (!nngp && !ntk) throw Error("analytic kernels: request the NNGP, the NTK, or both");
+  Plan plan;
+  plan.ntk = ntk;
+  collect_duals(network, quadrature_degree, plan.duals);
+  return plan;
+}
+
+// ‖x_i‖² in float64 whatever the input type: the variances (and the diagonal of K(X, X)) are
+// as accurate as float64 allows also for float32 inputs.
+template <class T>
+VectorD squared_norms(MatrixView<T> x) {
+  VectorD sq(x.rows());
+  for (Index i = 0; i < x.rows(); ++i) sq[i] = x.row(i).template cast<double>().squaredNorm();
+  return sq;
+}
+
+struct DiagonalPass {
+  std::vector<VectorD> record;  // by visit: the variance of every point
+  VectorD k, theta;             // K(x, x), Θ(x, x)
+};
+
+// The diagonal pass: each point's variances before every visited layer, and its K(x, x), Θ(x, x).
+DiagonalPass diagonal_pass(const Network& network, const Plan& plan, const VectorD& sq_norms, Index d) {
   const Index n = sq_norms.size();
-  std::vector<VectorD> record(plan.duals.size(), VectorD(n));
+  DiagonalPass out;
+  out.record.assign(plan.duals.size(), VectorD(n));
+  out.k.resize(n);
+  out.theta.resize(n);
   for (Index j0 = 0; j0 < n; j0 += kChunk) {
     const Index len = std::min(kChunk, n - j0);
     std::vector<Stream> streams(1);
     streams[0].k.resize(static_cast<std::size_t>(len));
     streams[0].theta.assign(static_cast<std::size_t>(len), 0.0);
-    for (Index e = 0; e < len; ++e) streams[0].k[e] = sq_norms[j0 + e] / static_cast<double>(d);
+    // Scaled exactly as map_chunk scales the Gram values (× 1/d, not ÷ d), so that a diagonal
+    // pair starts from bitwise the same K and sees ρ = 1 exactly (ReLU's Ṫ has infinite slope
+    // there: a rounding difference of 1e-16 in ρ moved Θ(x, x) by 1e-9).
+    const double inv_d = 1.0 / static_cast<double>(d);
+    for (Index e = 0; e < len; ++e) streams[0].k[e] = sq_norms[j0 + e] * inv_d;
     int width = static_cast<int>(d);
     std::size_t visit = 0;
-    Walker(plan, &record, 0, j0, len).run(network, streams, width, visit);
+    Walker(plan, &out.record, 0, j0, len).run(network, streams, width, visit);
+    for (Index e = 0; e < len; ++e) {
+      out.k[j0 + e] = streams[0].k[e];
+      out.theta[j0 + e] = streams[0].theta[e];
+    }
   }
-  return record;
+  return out;
 }
 
-Plan make_plan(const Network& network, const AnalyticOptions& options) {
-  validate(network);
-  require_supported(network);
-  if (!options.nngp && !options.ntk) throw Error("analytic kernels: request the NNGP, the NTK, or both");
-  Plan plan;
-  plan.ntk = options.ntk;
-  collect_duals(network, options.quadrature_degree, plan.duals);
-  return plan;
+// double → the output type. For float: values beyond float's range become ±inf, as IEEE
+// rounding does (a plain cast of such a double is undefined behaviour in C++).
+template <class T>
+T to_output(double v) {
+  if constexpr (std::is_same_v<T, float>) {
+    constexpr double kMax = std::numeric_limits<float>::max();
+    if (v > kMax) return std::numeric_limits<float>::infinity();
+    if (v < -kMax) return -std::numeric_limits<float>::infinity();
+  }
+  return static_cast<T>(v);
 }
 
-
-// Maps one chunk of a row from the Gram values in `nngp` (in place) to the final K and Θ.
-void map_chunk(const Network& network, const Plan& plan, Index d, Index i, Index j0, Index len, double* nngp,
-               double* ntk) {
+// Maps one chunk of row i, columns [j0, j0 + len), from the Gram values (read from `gram`) to
+// the final K and Θ (written to k_out / theta_out, either may be null; either may alias gram).
+// first_value: when set, replaces the first Gram value (the diagonal entry of K(X, X), so that
+// it starts from exactly the diagonal pass's ‖x‖²).
+template <class T>
+void map_chunk(const Network& network, const Plan& plan, Index d, Index i, Index j0, Index len, const T* gram,
+               T* k_out, T* theta_out) {
   thread_local std::vector<Stream> streams;  // reused: no allocation per chunk
   streams.resize(1);
-  streams[0].k.assign(nngp, nngp + len);
-  for (double& v : streams[0].k) v /= static_cast<double>(d);
-  streams[0].theta.assign(static_cast<std::size_t>(len), 0.0);
+  Stream& s = streams[0];
+  s.k.resize(static_cast<std::size_t>(len));
+  s.theta.assign(static_cast<std::size_t>(len), 0.0);
+  const double inv_d = 1.0 / static_cast<double>(d);
+  for (Index e = 0; e < len; ++e) s.k[e] = static_cast<double>(gram[e]) * inv_d;
   int width = static_cast<int>(d);
   std::size_t visit = 0;
   Walker(plan, nullptr, i, j0, len).run(network, streams, width, visit);
-  std::copy(streams[0].k.begin(), streams[0].k.end(), nngp);
-  if (ntk != nullptr) std::copy(streams[0].theta.begin(), streams[0].theta.end(), ntk);
+  if (k_out != nullptr)
+    for (Index e = 0; e < len; ++e) k_out[e] = to_output<T>(streams[0].k[e]);
+  if (theta_out != nullptr)
+    for (Index e = 0; e < len; ++e) theta_out[e] = to_output<T>(streams[0].theta[e]);
+}
+
+// Where the kernels go: row-major n1 x n2 arrays with row stride ld (either pointer may be null).
+template <class T>
+struct Destination {
+  T* nngp = nullptr;
+  T* ntk = nullptr;
+  Index ld = 0;
+};
+
+// Reports progress from the calling thread (OpenMP thread 0) as rows finish.
+class ProgressCounter {
+ public:
+  ProgressCounter(const std::function<void(double)>& callback, double total)
+      : callback_(callback), total_(std::max(total, 1.0)) {}
+  void add(Index entries) {
+    const double done = static_cast<double>(done_.fetch_add(entries, std::memory_order_relaxed) + entries);
+    if (callback_ && omp_get_thread_num() == 0) callback_(std::min(done / total_, 1.0));
+  }
+  void finish() const {
+    if (callback_) callback_(1.0);
+  }
+
+ private:
+  const std::function<void(double)>& callback_;
+  double total_;
+  std::atomic<Index> done_{0};
+};
+
+Index choose_panel_rows(Index requested, Index rows) {
+  if (requested <= 0 || requested >= rows) return std::max<Index>(rows, 1);
+  return requested;
+}
+
+// The engine: panel by panel of rows, BLAS writes the Gram values into the destination, then
+// every pair of the panel is mapped through the layers in place.
+template <class T>
+void compute_kernels(const Network& network, Plan& plan, MatrixView<T> x1, const MatrixView<T>* x2,
+                     const Destination<T>& out, Index panel_rows, const std::function<void(double)>& progress) {
+  const bool symmetric = x2 == nullptr;
+  const Index n1 = x1.rows(), n2 = symmetric ? x1.rows() : x2->rows(), d = x1.cols();
+  T* gram = out.nngp != nullptr ? out.nngp : out.ntk;  // the Gram values land in an output
+  const Index ld = out.ld;
+  const Index panel = choose_panel_rows(panel_rows, n1);
+  if (symmetric) {
+    // The diagonal blocks first: the variances are read from the Gram diagonal itself, so
+    // each diagonal entry (and a duplicated point within one block) sees exactly ρ = 1.
+    for (Index i0 = 0; i0 < n1; i0 += panel) {
+      const Index rows = std::min(panel, n1 - i0);
+      detail::syrk_upper_into<T>(x1.middleRows(i0, rows), gram + i0 * ld + i0, ld);
+    }
+    VectorD sq(n1);
+    for (Index i = 0; i < n1; ++i) sq[i] = static_cast<double>(gram[i * ld + i]);
+    plan.var1 = diagonal_pass(network, plan, sq, d).record;
+    plan.var2 = plan.var1;
+  } else {
+    plan.var1 = diagonal_pass(network, plan, squared_norms<T>(x1), d).record;
+    plan.var2 = diagonal_pass(network, plan, squared_norms<T>(*x2), d).record;
+  }
+  if (n1 == 0 || n2 == 0) return;
+
+  const double total = symmetric ? 0.5 * static_cast<double>(n1) * static_cast<double>(n1 + 1)
+                                 : static_cast<double>(n1) * static_cast<double>(n2);
+  ProgressCounter counter(progress, total);
+  for (Index i0 = 0; i0 < n1; i0 += panel) {
+    const Index i1 = std::min(n1, i0 + panel);
+    const MatrixView<T> rows = x1.middleRows(i0, i1 - i0);
+    if (!symmetric) {
+      detail::gemm_abt_into<T>(rows, *x2, gram + i0 * ld, ld);
+    } else if (i1 < n1) {
+      detail::gemm_abt_into<T>(rows, x1.middleRows(i1, n1 - i1), gram + i0 * ld + i1, ld);
+    }
+#pragma omp parallel for schedule(dynamic, 4) if ((i1 - i0) * n2 > 4096)
+    for (Index i = i0; i < i1; ++i) {
+      const Index first = symmetric ? i : 0;
+      for (Index j0 = first; j0 < n2; j0 += kChunk) {
+        const Index len = std::min(kChunk, n2 - j0);
+        map_chunk<T>(network, plan, d, i, j0, len, gram + i * ld + j0,
+                     out.nngp != nullptr ? out.nngp + i * ld + j0 : nullptr,
+                     out.ntk != nullptr ? out.ntk + i * ld + j0 : nullptr);
+      }
+      counter.add(n2 - first);
+    }
+    if (symmetric) {
+      if (out.nngp != nullptr) detail::mirror_rows_to_lower(out.nngp, ld, n1, i0, i1);
+      if (out.ntk != nullptr) detail::mirror_rows_to_lower(out.ntk, ld, n1, i0, i1);
+    }
+  }
+  counter.finish();
+}
+
+template <class T>
+void check_inputs(MatrixView<T> x1, const MatrixView<T>* x2) {
+  if (x2 != nullptr && x1.cols() != x2->cols()) {
+    std::ostringstream msg;
+    msg << "analytic kernels: x1 has " << x1.cols() << " columns but x2 has " << x2->cols()
+        << "; both inputs need the same number of features";
+    throw Error(msg.str());
+  }
+  if (x1.cols() == 0) throw Error("analytic kernels: inputs have no features");
+  detail::require_finite_input(x1, "analytic kernels", x2 != nullptr ? "x1" : "x");
+  if (x2 != nullptr) detail::require_finite_input(*x2, "analytic kernels", "x2");
+}
+
+template <class T>
+void allocate(RowMatrix<T>& m, Index rows, Index cols) {
+  m.resize(rows, cols);
+  detail::advise_huge_pages_for(m.data(), static_cast<std::size_t>(m.size()) * sizeof(T));
+}
+
+template <class T>
+AnalyticKernelsOf<T> in_memory(const Network& network, MatrixView<T> x1, const MatrixView<T>* x2,
+                               const AnalyticOptions& options) {
+  Plan plan = make_plan(network, options.nngp, options.ntk, options.quadrature_degree);
+  check_inputs<T>(x1, x2);
+  const Index n1 = x1.rows(), n2 = x2 != nullptr ? x2->rows() : x1.rows();
+  AnalyticKernelsOf<T> result;
+  Destination<T> out;
+  out.ld = n2;
+  if (options.nngp) {
+    allocate(result.nngp, n1, n2);
+    out.nngp = result.nngp.data();
+  }
+  if (options.ntk) {
+    allocate(result.ntk, n1, n2);
+    out.ntk = result.ntk.data();
+  }
+  compute_kernels<T>(network, plan, x1, x2, out, options.panel_rows, options.progress);
+  return result;
+}
+
+template <class T>
+void to_npy(const Network& network, MatrixView<T> x1, const MatrixView<T>* x2, const AnalyticOutputFiles& files,
+            const AnalyticOptions& options) {
+  Plan plan = make_plan(network, !files.nngp.empty(), !files.ntk.empty(), options.quadrature_degree);
+  check_inputs<T>(x1, x2);
+  const Index n1 = x1.rows(), n2 = x2 != nullptr ? x2->rows() : x1.rows();
+  const DType dtype = std::is_same_v<T, float> ? DType::Float32 : DType::Float64;
+  const auto rows = static_cast<std::size_t>(n1), cols = static_cast<std::size_t>(n2);
+  std::optional<detail::MappedNpyMatrix> nngp_file, ntk_file;
+  Destination<T> out;
+  out.ld = n2;
+  if (!files.nngp.empty()) {
+    nngp_file.emplace(files.nngp, rows, cols, dtype);
+    out.nngp = static_cast<T*>(nngp_file->data());
+  }
+  if (!files.ntk.empty()) {
+    ntk_file.emplace(files.ntk, rows, cols, dtype);
+    out.ntk = static_cast<T*>(ntk_file->data());
+  }
+  // About 1 GiB of output rows per panel: the pages being written stay few, whatever n.
+  Index panel = options.panel_rows;
+  if (panel <= 0) {
+    const double row_bytes = static_cast<double>(n2) * sizeof(T) * ((out.nngp ? 1 : 0) + (out.ntk ? 1 : 0));
+    panel = std::max<Index>(64, static_cast<Index>(static_cast<double>(Index{1} << 30) / std::max(row_bytes, 1.0)));
+  }
+  compute_kernels<T>(network, plan, x1, x2, out, panel, options.progress);
+  if (nngp_file) nngp_file->commit();
+  if (ntk_file) ntk_file->commit();
 }
 
 }  // namespace
 
 AnalyticKernels analytic_kernels(const Network& network, MatrixView<double> x1, MatrixView<double> x2,
                                  const AnalyticOptions& options) {
-  Plan plan = make_plan(network, options);
-  if (x1.cols() != x2.cols()) {
-    std::ostringstream msg;
-    msg << "analytic kernels: x1 has " << x1.cols() << " columns but x2 has " << x2.cols()
-        << "; both inputs need the same number of features";
-    throw Error(msg.str());
-  }
-  if (x1.cols() == 0) throw Error("analytic kernels: inputs have no features");
-  detail::require_finite_input(x1, "analytic kernels", "x1");
-  detail::require_finite_input(x2, "analytic kernels", "x2");
-  const Index d = x1.cols();
-  plan.var1 = diagonal_pass(network, plan, x1.rowwise().squaredNorm(), d);
-  plan.var2 = diagonal_pass(network, plan, x2.rowwise().squaredNorm(), d);
-
-  AnalyticKernels out;
-  RowMatrixD k;
-  detail::gemm_abt<double>(x1, x2, k);
-  RowMatrixD theta;
-  if (options.ntk) theta.resize(k.rows(), k.cols());
-  const Index n1 = k.rows(), n2 = k.cols();
-#pragma omp parallel for schedule(dynamic, 4) if (n1 * n2 > 4096)
-  for (Index i = 0; i < n1; ++i)
-    for (Index j0 = 0; j0 < n2; j0 += kChunk) {
-      const Index len = std::min(kChunk, n2 - j0);
-      map_chunk(network, plan, d, i, j0, len, &k(i, j0), options.ntk ? &theta(i, j0) : nullptr);
-    }
-  if (options.nngp) out.nngp = std::move(k);
-  if (options.ntk) out.ntk = std::move(theta);
-  return out;
+  return in_memory<double>(network, x1, &x2, options);
 }
 
 AnalyticKernels analytic_kernels(const Network& network, MatrixView<double> x, const AnalyticOptions& options) {
-  Plan plan = make_plan(network, options);
-  if (x.cols() == 0) throw Error("analytic kernels: inputs have no features");
-  detail::require_finite_input(x, "analytic kernels", "x");
-  const Index d = x.cols();
-  RowMatrixD k;
-  detail::syrk_upper<double>(x, k);
-  // Variances from the Gram diagonal itself, so that each diagonal entry sees exactly ρ = 1.
-  const VectorD sq = k.diagonal();
-  plan.var1 = diagonal_pass(network, plan, sq, d);
-  plan.var2 = plan.var1;
-  RowMatrixD theta;
-  if (options.ntk) theta.resize(k.rows(), k.cols());
-  const Index n = k.rows();
-#pragma omp parallel for schedule(dynamic, 4) if (n * n > 8192)
-  for (Index i = 0; i < n; ++i)
-    for (Index j0 = i; j0 < n; j0 += kChunk) {
-      const Index len = std::min(kChunk, n - j0);
-      map_chunk(network, plan, d, i, j0, len, &k(i, j0), options.ntk ? &theta(i, j0) : nullptr);
-    }
-  detail::mirror_upper_to_lower(k);
-  if (options.ntk) detail::mirror_upper_to_lower(theta);
-  AnalyticKernels out;
-  if (options.nngp) out.nngp = std::move(k);
-  if (options.ntk) out.ntk = std::move(theta);
+  return in_memory<double>(network, x, nullptr, options);
+}
+
+AnalyticKernelsOf<float> analytic_kernels(const Network& network, MatrixView<float> x1, MatrixView<float> x2,
+                                          const AnalyticOptions& options) {
+  return in_memory<float>(network, x1, &x2, options);
+}
+
+AnalyticKernelsOf<float> analytic_kernels(const Network& network, MatrixView<float> x, const AnalyticOptions& options) {
+  return in_memory<float>(network, x, nullptr, options);
+}
+
+AnalyticDiagonal analytic_kernel_diagonal(const Network& network, MatrixView<double> x, const AnalyticOptions& options) {
+  Plan plan = make_plan(network, options.nngp, options.ntk, options.quadrature_degree);
+  check_inputs<double>(x, nullptr);
+  DiagonalPass pass = diagonal_pass(network, plan, squared_norms<double>(x), x.cols());
+  AnalyticDiagonal out;
+  if (options.nngp) out.nngp = std::move(pass.k);
+  if (options.ntk) out.ntk = std::move(pass.theta);
+  if (options.progress) options.progress(1.0);
   return out;
+}
+
+void write_analytic_kernels_npy(const Network& network, MatrixView<double> x1, const MatrixView<double>* x2,
+                                DType dtype, const AnalyticOutputFiles& files, AnalyticOptions options) {
+  if (files.nngp.empty() && files.ntk.empty()) throw Error("analytic kernels: no output file given");
+  if (!files.nngp.empty() && files.nngp == files.ntk)
+    throw Error("analytic kernels: the NNGP and the NTK need different output files (both are '" + files.nngp + "')");
+  if (dtype == DType::Float64) return to_npy<double>(network, x1, x2, files, options);
+  if (dtype != DType::Float32) throw Error("analytic kernels: .npy output is float32 or float64");
+  check_inputs<double>(x1, x2);  // before narrowing: name the original non-finite value
+  const RowMatrixF x1f = x1.cast<float>();
+  if (x2 == nullptr) return to_npy<float>(network, x1f, nullptr, files, options);
+  const RowMatrixF x2f = x2->cast<float>();
+  const MatrixView<float> x2view(x2f);
+  to_npy<float>(network, x1f, &x2view, files, options);
 }
 
 }  // namespace ntkit

@@ -48,19 +48,28 @@ void resize_output(RowMatrix<T>& out, Eigen::Index rows, Eigen::Index cols) {
 
 }  // namespace
 
-void mirror_upper_to_lower(RowMatrix<double>& m) {
-  // 64 x 64 blocks: a plain column-order copy of a 4096² matrix on one core was a visible
-  // share of a deep-kernel run.
+template <class T>
+void mirror_rows_to_lower(T* m, Eigen::Index ld, Eigen::Index n, Eigen::Index row_begin, Eigen::Index row_end) {
+  // Blocks of 64 rows of the destination: a plain column-order copy of a 4096² matrix on one
+  // core was a visible share of a deep-kernel run, and for a memory-mapped output the block
+  // order keeps each destination page's writes together.
   constexpr Eigen::Index kBlock = 64;
-  const Eigen::Index n = m.rows(), blocks = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(dynamic) if (n > 256)
-  for (Eigen::Index bi = 0; bi < blocks; ++bi)
-    for (Eigen::Index bj = 0; bj <= bi; ++bj) {  // lower block (bi, bj) from upper block (bj, bi)
-      const Eigen::Index r0 = bi * kBlock, r1 = std::min(r0 + kBlock, n);
-      const Eigen::Index c0 = bj * kBlock, c1 = std::min(c0 + kBlock, n);
-      for (Eigen::Index i = r0; i < r1; ++i)
-        for (Eigen::Index j = c0; j < std::min(c1, i); ++j) m(i, j) = m(j, i);
+  const Eigen::Index blocks = (n - row_begin + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(dynamic) if ((row_end - row_begin) * (n - row_begin) > 65536)
+  for (Eigen::Index b = 0; b < blocks; ++b) {
+    const Eigen::Index j0 = row_begin + b * kBlock, j1 = std::min(j0 + kBlock, n);
+    for (Eigen::Index i0 = row_begin; i0 < std::min(row_end, j1); i0 += kBlock) {
+      const Eigen::Index i1 = std::min(i0 + kBlock, row_end);
+      for (Eigen::Index j = j0; j < j1; ++j)
+        for (Eigen::Index i = i0; i < std::min(i1, j); ++i) m[j * ld + i] = m[i * ld + j];
     }
+  }
+}
+template void mirror_rows_to_lower<double>(double*, Eigen::Index, Eigen::Index, Eigen::Index, Eigen::Index);
+template void mirror_rows_to_lower<float>(float*, Eigen::Index, Eigen::Index, Eigen::Index, Eigen::Index);
+
+void mirror_upper_to_lower(RowMatrix<double>& m) {
+  mirror_rows_to_lower(m.data(), m.cols(), m.rows(), 0, m.rows());
 }
 
 void sync_blas_threads() {
@@ -69,49 +78,73 @@ void sync_blas_threads() {
 }
 
 template <>
-void gemm_abt<double>(MatrixView<double> a, MatrixView<double> b, RowMatrix<double>& out) {
-  resize_output(out, a.rows(), b.rows());
-  if (out.size() == 0) return;
-  if (a.cols() == 0) { out.setZero(); return; }
+void gemm_abt_into<double>(MatrixView<double> a, MatrixView<double> b, double* out, Eigen::Index ld) {
+  if (a.rows() == 0 || b.rows() == 0) return;
+  if (a.cols() == 0) {
+    for (Eigen::Index i = 0; i < a.rows(); ++i) std::fill_n(out + i * ld, b.rows(), 0.0);
+    return;
+  }
   sync_blas_threads();
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(a.rows(), "rows"),
               blas_int(b.rows(), "rows"), blas_int(a.cols(), "columns"), 1.0, a.data(),
-              leading_dim(a), b.data(), leading_dim(b), 0.0, out.data(),
-              blas_int(out.cols(), "columns"));
+              leading_dim(a), b.data(), leading_dim(b), 0.0, out, blas_int(ld, "leading dimension"));
 }
 
 template <>
-void gemm_abt<float>(MatrixView<float> a, MatrixView<float> b, RowMatrix<float>& out) {
-  resize_output(out, a.rows(), b.rows());
-  if (out.size() == 0) return;
-  if (a.cols() == 0) { out.setZero(); return; }
+void gemm_abt_into<float>(MatrixView<float> a, MatrixView<float> b, float* out, Eigen::Index ld) {
+  if (a.rows() == 0 || b.rows() == 0) return;
+  if (a.cols() == 0) {
+    for (Eigen::Index i = 0; i < a.rows(); ++i) std::fill_n(out + i * ld, b.rows(), 0.0f);
+    return;
+  }
   sync_blas_threads();
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(a.rows(), "rows"),
               blas_int(b.rows(), "rows"), blas_int(a.cols(), "columns"), 1.0f, a.data(),
-              leading_dim(a), b.data(), leading_dim(b), 0.0f, out.data(),
-              blas_int(out.cols(), "columns"));
+              leading_dim(a), b.data(), leading_dim(b), 0.0f, out, blas_int(ld, "leading dimension"));
 }
 
 template <>
-void syrk_upper<double>(MatrixView<double> a, RowMatrix<double>& out) {
-  resize_output(out, a.rows(), a.rows());
-  if (out.size() == 0) return;
-  if (a.cols() == 0) { out.setZero(); return; }
+void syrk_upper_into<double>(MatrixView<double> a, double* out, Eigen::Index ld) {
+  if (a.rows() == 0) return;
+  if (a.cols() == 0) {
+    for (Eigen::Index i = 0; i < a.rows(); ++i) std::fill_n(out + i * ld, a.rows(), 0.0);
+    return;
+  }
   sync_blas_threads();
   cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, blas_int(a.rows(), "rows"),
-              blas_int(a.cols(), "columns"), 1.0, a.data(), leading_dim(a), 0.0, out.data(),
-              blas_int(out.cols(), "columns"));
+              blas_int(a.cols(), "columns"), 1.0, a.data(), leading_dim(a), 0.0, out,
+              blas_int(ld, "leading dimension"));
 }
 
 template <>
-void syrk_upper<float>(MatrixView<float> a, RowMatrix<float>& out) {
-  resize_output(out, a.rows(), a.rows());
-  if (out.size() == 0) return;
-  if (a.cols() == 0) { out.setZero(); return; }
+void syrk_upper_into<float>(MatrixView<float> a, float* out, Eigen::Index ld) {
+  if (a.rows() == 0) return;
+  if (a.cols() == 0) {
+    for (Eigen::Index i = 0; i < a.rows(); ++i) std::fill_n(out + i * ld, a.rows(), 0.0f);
+    return;
+  }
   sync_blas_threads();
   cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, blas_int(a.rows(), "rows"),
-              blas_int(a.cols(), "columns"), 1.0f, a.data(), leading_dim(a), 0.0f, out.data(),
-              blas_int(out.cols(), "columns"));
+              blas_int(a.cols(), "columns"), 1.0f, a.data(), leading_dim(a), 0.0f, out,
+              blas_int(ld, "leading dimension"));
 }
+
+template <class T>
+void gemm_abt(MatrixView<T> a, MatrixView<T> b, RowMatrix<T>& out) {
+  resize_output(out, a.rows(), b.rows());
+  gemm_abt_into<T>(a, b, out.data(), out.cols());
+}
+template void gemm_abt<double>(MatrixView<double>, MatrixView<double>, RowMatrix<double>&);
+template void gemm_abt<float>(MatrixView<float>, MatrixView<float>, RowMatrix<float>&);
+
+template <class T>
+void syrk_upper(MatrixView<T> a, RowMatrix<T>& out) {
+  resize_output(out, a.rows(), a.rows());
+  syrk_upper_into<T>(a, out.data(), out.cols());
+}
+template void syrk_upper<double>(MatrixView<double>, RowMatrix<double>&);
+template void syrk_upper<float>(MatrixView<float>, RowMatrix<float>&);
+
+void advise_huge_pages_for(void* data, std::size_t bytes) { advise_huge_pages(data, bytes); }
 
 }  // namespace ntkit::detail

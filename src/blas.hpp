@@ -1,6 +1,8 @@
 // Thin, typed wrappers over the few BLAS calls ntkit needs (row-major, OpenBLAS).
 #pragma once
 
+#include <cstddef>
+
 #include "ntkit/types.hpp"
 
 namespace ntkit::detail {
@@ -14,9 +16,24 @@ void gemm_abt(MatrixView<T> a, MatrixView<T> b, RowMatrix<T>& out);
 template <class T>
 void syrk_upper(MatrixView<T> a, RowMatrix<T>& out);
 
-/// Copies the upper triangle of a square matrix into its strict lower triangle (completes
-/// what syrk_upper and the one-triangle kernel maps leave), in cache blocks over all cores.
-void mirror_upper_to_lower(RowMatrix<double>& m);
+/// The same products into part of a larger row-major matrix: out points at its first element
+/// to write, ld is its row stride (>= the number of columns written).
+template <class T>
+void gemm_abt_into(MatrixView<T> a, MatrixView<T> b, T* out, Eigen::Index ld);
+template <class T>
+void syrk_upper_into(MatrixView<T> a, T* out, Eigen::Index ld);
+
+/// For the rows [row_begin, row_end) of an n x n row-major matrix m (row stride ld) whose
+/// upper triangle (j > i) is filled: copies m(i, j) to m(j, i), i.e. fills the part of the
+/// strict lower triangle that mirrors those rows, in cache blocks over all cores. Called with
+/// [0, n) it completes what syrk_upper and the one-triangle kernel maps leave.
+template <class T>
+void mirror_rows_to_lower(T* m, Eigen::Index ld, Eigen::Index n, Eigen::Index row_begin, Eigen::Index row_end);
+void mirror_upper_to_lower(RowMatrix<double>& m);  // the whole matrix
+
+/// Asks for transparent huge pages on a fresh, large output buffer before it is first written
+/// (fewer page faults and TLB misses); advisory, failures change nothing but speed.
+void advise_huge_pages_for(void* data, std::size_t bytes);
 
 /// Makes OpenBLAS use as many threads as OpenMP would (omp_get_max_threads), so the BLAS and
 /// OpenMP phases of a computation use the same cores. Idempotent and cheap.

@@ -15,8 +15,10 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "ntkit/error.hpp"
+#include "atomic_file.hpp"
 #include "ntkit/io.hpp"
 
 namespace ntkit {
@@ -172,40 +174,60 @@ std::string read_file(const std::string& path) {
   return contents;
 }
 
-void write_file_atomically(const std::string& path, std::string_view bytes) {
-  if (path.empty()) throw Error("write_file_atomically: the output path is empty");
-  const std::string directory = directory_of(path);
-  // The temporary file must be in the destination's directory: rename(2) is only atomic
-  // within one file system. The leading dot keeps it out of `ls` and shell globs.
-  std::string temp_path = directory + "/." + base_name_of(path) + ".tmp.XXXXXX";
-  const int fd = ::mkstemp(temp_path.data());
-  if (fd < 0) {
-    fail_errno(path, "cannot create a temporary file in directory '" + directory + "'", errno);
+
+namespace detail {
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  if (path_.empty()) throw Error("writing a file: the output path is empty");
+  directory_ = directory_of(path_);
+  // The leading dot keeps the temporary file out of `ls` and shell globs.
+  temp_path_ = directory_ + "/." + base_name_of(path_) + ".tmp.XXXXXX";
+  fd_ = ::mkstemp(temp_path_.data());
+  if (fd_ < 0) {
+    fail_errno(path_, "cannot create a temporary file in directory '" + directory_ + "'", errno);
   }
-  FileDescriptor file(fd);
-  try {
-    // Keep an existing file's permissions; give a new one what open(2) would have.
-    struct stat old_info {};
-    const mode_t mode = ::stat(path.c_str(), &old_info) == 0 ? (old_info.st_mode & 07777)
-                                                             : default_file_mode();
-    if (::fchmod(fd, mode) != 0) fail_errno(path, "cannot set permissions", errno);
-    write_all(fd, bytes, path);
-    // Without fsync a crash soon after the rename can leave an empty file under the new name.
-    if (::fsync(fd) != 0) fail_errno(path, "cannot write (fsync failed)", errno);
-    if (file.close() != 0) fail_errno(path, "cannot write (close failed)", errno);
-    if (::rename(temp_path.c_str(), path.c_str()) != 0) {
-      fail_errno(path, "cannot replace the file", errno);
-    }
-  } catch (...) {
-    ::unlink(temp_path.c_str());
-    throw;
+  // Keep an existing file's permissions; give a new one what open(2) would have.
+  struct stat old_info {};
+  const mode_t mode = ::stat(path_.c_str(), &old_info) == 0 ? (old_info.st_mode & 07777)
+                                                            : default_file_mode();
+  if (::fchmod(fd_, mode) != 0) {
+    const int error = errno;
+    ::close(fd_);
+    ::unlink(temp_path_.c_str());
+    fail_errno(path_, "cannot set permissions", error);
   }
+}
+
+AtomicFile::~AtomicFile() {
+  if (committed_) return;
+  if (fd_ >= 0) ::close(fd_);
+  ::unlink(temp_path_.c_str());
+}
+
+void AtomicFile::commit() {
+  // Without fsync a crash soon after the rename can leave an empty file under the new name.
+  if (::fsync(fd_) != 0) fail_errno(path_, "cannot write (fsync failed)", errno);
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) fail_errno(path_, "cannot write (close failed)", errno);
+  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
+    fail_errno(path_, "cannot replace the file", errno);
+  }
+  committed_ = true;
   // Make the rename itself durable. Failing here is not an error: the data is written.
-  const int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int dir_fd = ::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd >= 0) {
     ::fsync(dir_fd);
     ::close(dir_fd);
   }
+}
+
+}  // namespace detail
+
+void write_file_atomically(const std::string& path, std::string_view bytes) {
+  detail::AtomicFile file(path);
+  write_all(file.fd(), bytes, path);
+  file.commit();
 }
 
 void require_finite(const RowMatrixD& matrix, const std::string& what) {

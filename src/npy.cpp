@@ -21,6 +21,7 @@
 
 #include "ntkit/error.hpp"
 #include "ntkit/io.hpp"
+#include "npy_format.hpp"
 
 namespace ntkit {
 
@@ -479,6 +480,16 @@ std::string encode_matrix(const Matrix& matrix, const char* descr, bool as_vecto
 }
 
 }  // namespace
+
+namespace detail {
+
+std::string npy_matrix_preamble(DType dtype, std::size_t rows, std::size_t cols) {
+  if (dtype != DType::Float32 && dtype != DType::Float64)
+    throw Error("npy_matrix_preamble: only float32 and float64 matrices are written");
+  return encode_preamble(dtype == DType::Float32 ? "<f4" : "<f8", {rows, cols});
+}
+
+}  // namespace detail
 
 NpyArray parse_npy(std::string_view bytes, const std::string& name) {
   if (bytes.size() < kMagic.size() || bytes.substr(0, kMagic.size()) != kMagic) {

@@ -1,4 +1,6 @@
-// ntkit kernel: a classic kernel matrix K(X1, X2), or K(X, X) when --x2 is absent.
+// ntkit kernel: a classic kernel matrix K(X1, X2), or K(X, X) when --x2 is absent; with --arch
+// the infinite-width NNGP / NTK of a deep network.
+#include <cctype>
 #include <filesystem>
 #include <memory>
 
@@ -7,6 +9,7 @@
 #include "ntkit/analytic.hpp"
 #include "ntkit/error.hpp"
 #include "ntkit/network.hpp"
+#include "progress_bar.hpp"
 
 namespace ntkit::cli {
 namespace {
@@ -15,7 +18,15 @@ struct KernelCommand {
   KernelOptions kernel;
   std::string x1, x2, output, dtype = "float64";
   std::string arch, get = "ntk";
+  bool quiet = false;
+  Eigen::Index panel_rows = 0;
 };
+
+bool has_npy_extension(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".npy";
+}
 
 // "K.npy" → "K.nngp.npy" (for --get both).
 std::string with_suffix(const std::string& path, const std::string& suffix) {
@@ -32,22 +43,37 @@ void write_as(const std::string& path, const RowMatrixD& k, DType dtype) {
   }
 }
 
-// --arch: the infinite-width NNGP / NTK of a deep network (computed in float64).
+// --arch: the infinite-width NNGP / NTK of a deep network, computed in --dtype (see
+// analytic.hpp: float32 keeps the per-pair recursion in float64). A .npy output is written
+// panel by panel into a memory-mapped file, so kernels larger than memory work.
 void run_arch(const KernelCommand& cmd, const RowMatrixD& x1, const RowMatrixD& x2, DType dtype) {
   if (cmd.get != "ntk" && cmd.get != "nngp" && cmd.get != "both")
     throw Error("--get: unknown value '" + cmd.get + "'; choose ntk, nngp or both");
+  if (cmd.panel_rows < 0) throw Error("--panel-rows: must be ≥ 0 (0 chooses automatically)");
   const Network network = parse_network(cmd.arch);
+  ProgressBar bar("kernel", cmd.quiet);
   AnalyticOptions options;
   options.ntk = cmd.get != "nngp";
   options.nngp = cmd.get != "ntk";
-  const AnalyticKernels k = cmd.x2.empty() ? analytic_kernels(network, x1, options)
-                                           : analytic_kernels(network, x1, x2, options);
-  if (cmd.get == "both") {
-    write_as(with_suffix(cmd.output, "nngp"), k.nngp, dtype);
-    write_as(with_suffix(cmd.output, "ntk"), k.ntk, dtype);
-  } else {
-    write_as(cmd.output, cmd.get == "ntk" ? k.ntk : k.nngp, dtype);
+  options.progress = bar.callback();
+  options.panel_rows = cmd.panel_rows;
+  const bool both = cmd.get == "both";
+  const std::string nngp_path = both ? with_suffix(cmd.output, "nngp") : cmd.output;
+  const std::string ntk_path = both ? with_suffix(cmd.output, "ntk") : cmd.output;
+  const MatrixView<double> x2_view(x2);
+  const MatrixView<double>* x2_ptr = cmd.x2.empty() ? nullptr : &x2_view;
+  if (has_npy_extension(cmd.output)) {
+    AnalyticOutputFiles files;
+    if (options.nngp) files.nngp = nngp_path;
+    if (options.ntk) files.ntk = ntk_path;
+    write_analytic_kernels_npy(network, x1, x2_ptr, dtype, files, options);
+    return;
   }
+  // Text output: the whole matrix in memory (text of a large kernel is impractical anyway).
+  const AnalyticKernels k = x2_ptr == nullptr ? analytic_kernels(network, x1, options)
+                                              : analytic_kernels(network, x1, x2, options);
+  if (options.nngp) write_as(nngp_path, k.nngp, dtype);
+  if (options.ntk) write_as(ntk_path, k.ntk, dtype);
 }
 
 void run(const KernelCommand& cmd) {
@@ -92,8 +118,14 @@ void register_kernel_command(CLI::App& app) {
                   "with --arch: ntk, nngp, or both (writes OUT.nngp.EXT and OUT.ntk.EXT)")
       ->capture_default_str();
   sub->add_option("--dtype", cmd->dtype,
-                  "float64 or float32 (classic kernels compute in it; --arch computes in float64)")
+                  "float64 or float32: the computation and the output (with --arch, float32 keeps "
+                  "the per-pair layer recursion in float64)")
       ->capture_default_str();
+  sub->add_option("--panel-rows", cmd->panel_rows,
+                  "with --arch: output rows computed per BLAS panel (0: automatic; a .npy output "
+                  "is written through a memory map about 1 GiB of rows at a time)")
+      ->capture_default_str();
+  sub->add_flag("-q,--quiet", cmd->quiet, "no progress bar (it shows on a terminal for runs over a second)");
   sub->add_option("-o,--output", cmd->output, "output file: .npy, .csv or .txt")->required();
   sub->callback([cmd] { run(*cmd); });
 }
