@@ -216,6 +216,25 @@ def ntkit_kernels(binary, text, x1_path, x2_path, workdir, dtype="float64"):
     return np.load(os.path.join(workdir, "K.nngp.npy")), np.load(os.path.join(workdir, "K.ntk.npy"))
 
 
+MODULE_KERNEL_SNIPPET = r"""
+import sys, numpy as np, ntkit
+text, p1, p2, deg, out = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+x1 = np.load(p1); x2 = None if p2 == "-" else np.load(p2)
+nngp, ntk = ntkit.kernel(text, x1, x2, get=("nngp", "ntk"), quadrature_degree=deg)
+np.save(out + ".nngp.npy", np.asarray(nngp)); np.save(out + ".ntk.npy", np.asarray(ntk))
+"""
+
+
+def ntkit_module_kernels(exe, text, p1, p2, deg, workdir):
+    """ntkit.kernel(..., quadrature_degree=deg) through the Python module (None if it fails)."""
+    out = os.path.join(workdir, "Kmod")
+    proc = subprocess.run([exe, "-c", MODULE_KERNEL_SNIPPET, text, p1, p2 or "-", str(deg), out],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        return None
+    return np.load(out + ".nngp.npy"), np.load(out + ".ntk.npy")
+
+
 # ---- comparison ----------------------------------------------------------------------------
 
 def rel_errors(a, b):
@@ -260,7 +279,7 @@ def masked_max_rel(a, b, mask):
     return float(np.abs(a - b)[mask].max() / np.abs(b).max())
 
 
-def run_agreement(binary, cases, workdir, use_reference=True):
+def run_agreement(binary, cases, workdir, use_reference=True, module_python=None):
     import reference
     rng = np.random.default_rng(20261129)
     d = 12
@@ -302,6 +321,12 @@ def run_agreement(binary, cases, workdir, use_reference=True):
         third = None
         if kind == "quadrature":
             third = {t: nt_kernels(text, x1, xb, QUAD_DEG_REF) for t, (xb, _) in inputs.items()}
+            if module_python:  # ntkit's own rule at the fine degree, through the module
+                fine = {t: ntkit_module_kernels(module_python, text, p1, pb, QUAD_DEG_REF, workdir)
+                        for t, (_, pb) in inputs.items()}
+                if all(v is not None for v in fine.values()):
+                    row["fine_vs_fine"] = max(rel_errors(fine[t][i], third[t][i])[0]
+                                              for t in inputs for i in (0, 1))
         elif use_reference:
             try:
                 third = {t: reference.kernels(text, x1, xb) for t, (xb, _) in inputs.items()}
@@ -326,10 +351,15 @@ def run_agreement(binary, cases, workdir, use_reference=True):
                     row["status"] += "; NT off the 50-digit reference, ntkit on it"
         else:
             row["status"] = "quadrature"
+            if "fine_vs_fine" in row:
+                row["status"] += (f"; both at degree {QUAD_DEG_REF} (ntkit via its Python module): "
+                                  f"{fmt(row['fine_vs_fine'])}")
         rows.append(row)
         extra = ""
         if "ntkit_vs_third" in row:
             extra = f"  [vs {'fine rule' if kind == 'quadrature' else 'ref'}: ntkit {fmt(row['ntkit_vs_third'])}, NT {fmt(row['nt_vs_third'])}]"
+            if "fine_vs_fine" in row:
+                extra += f" [degree {QUAD_DEG_REF} both: {fmt(row['fine_vs_fine'])}]"
         print(f"{name:28s} nngp {fmt(row['nngp'][0])} / {fmt(row['nngp'][1])}   "
               f"ntk {fmt(row['ntk'][0])} / {fmt(row['ntk'][1])}   generic {fmt(row['generic'])}   "
               f"{row['status']}{extra}", flush=True)
@@ -393,6 +423,14 @@ def run_speed(binary, workdir, sizes, repeats, module_python):
     depth = 5
     arch = mlp(depth, "Relu()", 1.4, 0.1)
     rows = []
+    # The CLI's fixed cost (process start, parsing, OpenBLAS/OpenMP start-up): n = 16.
+    tiny = os.path.join(workdir, "x_tiny.npy")
+    np.save(tiny, np.random.default_rng(0).standard_normal((16, 784)))
+    tiny_cmd = [binary, "kernel", "--arch", arch, "--x1", tiny, "--get", "both", "-o",
+                os.path.join(workdir, "Ktiny.npy")]
+    subprocess.run(tiny_cmd, check=True, capture_output=True)
+    fixed, _ = median_time(lambda: subprocess.run(tiny_cmd, check=True, capture_output=True), 5)
+    print(f"ntkit CLI fixed cost (n = 16): {fixed * 1e3:.0f} ms", flush=True)
     for n in sizes:
         rng = np.random.default_rng(n)
         x64 = rng.standard_normal((n, 784))
@@ -451,6 +489,8 @@ def run_speed(binary, workdir, sizes, repeats, module_python):
             print(line + f"  [NT output {nt_dtype}; NTK max-rel {fmt(agree)}, off-diagonal "
                          f"{fmt(agree_off)}]", flush=True)
             os.remove(path)
+    if rows:
+        rows[0]["cli_fixed"] = fixed
     return rows
 
 
@@ -578,6 +618,9 @@ def write_report(path, vers, facts, load_before, load_after, rows, speed, module
             + (f" / module {', '.join(f'{t:.3f}' for t in r['module_times'])}" if "module" in r else "")
             for r in speed) + "\n")
         L.append(f"Python module: {module_info}\n")
+        if "cli_fixed" in speed[0]:
+            L.append(f"The CLI's fixed cost (the same command for n = 16: process start, parsing, "
+                     f"thread pools): {speed[0]['cli_fixed'] * 1e3:.0f} ms (median of 5).\n")
         best = min(max(r['nt'] / r['cli'], r['nt'] / r.get('module', float('inf'))) for r in speed)
         L.append(f"Target: analytic kernels >= 10x faster than neural-tangents. Smallest ratio "
                  f"in this run (best ntkit route per row): {best:.1f}x"
@@ -611,15 +654,15 @@ def main():
         keep = set(args.only.split(","))
         cases = [c for c in CASES if c[0] in keep]
     with tempfile.TemporaryDirectory(prefix="ntkit-nt-") as workdir:
-        print(f"== agreement: {len(cases)} architectures (float64)", flush=True)
-        rows = run_agreement(binary, cases, workdir)
-        speed, module_info = [], "not measured"
+        exe, mod = find_ntkit_module_python()
+        module_info = (f"`import ntkit` works with {exe} ({mod})" if exe else
+                       "`import ntkit` failed with every interpreter tried (this venv, the base "
+                       "Python): not built/installed yet, so only the CLI is timed")
+        print(f"== agreement: {len(cases)} architectures (float64); {module_info}", flush=True)
+        rows = run_agreement(binary, cases, workdir, module_python=exe)
+        speed = []
         if not args.skip_speed:
-            exe, mod = find_ntkit_module_python()
-            module_info = (f"`import ntkit` works with {exe} ({mod})" if exe else
-                           "`import ntkit` failed with every interpreter tried (this venv, the base "
-                           "Python): not built/installed yet, so only the CLI is timed")
-            print(f"== speed ({module_info})", flush=True)
+            print("== speed", flush=True)
             sizes = [int(s) for s in args.sizes.split(",") if s]
             speed = run_speed(binary, workdir, sizes, args.repeats, exe)
     load_after = sh("cut -d' ' -f1-3 /proc/loadavg")
