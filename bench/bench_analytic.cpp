@@ -21,27 +21,37 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// The BLAS GEMM X·Xᵀ of the same type and shape (the yardstick).
+void gemm(const ntkit::RowMatrixD& x, ntkit::RowMatrixD& c) {
+  const int n = int(x.rows()), d = int(x.cols());
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, 1.0, x.data(), d, x.data(), d, 0.0, c.data(), n);
+}
+void gemm(const ntkit::RowMatrixF& x, ntkit::RowMatrixF& c) {
+  const int n = int(x.rows()), d = int(x.cols());
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, 1.0f, x.data(), d, x.data(), d, 0.0f, c.data(), n);
+}
+
+template <class T>
 void BM_Analytic(benchmark::State& state, const std::string& activation) {
   const Eigen::Index n = state.range(0), d = state.range(1);
   const int depth = static_cast<int>(state.range(2));
   std::mt19937_64 rng(7);
   std::normal_distribution<double> normal;
-  RowMatrixD x(n, d);
-  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = normal(rng);
+  ntkit::RowMatrix<T> x(n, d);
+  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<T>(normal(rng));
   std::string text;
   for (int l = 0; l < depth; ++l) text += "Dense(512, W_std=1.4, b_std=0.1), " + activation + ", ";
   text += "Dense(1)";
   const ntkit::Network net = ntkit::parse_network(text);
-  RowMatrixD c(n, n);
+  ntkit::RowMatrix<T> c(n, n);
   std::vector<double> times, gemm_times;
   using clock = std::chrono::steady_clock;
   for (auto _ : state) {
     const auto t0 = clock::now();
-    const ntkit::AnalyticKernels k = ntkit::analytic_kernels(net, x);
+    const ntkit::AnalyticKernelsOf<T> k = ntkit::analytic_kernels(net, x);
     benchmark::DoNotOptimize(k.ntk.data());
     const auto t1 = clock::now();
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), int(n), int(d), 1.0, x.data(), int(d), x.data(),
-                int(d), 0.0, c.data(), int(n));
+    gemm(x, c);
     benchmark::DoNotOptimize(c.data());
     const auto t2 = clock::now();
     times.push_back(std::chrono::duration<double>(t1 - t0).count());
@@ -52,10 +62,19 @@ void BM_Analytic(benchmark::State& state, const std::string& activation) {
   state.counters["gemm_ms"] = 1e3 * median(gemm_times);
 }
 
-BENCHMARK_CAPTURE(BM_Analytic, Relu, std::string("Relu"))
+void BM_AnalyticF64(benchmark::State& state, const std::string& activation) { BM_Analytic<double>(state, activation); }
+void BM_AnalyticF32(benchmark::State& state, const std::string& activation) { BM_Analytic<float>(state, activation); }
+
+BENCHMARK_CAPTURE(BM_AnalyticF64, Relu, std::string("Relu"))
     ->Args({4096, 784, 1})->Args({4096, 784, 5})->Args({4096, 784, 20})
     ->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
-BENCHMARK_CAPTURE(BM_Analytic, Erf, std::string("Erf"))
+BENCHMARK_CAPTURE(BM_AnalyticF64, Erf, std::string("Erf"))
+    ->Args({4096, 784, 1})->Args({4096, 784, 5})->Args({4096, 784, 20})
+    ->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_AnalyticF32, Relu, std::string("Relu"))
+    ->Args({4096, 784, 1})->Args({4096, 784, 5})->Args({4096, 784, 20})
+    ->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_AnalyticF32, Erf, std::string("Erf"))
     ->Args({4096, 784, 1})->Args({4096, 784, 5})->Args({4096, 784, 20})
     ->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
 
