@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   ntkit::cli::register_features_command(app);
   ntkit::cli::register_ridge_command(app);
   ntkit::cli::register_two_layer_command(app);
+  ntkit::cli::register_predict_command(app);
   ntkit::cli::register_demo_command(app);
   ntkit::cli::register_classic_demo_command(app);
 

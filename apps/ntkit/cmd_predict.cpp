@@ -1,0 +1,306 @@
+// ntkit predict: what training a network does, predicted from its NNGP / NTK (SPEC §4) —
+// outputs on train and test points at a list of times, or with --ensemble the mean and
+// covariance over initializations (infinite ensemble), for the squared loss (closed form) or
+// softmax cross-entropy (adaptive ODE solver).
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_support.hpp"
+#include "commands.hpp"
+#include "ntkit/analytic.hpp"
+#include "ntkit/error.hpp"
+#include "ntkit/network.hpp"
+#include "ntkit/predict.hpp"
+
+namespace ntkit::cli {
+namespace {
+
+struct PredictCommand {
+  std::string arch, kernels_dir, test, times = "0,1,10,inf", get = "ntk", loss = "sum", objective = "mse", out;
+  std::vector<std::string> train, f0;
+  double lr = 0.0, momentum = 0.0, diag_reg = 0.0;
+  bool diag_reg_absolute = false, ensemble = false;
+};
+
+std::vector<double> parse_times(const std::string& text) {
+  std::vector<double> times;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    double t = 0;
+    if (item == "inf" || item == "infinity") {
+      t = std::numeric_limits<double>::infinity();
+    } else {
+      std::size_t used = 0;
+      try {
+        t = std::stod(item, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != item.size() || item.empty()) throw Error("--time: '" + item + "' is not a number; give e.g. 0,1,10,inf");
+    }
+    if (!(t >= 0)) throw Error("--time: times must be >= 0 (or inf), got " + item);
+    times.push_back(t);
+  }
+  if (times.empty()) throw Error("--time: give at least one time, e.g. 0,1,10,inf");
+  return times;
+}
+
+// A stack of equally shaped matrices as one (count, rows, cols) float64 .npy array.
+void write_stack(const std::string& path, const std::vector<RowMatrixD>& stack) {
+  const Eigen::Index rows = stack.front().rows(), cols = stack.front().cols();
+  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::to_string(stack.size()) + ", " +
+                       std::to_string(rows) + ", " + std::to_string(cols) + "), }";
+  // Version 1.0: magic (6) + version (2) + length (2) + header, padded with spaces so that the
+  // data starts at a multiple of 64, and ending in a newline.
+  header.append(63 - (10 + header.size()) % 64, ' ');
+  header += '\n';
+  std::string bytes("\x93NUMPY\x01\x00", 8);
+  bytes += static_cast<char>(header.size() & 0xff);
+  bytes += static_cast<char>(header.size() >> 8);
+  bytes += header;
+  for (const RowMatrixD& m : stack) {  // row-major: C order; x86 doubles are little-endian
+    bytes.append(reinterpret_cast<const char*>(m.data()), static_cast<std::size_t>(m.size()) * sizeof(double));
+  }
+  write_file_atomically(path, bytes);
+}
+
+void require_shape(const RowMatrixD& m, Eigen::Index rows, Eigen::Index cols, const std::string& what,
+                   const std::string& fix) {
+  if (m.rows() != rows || m.cols() != cols) {
+    throw Error(what + ": is " + std::to_string(m.rows()) + " x " + std::to_string(m.cols()) + ", expected " +
+                std::to_string(rows) + " x " + std::to_string(cols) + "; " + fix);
+  }
+}
+
+// The kernel blocks a run needs: train (n x n), test-train (m x n), test-test NNGP (m x m).
+struct Blocks {
+  KernelPair train, test_train;
+  RowMatrixD nngp_test_test;
+};
+
+// --kernels DIR: the files `ntkit kernel --arch ... --get both` writes (see --help).
+RowMatrixD load_kernel(const std::string& dir, const std::string& name) {
+  const std::string path = (std::filesystem::path(dir) / name).string();
+  if (!std::filesystem::exists(path))
+    throw Error("--kernels: " + path + " does not exist; the layout is described in ntkit predict --help");
+  return load_matrix(path);
+}
+
+Blocks kernels_from_dir(const PredictCommand& cmd, bool need_nngp, bool need_ntk, bool need_test_test) {
+  Blocks b;
+  if (need_nngp) {
+    b.train.nngp = load_kernel(cmd.kernels_dir, "train.nngp.npy");
+    b.test_train.nngp = load_kernel(cmd.kernels_dir, "test.nngp.npy");
+  }
+  if (need_ntk) {
+    b.train.ntk = load_kernel(cmd.kernels_dir, "train.ntk.npy");
+    b.test_train.ntk = load_kernel(cmd.kernels_dir, "test.ntk.npy");
+  }
+  if (need_test_test) b.nngp_test_test = load_kernel(cmd.kernels_dir, "test_test.nngp.npy");
+  return b;
+}
+
+void run(const PredictCommand& cmd) {
+  const std::vector<double> times = parse_times(cmd.times);
+  if (cmd.arch.empty() == cmd.kernels_dir.empty())
+    throw Error("give exactly one of --arch SPEC (compute the kernels) or --kernels DIR (precomputed)");
+  if (cmd.get != "ntk" && cmd.get != "nngp")
+    throw Error("--get: unknown value '" + cmd.get + "'; choose ntk (all layers trained) or nngp (last layer only)");
+  if (cmd.objective != "mse" && cmd.objective != "cross-entropy")
+    throw Error("--objective: unknown value '" + cmd.objective + "'; choose mse or cross-entropy");
+  const bool ce = cmd.objective == "cross-entropy";
+  if (ce && cmd.ensemble) throw Error("--ensemble: infinite ensembles are for the squared loss only; drop --ensemble or use --objective mse");
+  if (!(cmd.lr >= 0) || !std::isfinite(cmd.lr)) throw Error("--lr: must be a finite number > 0");
+  if (!(cmd.momentum >= 0 && cmd.momentum < 1)) throw Error("--momentum: must be in [0, 1)");
+  if (cmd.momentum > 0 && cmd.lr == 0) throw Error("--momentum: needs a learning rate; give --lr");
+  if (!(cmd.diag_reg >= 0) || !std::isfinite(cmd.diag_reg)) throw Error("--diag-reg: must be a finite number >= 0");
+  if (ce && cmd.diag_reg > 0) throw Error("--diag-reg: not used by --objective cross-entropy (no inverse is taken)");
+  if (cmd.train.size() != 2 && !(cmd.train.size() == 1 && !cmd.kernels_dir.empty()))
+    throw Error("--train: give X.npy Y.npy (or only Y.npy with --kernels)");
+  if (cmd.test.empty() && cmd.arch.size() > 0) throw Error("--test: required with --arch");
+  if (cmd.f0.size() != 0 && cmd.f0.size() != 2) throw Error("--f0: give F0_TRAIN.npy F0_TEST.npy");
+  if (cmd.f0.size() == 2 && cmd.ensemble) throw Error("--f0: an ensemble averages over initial outputs; drop --f0 or --ensemble");
+
+  // Inputs and targets.
+  const std::string y_path = cmd.train.back();
+  const RowMatrixD y = load_matrix(y_path);
+  const Eigen::Index n = y.rows(), o = y.cols();
+  RowMatrixD x, xt;
+  if (cmd.train.size() == 2) {
+    x = load_matrix(cmd.train[0]);
+    if (x.rows() != n)
+      throw Error(y_path + ": has " + std::to_string(n) + " rows but --train " + cmd.train[0] + " has " +
+                  std::to_string(x.rows()) + "; need one target row per training input");
+  }
+  if (!cmd.test.empty()) {
+    xt = load_matrix(cmd.test);
+    if (x.size() != 0 && xt.cols() != x.cols())
+      throw Error(cmd.test + ": has " + std::to_string(xt.cols()) + " columns but --train " + cmd.train[0] + " has " +
+                  std::to_string(x.cols()) + "; both need the same number of features");
+  }
+
+  // Kernels: the NNGP is needed for --get nngp and for any ensemble covariance (and the ntk
+  // ensemble's covariance uses both).
+  const bool ntk = cmd.get == "ntk";
+  const bool need_nngp = !ntk || cmd.ensemble, need_ntk = ntk, need_tt = cmd.ensemble;
+  Blocks b;
+  if (!cmd.arch.empty()) {
+    const Network network = parse_network(cmd.arch);
+    AnalyticOptions options;
+    options.nngp = need_nngp;
+    options.ntk = need_ntk;
+    AnalyticKernels train = analytic_kernels(network, x, options);
+    AnalyticKernels test = analytic_kernels(network, xt, x, options);
+    b.train = {std::move(train.nngp), std::move(train.ntk)};
+    b.test_train = {std::move(test.nngp), std::move(test.ntk)};
+    if (need_tt) {
+      options.ntk = false;
+      options.nngp = true;
+      b.nngp_test_test = analytic_kernels(network, xt, options).nngp;
+    }
+  } else {
+    b = kernels_from_dir(cmd, need_nngp, need_ntk, need_tt);
+  }
+  const RowMatrixD& k_train = ntk ? b.train.ntk : b.train.nngp;
+  const RowMatrixD& k_test = ntk ? b.test_train.ntk : b.test_train.nngp;
+  const std::string kname = cmd.kernels_dir.empty() ? "--arch" : "--kernels " + cmd.kernels_dir;
+  const std::string fix = "the kernels, --train and --test must describe the same points";
+  require_shape(k_train, n, n, kname + " K(X, X) (" + cmd.get + ")", fix);
+  const Eigen::Index m = xt.size() != 0 ? xt.rows() : k_test.rows();
+  require_shape(k_test, m, n, kname + " K(X*, X) (" + cmd.get + ")", fix);
+  if (need_nngp) {
+    require_shape(b.train.nngp, n, n, kname + " NNGP K(X, X)", fix);
+    require_shape(b.test_train.nngp, m, n, kname + " NNGP K(X*, X)", fix);
+  }
+  if (need_tt) require_shape(b.nngp_test_test, m, m, kname + " NNGP K(X*, X*)", fix);
+  RowMatrixD f0, f0t;
+  if (cmd.f0.size() == 2) {
+    f0 = load_matrix(cmd.f0[0]);
+    f0t = load_matrix(cmd.f0[1]);
+    require_shape(f0, n, o, "--f0 " + cmd.f0[0], "one initial output row per training point, one column per target");
+    require_shape(f0t, m, o, "--f0 " + cmd.f0[1], "one initial output row per test point, one column per target");
+  }
+
+  DynamicsOptions options;
+  options.normalization = parse_loss_normalization(cmd.loss);
+  options.diag_reg = cmd.diag_reg;
+  options.diag_reg_absolute = cmd.diag_reg_absolute;
+  options.learning_rate = cmd.lr;
+  options.momentum = cmd.momentum;
+
+  // Compute everything before writing anything, so an error leaves no output behind.
+  std::vector<RowMatrixD> train_out, test_out, train_cov, test_cov;
+  double max_lr = 0;
+  if (ce) {
+    OdeOptions ode;
+    ode.normalization = options.normalization;
+    if (cmd.lr > 0) ode.learning_rate = cmd.lr;
+    ode.momentum = cmd.momentum;
+    for (const double t : times)
+      if (std::isinf(t)) throw Error("--time: cross-entropy training has no t = inf limit (the logits grow without bound); give finite times");
+    Trajectory tr = predict_ode(k_train, k_test, y, times, ode, f0, f0t);
+    train_out = std::move(tr.train);
+    test_out = std::move(tr.test);
+  } else if (cmd.ensemble) {
+    const EnsemblePredictor ens(ntk ? EnsembleKind::Ntk : EnsembleKind::Nngp, b.train.nngp, b.train.ntk, y, options);
+    max_lr = ens.dynamics().max_stable_learning_rate();
+    for (GaussianOutputs& g : ens.train(times, true)) {
+      train_out.push_back(std::move(g.mean));
+      train_cov.push_back(std::move(g.covariance));
+    }
+    for (GaussianOutputs& g : ens.test(times, b.test_train.nngp, b.test_train.ntk, b.nngp_test_test)) {
+      test_out.push_back(std::move(g.mean));
+      test_cov.push_back(std::move(g.covariance));
+    }
+  } else {
+    const KernelDynamics dyn(k_train, y, options);
+    max_lr = dyn.max_stable_learning_rate();
+    for (const double t : times) {
+      train_out.push_back(dyn.train_at(t, f0));
+      test_out.push_back(dyn.test_at(t, k_test, f0, f0t));
+    }
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(cmd.out, ec);
+  if (ec || !std::filesystem::is_directory(cmd.out))
+    throw Error("-o: cannot create directory '" + cmd.out + "': " + ec.message());
+  const std::filesystem::path dir(cmd.out);
+  write_stack((dir / "train.npy").string(), train_out);
+  write_stack((dir / "test.npy").string(), test_out);
+  if (cmd.ensemble) {
+    write_stack((dir / "train_cov.npy").string(), train_cov);
+    write_stack((dir / "test_cov.npy").string(), test_cov);
+  }
+  RowMatrixD tcol(static_cast<Eigen::Index>(times.size()), 1);
+  for (std::size_t i = 0; i < times.size(); ++i) tcol(static_cast<Eigen::Index>(i), 0) = times[i];
+  write_matrix((dir / "times.npy").string(), tcol, DType::Float64, true);
+  nlohmann::json summary = {{"get", cmd.get},          {"objective", cmd.objective}, {"loss", cmd.loss},
+                            {"learning_rate", cmd.lr}, {"momentum", cmd.momentum},   {"diag_reg", cmd.diag_reg},
+                            {"diag_reg_absolute", cmd.diag_reg_absolute},            {"ensemble", cmd.ensemble},
+                            {"train_points", n},       {"test_points", m},           {"outputs", o}};
+  // JSON has no infinity: the times are in times.npy; here only the stable rate, when defined.
+  if (!ce && std::isfinite(max_lr)) summary["max_stable_learning_rate"] = max_lr;
+  write_file_atomically((dir / "summary.json").string(), summary.dump(2) + "\n");
+}
+
+}  // namespace
+
+void register_predict_command(CLI::App& app) {
+  auto cmd = std::make_shared<PredictCommand>();
+  CLI::App* sub = app.add_subcommand(
+      "predict",
+      "Predicted outputs of a trained network from its NNGP/NTK, at any list of times (SPEC §4)");
+  sub->footer(R"(Outputs in DIR (float64 .npy; T times, n train points, m test points, o outputs):
+  train.npy      (T, n, o)  outputs on the training points at each time
+  test.npy       (T, m, o)  outputs on the test points at each time
+  train_cov.npy  (T, n, n)  with --ensemble: covariance over initializations (shared by all o outputs)
+  test_cov.npy   (T, m, m)  with --ensemble: likewise on the test points
+  times.npy      (T,)       the times;  summary.json: the settings and the largest stable learning rate
+Without --ensemble the outputs start from f0 = 0 (the ensemble mean) or from --f0. --ensemble
+gives neural-tangents' gradient_descent_mse_ensemble: --get ntk trains all layers (NTK), --get
+nngp the last layer only (NNGP); t = inf is the GP posterior. Times are continuous (gradient
+flow), or steps with --lr (gradient descent; --momentum adds heavy-ball momentum); with --loss
+mean the kernel is divided by Y.size (neural-tangents). --objective cross-entropy integrates
+the softmax cross-entropy ODE (Y one-hot; times in units of --lr, default 1; no inf).
+--kernels DIR layout (what `ntkit kernel --arch A --get both -o DIR/train.npy --x1 X.npy` and
+`... --x1 XT.npy --x2 X.npy -o DIR/test.npy` write):
+  train.ntk.npy, train.nngp.npy   K(X, X), n x n
+  test.ntk.npy,  test.nngp.npy    K(X*, X), m x n
+  test_test.nngp.npy              K(X*, X*), m x m (only with --ensemble;
+                                  `ntkit kernel --arch A --x1 XT.npy --get nngp -o DIR/test_test.nngp.npy`)
+Only the files the run needs are read (--get ntk: the ntk ones; --ensemble: also the nngp ones).
+)");
+  sub->add_option("--arch", cmd->arch,
+                  "network, e.g. \"Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)\": its infinite-width kernels");
+  sub->add_option("--kernels", cmd->kernels_dir, "directory of precomputed kernels (layout below) instead of --arch");
+  sub->add_option("--train", cmd->train, "training inputs X (n x d) and targets Y (n x o, or n); with --kernels Y alone will do")
+      ->expected(1, 2)
+      ->required();
+  sub->add_option("--test", cmd->test, "test inputs X* (m x d); required with --arch");
+  sub->add_option("--time", cmd->times, "comma-separated times (steps with --lr), 'inf' allowed")->capture_default_str();
+  sub->add_option("--get", cmd->get, "ntk (all layers trained) or nngp (last layer only)")->capture_default_str();
+  sub->add_option("--loss", cmd->loss, "sum (½Σ(f - y)², the lecture's) or mean (divided by Y.size, neural-tangents')")
+      ->capture_default_str();
+  sub->add_option("--objective", cmd->objective, "mse or cross-entropy (softmax, by an adaptive ODE solver)")
+      ->capture_default_str();
+  sub->add_option("--lr", cmd->lr, "gradient descent with this learning rate: --time counts steps (default: gradient flow)");
+  sub->add_option("--momentum", cmd->momentum, "heavy-ball momentum β in [0, 1) (with --lr)")->capture_default_str();
+  sub->add_option("--diag-reg", cmd->diag_reg, "add diag_reg·tr(K)/n to K(X, X)'s diagonal (needed for t = inf when K is singular)")
+      ->capture_default_str();
+  sub->add_flag("--diag-reg-absolute", cmd->diag_reg_absolute, "add diag_reg itself instead of diag_reg·tr(K)/n");
+  sub->add_flag("--ensemble", cmd->ensemble, "infinite ensemble: mean and covariance over initializations");
+  sub->add_option("--f0", cmd->f0, "initial outputs F0_TRAIN.npy (n x o) and F0_TEST.npy (m x o) (default 0)")->expected(2);
+  sub->add_option("-o,--out", cmd->out, "output directory (created)")->required();
+  sub->callback([cmd] { run(*cmd); });
+}
+
+}  // namespace ntkit::cli
