@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   ntkit::cli::register_predict_command(app);
   ntkit::cli::register_demo_command(app);
   ntkit::cli::register_classic_demo_command(app);
+  ntkit::cli::register_empirical_command(app);
+  ntkit::cli::register_train_command(app);
 
   // An unknown command would otherwise be reported as a missing one; name it.
   if (argc > 1 && argv[1][0] != '-') {

@@ -1,0 +1,108 @@
+// ntkit empirical: the empirical NTK / NNGP of finite networks drawn from --arch (widths from its
+// Dense layers), averaged over --samples networks (mlp_kernel.hpp).
+#include <filesystem>
+#include <memory>
+
+#include "cli_support.hpp"
+#include "commands.hpp"
+#include "ntkit/error.hpp"
+#include "ntkit/mlp.hpp"
+#include "ntkit/mlp_kernel.hpp"
+#include "ntkit/network.hpp"
+
+namespace ntkit::cli {
+namespace {
+
+struct EmpiricalCommand {
+  std::string arch, x1, x2, get = "ntk", output, dtype = "float64", params_out;
+  int samples = 1;
+  std::uint64_t seed = 0;
+  bool full_logits = false;
+};
+
+// "K.npy" → "K.ntk.npy" (--get both), as `ntkit kernel --arch` names them.
+std::string with_suffix(const std::string& path, const std::string& suffix) {
+  const std::filesystem::path p(path);
+  return (p.parent_path() / (p.stem().string() + "." + suffix + p.extension().string())).string();
+}
+
+void write_as(const std::string& path, const RowMatrixD& k, DType dtype) {
+  if (dtype == DType::Float64) {
+    write_matrix(path, k);
+  } else {
+    const RowMatrixF kf = k.cast<float>();
+    write_matrix(path, kf);
+  }
+}
+
+void run(const EmpiricalCommand& cmd) {
+  check_output_path(cmd.output);
+  const DType dtype = parse_float_dtype(cmd.dtype);
+  if (cmd.get != "ntk" && cmd.get != "nngp" && cmd.get != "both")
+    throw Error("--get: unknown value '" + cmd.get + "'; choose ntk, nngp or both");
+  if (cmd.samples < 1) throw Error("--samples: must be >= 1 (networks to average over), got " + std::to_string(cmd.samples));
+  if (!cmd.params_out.empty()) {
+    if (cmd.samples != 1) throw Error("--params-out: saves one network's parameters; use it with --samples 1");
+    if (std::filesystem::path(cmd.params_out).extension() != ".npy")
+      throw Error("--params-out: " + cmd.params_out + ": the parameters are written as .npy; use that extension");
+    check_output_path(cmd.params_out);
+  }
+  const Network network = parse_network(cmd.arch);
+  const RowMatrixD x1 = load_matrix(cmd.x1);
+  RowMatrixD x2;
+  if (!cmd.x2.empty()) {
+    x2 = load_matrix(cmd.x2);
+    if (x2.cols() != x1.cols()) {
+      throw Error(cmd.x2 + ": has " + std::to_string(x2.cols()) + " columns but --x1 " + cmd.x1 + " has " +
+                  std::to_string(x1.cols()) + "; both need the same number of features");
+    }
+  }
+  EmpiricalOptions options;
+  options.ntk = cmd.get != "nngp";
+  options.nngp = cmd.get != "ntk";
+  options.full_logits = cmd.full_logits;
+  const bool symmetric = cmd.x2.empty();
+  const EmpiricalKernels k = symmetric ? monte_carlo_kernels(network, x1, cmd.samples, cmd.seed, options)
+                                       : monte_carlo_kernels(network, x1, x2, cmd.samples, cmd.seed, options);
+  if (cmd.get == "both") {
+    write_as(with_suffix(cmd.output, "nngp"), k.nngp, dtype);
+    write_as(with_suffix(cmd.output, "ntk"), k.ntk, dtype);
+  } else {
+    write_as(cmd.output, cmd.get == "ntk" ? k.ntk : k.nngp, dtype);
+  }
+  if (!cmd.params_out.empty()) {  // the one network of --samples 1
+    const Mlp net(network, static_cast<int>(x1.cols()), monte_carlo_seed(cmd.seed, 0));
+    write_matrix(cmd.params_out, RowMatrixD(net.parameters()), DType::Float64, true);
+  }
+}
+
+}  // namespace
+
+void register_empirical_command(CLI::App& app) {
+  auto cmd = std::make_shared<EmpiricalCommand>();
+  CLI::App* sub = app.add_subcommand(
+      "empirical",
+      "Empirical NTK / NNGP of finite networks drawn from --arch, averaged over --samples networks");
+  sub->add_option("--arch", cmd->arch,
+                  "the network, e.g. \"Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)\" (neural-tangents' "
+                  "layer names; widths from its Dense layers)")
+      ->required();
+  sub->add_option("--x1", cmd->x1, "first input, n1 x d (.npy or .csv)")->required();
+  sub->add_option("--x2", cmd->x2, "second input, n2 x d (default: --x1, and K is symmetric)");
+  sub->add_option("--get", cmd->get, "ntk, nngp, or both (writes OUT.nngp.EXT and OUT.ntk.EXT)")->capture_default_str();
+  sub->add_option("--samples", cmd->samples, "average over this many independently drawn networks")
+      ->capture_default_str();
+  sub->add_option("--seed", cmd->seed, "seed of the networks (network s uses a seed mixed from it and s)")
+      ->capture_default_str();
+  sub->add_flag("--full-logits", cmd->full_logits,
+                "with O outputs: the (n1·O) x (n2·O) kernel of every logit pair, row i·O + o, instead of the "
+                "average over logits");
+  sub->add_option("--params-out", cmd->params_out,
+                  "also write the network's parameters (with --samples 1) as a .npy vector: per Dense, W "
+                  "(out x in, row-major), then b if it has one");
+  sub->add_option("--dtype", cmd->dtype, "float64 or float32 output (computed in float64)")->capture_default_str();
+  sub->add_option("-o,--output", cmd->output, "output file: .npy, .csv or .txt")->required();
+  sub->callback([cmd] { run(*cmd); });
+}
+
+}  // namespace ntkit::cli
