@@ -437,6 +437,12 @@ def run_speed(binary, workdir, sizes, repeats, module_python):
             x = x64.astype(dtype)
             path = os.path.join(workdir, f"x_{n}_{dtype}.npy")
             np.save(path, x)
+            # One GEMM X·Yᵀ of the same shape (NumPy's BLAS, all cores): the floor both sides
+            # stand on (each computes one n x n Gram matrix, then per-entry work per layer).
+            y = x.copy()
+            gbuf = np.empty((n, n), dtype)
+            gemm, _ = median_time(lambda: np.matmul(x, y.T, out=gbuf), repeats + 1)
+            del y, gbuf
             # neural-tangents, jitted, warmed up. With jax_enable_x64 on, float32 inputs are
             # promoted to float64 inside kernel_fn, so float32 runs with x64 off.
             import contextlib
@@ -467,7 +473,7 @@ def run_speed(binary, workdir, sizes, repeats, module_python):
             agree = rel_errors(got_ntk, ref_ntk)[0]
             agree_off = masked_max_rel(got_ntk, ref_ntk, ~np.eye(n, dtype=bool))
             del got_ntk, ref_ntk
-            row = {"n": n, "dtype": dtype, "nt": nt_med, "nt_times": nt_times, "cli": cli_med,
+            row = {"n": n, "dtype": dtype, "gemm": gemm, "nt": nt_med, "nt_times": nt_times, "cli": cli_med,
                    "cli_times": cli_times, "agree": agree,
                    "agree_off": agree_off, "nt_dtype": nt_dtype}
             if module_python:
@@ -481,7 +487,7 @@ def run_speed(binary, workdir, sizes, repeats, module_python):
                 else:
                     row["module_error"] = (proc.stderr.strip().splitlines() or ["?"])[-1][:200]
             rows.append(row)
-            line = (f"n={n:5d} {dtype}: neural-tangents {nt_med:.3f} s, ntkit CLI {cli_med:.3f} s "
+            line = (f"n={n:5d} {dtype}: GEMM {gemm:.3f} s, neural-tangents {nt_med:.3f} s, ntkit CLI {cli_med:.3f} s "
                     f"(ratio {nt_med / cli_med:.1f}x)")
             if "module" in row:
                 line += f", ntkit module {row['module']:.3f} s (ratio {nt_med / row['module']:.1f}x)"
@@ -592,20 +598,23 @@ def write_report(path, vers, facts, load_before, load_after, rows, speed, module
                  "reading X and writing both n x n .npy files. ntkit module: `ntkit.kernel(...)` "
                  f"in process. Median of {args.repeats} runs after one warm-up; "
                  "ratio = neural-tangents time / ntkit time (higher is better for ntkit); "
+                 "GEMM: one `numpy.matmul(X, Y.T, out=...)` of the same shape (Y a copy of X; "
+                 "the venv's NumPy/OpenBLAS, all cores), the floor under both: NT / GEMM bounds "
+                 "the ratio any implementation that needs one Gram matrix can reach. "
                  "'agree' is the NTK max-rel between the two timed results, all entries / "
                  "off the diagonal (the diagonal carries neural-tangents' correlation-1 rounding, "
                  "see the disagreements section); 'NT dtype' is the dtype of neural-tangents' output.\n")
         has_mod = any("module" in r for r in speed)
-        head = "| n | dtype | neural-tangents (s) | ntkit CLI (s) | ratio (CLI) |"
-        sep = "|---|---|---|---|---|"
+        head = "| n | dtype | GEMM (s) | neural-tangents (s) | NT / GEMM | ntkit CLI (s) | ratio (CLI) |"
+        sep = "|---|---|---|---|---|---|---|"
         if has_mod:
             head += " ntkit module (s) | ratio (module) |"
             sep += "---|---|"
         L.append(head + " NT dtype | agree |")
         L.append(sep + "---|---|")
         for r in speed:
-            line = (f"| {r['n']} | {r['dtype']} | {r['nt']:.3f} | {r['cli']:.3f} | "
-                    f"{r['nt'] / r['cli']:.1f}x |")
+            line = (f"| {r['n']} | {r['dtype']} | {r['gemm']:.3f} | {r['nt']:.3f} | "
+                    f"{r['nt'] / r['gemm']:.1f}x | {r['cli']:.3f} | {r['nt'] / r['cli']:.1f}x |")
             if has_mod:
                 line += (f" {r['module']:.3f} | {r['nt'] / r['module']:.1f}x |" if "module" in r
                          else " | |")
