@@ -13,7 +13,7 @@ CMAKE_FLAGS += -DNTKIT_WERROR=ON
 endif
 NTKIT := $(BUILD)/apps/ntkit/ntkit
 
-.PHONY: all deps build test test-cpp test-cli test-asan fuzz fuzz-build fuzz-smoke bench demo clean
+.PHONY: all deps build test test-cpp test-cli test-python test-asan fuzz fuzz-build fuzz-smoke bench demo clean
 
 all: build
 
@@ -24,11 +24,26 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The Python module: `pip install .` (scikit-build-core; build folder build-python/, kept for
+# incremental rebuilds) with this build's CMake definitions (-DNTKIT_WERROR=ON in CI), into
+# $(PYTHON) as it is (no build isolation: install-deps put pybind11 and scikit-build-core
+# there), then its tests, which compare against the tool in $(BUILD).
+PIP_INSTALL := $(PYTHON) -m pip install -q --disable-pip-version-check --no-build-isolation \
+  $(patsubst -D%,--config-settings=cmake.define.%,$(filter -D%,$(CMAKE_FLAGS)))
+define run_python_tests
+	$(PIP_INSTALL) --root-user-action=ignore . || $(PIP_INSTALL) --break-system-packages .
+	NTKIT_BIN=$(abspath $(NTKIT)) $(PYTHON) -m pytest -q tests/python
+endef
+
 # Every test: C++ (GoogleTest through CTest), a short fuzz run of the readers, then the
 # command-line and Python tests (pytest).
 test: build fuzz-smoke
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	NTKIT_BIN=$(abspath $(NTKIT)) $(PYTHON) -m pytest -q tests/cli
+	$(run_python_tests)
+
+test-python: build
+	$(run_python_tests)
 
 # The C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (Debug, so Eigen's and our
 # assertions are on; -O1 keeps the Monte Carlo and training tests fast enough).

@@ -7,11 +7,16 @@ set -euo pipefail
 debian_packages=(
   cmake make g++ pkg-config ccache
   libeigen3-dev libopenblas-dev liblapacke-dev libcli11-dev nlohmann-json3-dev libsleef-dev
+  libsvm-dev   # kernel SVMs (ntkit classify / regress --method svm)
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev   # libFuzzer for the fuzz targets
   python3 python3-pip
 )
-python_modules=(numpy matplotlib pytest)
+# Import names; pip_names maps those whose PyPI name differs. pybind11 and scikit-build-core
+# build the Python module (pip install --no-build-isolation, so nothing is fetched at build
+# time), scikit-learn is for its estimators and their tests.
+python_modules=(numpy matplotlib pytest pybind11 scikit_build_core sklearn)
+declare -A pip_names=([scikit_build_core]=scikit-build-core [sklearn]=scikit-learn)
 
 missing=()
 for pkg in "${debian_packages[@]}"; do
@@ -31,7 +36,7 @@ fi
 python=${PYTHON:-python3}
 missing_py=()
 for mod in "${python_modules[@]}"; do
-  "$python" -c "import $mod" 2>/dev/null || missing_py+=("$mod")
+  "$python" -c "import $mod" 2>/dev/null || missing_py+=("${pip_names[$mod]:-$mod}")
 done
 if [ ${#missing_py[@]} -gt 0 ]; then
   echo "install-deps: installing Python packages: ${missing_py[*]}"

@@ -1,0 +1,63 @@
+"""ntkit: Neural Tangent Kernels from a C++ engine, NumPy in, NumPy out.
+
+- ``kernel(arch, x1, x2=None, get="ntk")``: infinite-width NTK / NNGP of a deep network
+  given in neural-tangents' layer syntax, e.g. ``"Dense(512, W_std=1.5, b_std=0.05), Relu,
+  Dense(1)"`` (``Network`` parses it once for reuse); ``kernel_diagonal`` for k(x_i, x_i).
+- ``classic_kernel(x1, x2=None, kernel="rbf", ...)``: linear, polynomial, RBF, arc-cosine.
+- ``TwoLayerNet``, ``LinearizedTwoLayerNet``, ``two_layer_ntk``: the lecture's network
+  f(x) = m^(-1/2) Σ b_i σ(a_i·x), its training, empirical and infinite-width NTK.
+- ``KernelDynamics``: gradient-flow / gradient-descent predictions at any time, inf included.
+- ``KernelRidge``, ``select_ridge_lambda``, ``PolynomialFeatureMap``,
+  ``FeatureSpaceRegression``, ``DualKernelRegression``.
+- ``ntkit.sklearn``: ``NTKRegressor``, ``NTKClassifier`` and the kernel ``NTKKernel``.
+
+Inputs are NumPy arrays (rows are examples; a 1-D array is a column). C-contiguous
+float64 arrays (float32 for the classic kernels) are read in place; anything else is
+converted once. Results are NumPy arrays. The GIL is released while the library computes.
+The library's errors (ntkit::Error) arrive as ValueError with the library's message.
+The module is compiled for the building machine's CPU (-march=native).
+"""
+
+from ntkit._core import (
+    DualKernelRegression,
+    FeatureSpaceRegression,
+    KernelDynamics,
+    KernelRidge,
+    LinearizedTwoLayerNet,
+    Network,
+    NtkParts,
+    PolynomialFeatureMap,
+    RidgeSelection,
+    TrainTrace,
+    TwoLayerNet,
+    __version__,
+    classic_kernel,
+    classic_kernel_diagonal,
+    kernel,
+    kernel_diagonal,
+    parse_network,
+    select_ridge_lambda,
+    two_layer_ntk,
+)
+
+__all__ = [
+    "DualKernelRegression",
+    "FeatureSpaceRegression",
+    "KernelDynamics",
+    "KernelRidge",
+    "LinearizedTwoLayerNet",
+    "Network",
+    "NtkParts",
+    "PolynomialFeatureMap",
+    "RidgeSelection",
+    "TrainTrace",
+    "TwoLayerNet",
+    "__version__",
+    "classic_kernel",
+    "classic_kernel_diagonal",
+    "kernel",
+    "kernel_diagonal",
+    "parse_network",
+    "select_ridge_lambda",
+    "two_layer_ntk",
+]

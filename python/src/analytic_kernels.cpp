@@ -1,0 +1,147 @@
+// ntkit.Network, ntkit.parse_network and ntkit.kernel: infinite-width NNGP/NTK of deep
+// networks (network.hpp, analytic.hpp).
+#include <string>
+#include <vector>
+
+#include <pybind11/operators.h>
+
+#include "arrays.hpp"
+#include "bindings.hpp"
+#include "ntkit/analytic.hpp"
+#include "ntkit/network.hpp"
+
+namespace ntkit::python {
+namespace {
+
+// arch: a Network or its text.
+Network as_network(const py::handle& arch) {
+  if (py::isinstance<py::str>(arch)) return parse_network(arch.cast<std::string>());
+  if (py::isinstance<Network>(arch)) return arch.cast<Network>();
+  throw py::type_error("kernel: arch must be a str such as \"Dense(512), Relu, Dense(1)\" or an ntkit.Network, got " +
+                       py::str(py::type::of(arch)).cast<std::string>());
+}
+
+// get: "ntk", "nngp" or a sequence of them; the result follows its order.
+std::vector<std::string> requested_kernels(const py::handle& get) {
+  std::vector<std::string> names;
+  if (py::isinstance<py::str>(get)) {
+    names.push_back(get.cast<std::string>());
+  } else if (py::isinstance<py::tuple>(get) || py::isinstance<py::list>(get)) {
+    for (const py::handle item : get) names.push_back(py::str(item).cast<std::string>());
+  }
+  if (names.empty()) throw py::value_error("kernel: get must be \"ntk\", \"nngp\" or a tuple of them, got " +
+                                           py::repr(get).cast<std::string>());
+  for (const std::string& name : names) {
+    if (name != "ntk" && name != "nngp")
+      throw py::value_error("kernel: get: unknown kernel '" + name + "'; choose \"ntk\" or \"nngp\"");
+  }
+  return names;
+}
+
+AnalyticOptions options_for(const std::vector<std::string>& names, int quadrature_degree) {
+  AnalyticOptions options;
+  options.nngp = options.ntk = false;
+  for (const std::string& name : names) (name == "ntk" ? options.ntk : options.nngp) = true;
+  options.quadrature_degree = quadrature_degree;
+  return options;
+}
+
+py::object select(AnalyticKernels&& k, const std::vector<std::string>& names, bool single) {
+  if (single) return to_numpy(std::move(names[0] == "ntk" ? k.ntk : k.nngp));
+  // A name may be asked for twice; copy only then.
+  py::tuple out(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) out[i] = to_numpy(RowMatrixD(names[i] == "ntk" ? k.ntk : k.nngp));
+  return out;
+}
+
+py::object analytic_kernel(const py::object& arch, const py::object& x1, const py::object& x2, const py::object& get,
+                           int quadrature_degree) {
+  const Network network = as_network(arch);
+  const std::vector<std::string> names = requested_kernels(get);
+  const AnalyticOptions options = options_for(names, quadrature_degree);
+  const MatrixArg<double> a = matrix_arg<double>(x1, "x1");
+  AnalyticKernels k;
+  if (x2.is_none()) {
+    py::gil_scoped_release nogil;
+    k = analytic_kernels(network, a.view, options);
+  } else {
+    const MatrixArg<double> b = matrix_arg<double>(x2, "x2");
+    py::gil_scoped_release nogil;
+    k = analytic_kernels(network, a.view, b.view, options);
+  }
+  return select(std::move(k), names, py::isinstance<py::str>(get));
+}
+
+// The diagonal k(x_i, x_i): each point is its own 1 x 1 problem (the library has no
+// diagonal-only entry point yet), so the cost is O(n), not O(n²).
+py::object analytic_diagonal(const py::object& arch, const py::object& x, const py::object& get, int quadrature_degree) {
+  const Network network = as_network(arch);
+  const std::vector<std::string> names = requested_kernels(get);
+  const AnalyticOptions options = options_for(names, quadrature_degree);
+  const MatrixArg<double> a = matrix_arg<double>(x, "x");
+  AnalyticKernels diagonal;
+  {
+    py::gil_scoped_release nogil;
+    const Eigen::Index n = a.view.rows();
+    if (options.nngp) diagonal.nngp.resize(n, 1);
+    if (options.ntk) diagonal.ntk.resize(n, 1);
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const AnalyticKernels k = analytic_kernels(network, a.view.row(i), options);
+      if (options.nngp) diagonal.nngp(i, 0) = k.nngp(0, 0);
+      if (options.ntk) diagonal.ntk(i, 0) = k.ntk(0, 0);
+    }
+  }
+  py::object out = select(std::move(diagonal), names, py::isinstance<py::str>(get));
+  // Columns of length n → 1-D arrays.
+  if (py::isinstance<py::tuple>(out)) {
+    py::tuple flat(py::len(out));
+    for (std::size_t i = 0; i < flat.size(); ++i) flat[i] = out.cast<py::tuple>()[i].attr("ravel")();
+    return flat;
+  }
+  return out.attr("ravel")();
+}
+
+}  // namespace
+
+void bind_analytic_kernels(py::module_& m) {
+  py::class_<Network>(m, "Network", R"doc(A network description: a list of layers with neural-tangents' names,
+arguments and defaults (Dense, Relu, Erf, Gelu, Residual(...), ...).
+
+Network("Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)") parses and validates the
+text (case-insensitive). str(net) is the canonical text, and Network(str(net)) == net.
+Raises ValueError with the column, a caret under the text and the closest valid name for
+a typo, or naming the layer for an invalid structure.)doc")
+      .def(py::init(&parse_network), py::arg("text"))
+      .def("__str__", [](const Network& network) { return to_string(network); })
+      .def("__repr__", [](const Network& network) { return "Network(" + py::repr(py::str(to_string(network))).cast<std::string>() + ")"; })
+      .def(py::self == py::self)
+      .def("__hash__", [](const Network& network) { return py::hash(py::str(to_string(network))); })
+      .def(py::pickle([](const Network& network) { return to_string(network); },
+                      [](const std::string& text) { return parse_network(text); }));
+
+  m.def("parse_network", &parse_network, py::arg("text"),
+        "Parses and validates a network's text; the same as Network(text).");
+
+  m.def("kernel", &analytic_kernel, py::arg("arch"), py::arg("x1"), py::arg("x2") = py::none(), py::kw_only(),
+        py::arg("get") = "ntk", py::arg("quadrature_degree") = 40,
+        R"doc(Infinite-width NTK and/or NNGP of a deep network between x1 (n1, d) and x2 (n2, d).
+
+arch: the network's text, e.g. "Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)", or
+an ntkit.Network. x2=None: K(x1, x1), exactly symmetric. get: "ntk" or "nngp" returns one
+(n1, n2) array; a tuple such as ("nngp", "ntk") returns a tuple of arrays in that order.
+quadrature_degree: Gauss-Hermite degree for activations without a closed form (Tanh,
+Softplus, Elu, Selu, Silu). Conventions and formulas are neural-tangents'
+(kernel_fn(x1, x2, get)); computed in float64 (float32 input is converted, one copy).
+The GIL is released while computing.
+
+Raises ValueError for text that does not parse (with the column), an invalid or unsupported
+network, different column counts, NaN/Inf input or an unknown get; TypeError
+if arch is neither a str nor a Network.)doc");
+
+  m.def("kernel_diagonal", &analytic_diagonal, py::arg("arch"), py::arg("x"), py::kw_only(), py::arg("get") = "ntk",
+        py::arg("quadrature_degree") = 40,
+        R"doc(k(x_i, x_i) for every row of x, shape (n,) (a tuple of them for a tuple get): the
+diagonal of kernel(arch, x, get=get) in O(n). Same arguments and errors as kernel.)doc");
+}
+
+}  // namespace ntkit::python
