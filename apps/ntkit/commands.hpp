@@ -14,5 +14,6 @@ void register_demo_command(CLI::App& app);
 void register_empirical_command(CLI::App& app);
 void register_train_command(CLI::App& app);
 void register_predict_command(CLI::App& app);
+void register_classify_commands(CLI::App& app);
 
 }  // namespace ntkit::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   ntkit::cli::register_ridge_command(app);
   ntkit::cli::register_two_layer_command(app);
   ntkit::cli::register_predict_command(app);
+  ntkit::cli::register_classify_commands(app);
   ntkit::cli::register_demo_command(app);
   ntkit::cli::register_classic_demo_command(app);
   ntkit::cli::register_empirical_command(app);
