@@ -6,14 +6,16 @@
 - ``classic_kernel(x1, x2=None, kernel="rbf", ...)``: linear, polynomial, RBF, arc-cosine.
 - ``TwoLayerNet``, ``LinearizedTwoLayerNet``, ``two_layer_ntk``: the lecture's network
   f(x) = m^(-1/2) Σ b_i σ(a_i·x), its training, empirical and infinite-width NTK.
+- ``Mlp``, ``LinearizedMlp``, ``monte_carlo_kernel``: finite deep networks of the same
+  description, their empirical NTK/NNGP and training (gd, sgd, momentum; mse, cross-entropy).
 - ``KernelDynamics``: gradient-flow / gradient-descent predictions at any time, inf included.
 - ``KernelRidge``, ``select_ridge_lambda``, ``PolynomialFeatureMap``,
   ``FeatureSpaceRegression``, ``DualKernelRegression``.
 - ``ntkit.sklearn``: ``NTKRegressor``, ``NTKClassifier`` and the kernel ``NTKKernel``.
 
 Inputs are NumPy arrays (rows are examples; a 1-D array is a column). C-contiguous
-float64 arrays (float32 for the classic kernels) are read in place; anything else is
-converted once. Results are NumPy arrays. The GIL is released while the library computes.
+float64 arrays (and float32 ones for ``kernel`` and ``classic_kernel``, which then compute in
+float32) are read in place; anything else is converted once. Results are NumPy arrays. The GIL is released while the library computes.
 The library's errors (ntkit::Error) arrive as ValueError with the library's message.
 The module is compiled for the building machine's CPU (-march=native).
 """
@@ -23,18 +25,22 @@ from ntkit._core import (
     FeatureSpaceRegression,
     KernelDynamics,
     KernelRidge,
+    LinearizedMlp,
     LinearizedTwoLayerNet,
+    Mlp,
+    MlpTrainTrace,
     Network,
     NtkParts,
     PolynomialFeatureMap,
     RidgeSelection,
-    TrainTrace,
     TwoLayerNet,
+    TwoLayerTrace,
     __version__,
     classic_kernel,
     classic_kernel_diagonal,
     kernel,
     kernel_diagonal,
+    monte_carlo_kernel,
     parse_network,
     select_ridge_lambda,
     two_layer_ntk,
@@ -45,18 +51,22 @@ __all__ = [
     "FeatureSpaceRegression",
     "KernelDynamics",
     "KernelRidge",
+    "LinearizedMlp",
     "LinearizedTwoLayerNet",
+    "Mlp",
+    "MlpTrainTrace",
     "Network",
     "NtkParts",
     "PolynomialFeatureMap",
     "RidgeSelection",
-    "TrainTrace",
     "TwoLayerNet",
+    "TwoLayerTrace",
     "__version__",
     "classic_kernel",
     "classic_kernel_diagonal",
     "kernel",
     "kernel_diagonal",
+    "monte_carlo_kernel",
     "parse_network",
     "select_ridge_lambda",
     "two_layer_ntk",

@@ -11,7 +11,6 @@
 #include "ntkit/network.hpp"
 
 namespace ntkit::python {
-namespace {
 
 // arch: a Network or its text.
 Network as_network(const py::handle& arch) {
@@ -38,6 +37,8 @@ std::vector<std::string> requested_kernels(const py::handle& get) {
   return names;
 }
 
+namespace {
+
 AnalyticOptions options_for(const std::vector<std::string>& names, int quadrature_degree) {
   AnalyticOptions options;
   options.nngp = options.ntk = false;
@@ -46,12 +47,21 @@ AnalyticOptions options_for(const std::vector<std::string>& names, int quadratur
   return options;
 }
 
-py::object select(AnalyticKernels&& k, const std::vector<std::string>& names, bool single) {
-  if (single) return to_numpy(std::move(names[0] == "ntk" ? k.ntk : k.nngp));
-  // A name may be asked for twice; copy only then.
-  py::tuple out(names.size());
-  for (std::size_t i = 0; i < names.size(); ++i) out[i] = to_numpy(RowMatrixD(names[i] == "ntk" ? k.ntk : k.nngp));
-  return out;
+// Float32 inputs (both) compute in float32, anything else in float64, as the classic kernels.
+template <class T>
+py::object analytic_typed(const Network& network, const py::object& x1, const py::object& x2,
+                          const AnalyticOptions& options, const std::vector<std::string>& names, bool single) {
+  const MatrixArg<T> a = matrix_arg<T>(x1, "x1");
+  AnalyticKernelsOf<T> k;
+  if (x2.is_none()) {
+    py::gil_scoped_release nogil;
+    k = analytic_kernels(network, a.view, options);
+  } else {
+    const MatrixArg<T> b = matrix_arg<T>(x2, "x2");
+    py::gil_scoped_release nogil;
+    k = analytic_kernels(network, a.view, b.view, options);
+  }
+  return select_kernels(std::move(k), names, single);
 }
 
 py::object analytic_kernel(const py::object& arch, const py::object& x1, const py::object& x2, const py::object& get,
@@ -59,46 +69,26 @@ py::object analytic_kernel(const py::object& arch, const py::object& x1, const p
   const Network network = as_network(arch);
   const std::vector<std::string> names = requested_kernels(get);
   const AnalyticOptions options = options_for(names, quadrature_degree);
-  const MatrixArg<double> a = matrix_arg<double>(x1, "x1");
-  AnalyticKernels k;
-  if (x2.is_none()) {
-    py::gil_scoped_release nogil;
-    k = analytic_kernels(network, a.view, options);
-  } else {
-    const MatrixArg<double> b = matrix_arg<double>(x2, "x2");
-    py::gil_scoped_release nogil;
-    k = analytic_kernels(network, a.view, b.view, options);
-  }
-  return select(std::move(k), names, py::isinstance<py::str>(get));
+  const bool single = py::isinstance<py::str>(get);
+  if (all_float32({x1, x2})) return analytic_typed<float>(network, x1, x2, options, names, single);
+  return analytic_typed<double>(network, x1, x2, options, names, single);
 }
 
-// The diagonal k(x_i, x_i): each point is its own 1 x 1 problem (the library has no
-// diagonal-only entry point yet), so the cost is O(n), not O(n²).
 py::object analytic_diagonal(const py::object& arch, const py::object& x, const py::object& get, int quadrature_degree) {
   const Network network = as_network(arch);
   const std::vector<std::string> names = requested_kernels(get);
   const AnalyticOptions options = options_for(names, quadrature_degree);
   const MatrixArg<double> a = matrix_arg<double>(x, "x");
-  AnalyticKernels diagonal;
+  AnalyticDiagonal diagonal;
   {
     py::gil_scoped_release nogil;
-    const Eigen::Index n = a.view.rows();
-    if (options.nngp) diagonal.nngp.resize(n, 1);
-    if (options.ntk) diagonal.ntk.resize(n, 1);
-    for (Eigen::Index i = 0; i < n; ++i) {
-      const AnalyticKernels k = analytic_kernels(network, a.view.row(i), options);
-      if (options.nngp) diagonal.nngp(i, 0) = k.nngp(0, 0);
-      if (options.ntk) diagonal.ntk(i, 0) = k.ntk(0, 0);
-    }
+    diagonal = analytic_kernel_diagonal(network, a.view, options);
   }
-  py::object out = select(std::move(diagonal), names, py::isinstance<py::str>(get));
-  // Columns of length n → 1-D arrays.
-  if (py::isinstance<py::tuple>(out)) {
-    py::tuple flat(py::len(out));
-    for (std::size_t i = 0; i < flat.size(); ++i) flat[i] = out.cast<py::tuple>()[i].attr("ravel")();
-    return flat;
-  }
-  return out.attr("ravel")();
+  const auto vector = [&](const std::string& name) { return py::cast(VectorD(name == "ntk" ? diagonal.ntk : diagonal.nngp)); };
+  if (py::isinstance<py::str>(get)) return vector(names[0]);
+  py::tuple out(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) out[i] = vector(names[i]);
+  return out;
 }
 
 }  // namespace
@@ -123,25 +113,25 @@ a typo, or naming the layer for an invalid structure.)doc")
         "Parses and validates a network's text; the same as Network(text).");
 
   m.def("kernel", &analytic_kernel, py::arg("arch"), py::arg("x1"), py::arg("x2") = py::none(), py::kw_only(),
-        py::arg("get") = "ntk", py::arg("quadrature_degree") = 40,
+        py::arg("get") = "ntk", py::arg("quadrature_degree") = AnalyticOptions{}.quadrature_degree,
         R"doc(Infinite-width NTK and/or NNGP of a deep network between x1 (n1, d) and x2 (n2, d).
 
 arch: the network's text, e.g. "Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)", or
 an ntkit.Network. x2=None: K(x1, x1), exactly symmetric. get: "ntk" or "nngp" returns one
 (n1, n2) array; a tuple such as ("nngp", "ntk") returns a tuple of arrays in that order.
-quadrature_degree: Gauss-Hermite degree for activations without a closed form (Tanh,
-Softplus, Elu, Selu, Silu). Conventions and formulas are neural-tangents'
-(kernel_fn(x1, x2, get)); computed in float64 (float32 input is converted, one copy).
-The GIL is released while computing.
+quadrature_degree: the rule for activations without a closed form (Tanh, Softplus, Elu,
+Selu, Silu), as the library's AnalyticOptions (see the C++ header analytic.hpp).
+Conventions and formulas are neural-tangents' (kernel_fn(x1, x2, get)). float32 inputs
+(both) compute in float32, anything else in float64. The GIL is released while computing.
 
 Raises ValueError for text that does not parse (with the column), an invalid or unsupported
 network, different column counts, NaN/Inf input or an unknown get; TypeError
 if arch is neither a str nor a Network.)doc");
 
   m.def("kernel_diagonal", &analytic_diagonal, py::arg("arch"), py::arg("x"), py::kw_only(), py::arg("get") = "ntk",
-        py::arg("quadrature_degree") = 40,
+        py::arg("quadrature_degree") = AnalyticOptions{}.quadrature_degree,
         R"doc(k(x_i, x_i) for every row of x, shape (n,) (a tuple of them for a tuple get): the
-diagonal of kernel(arch, x, get=get) in O(n). Same arguments and errors as kernel.)doc");
+diagonal of kernel(arch, x, get=get) in O(n), in float64. Same arguments and errors as kernel.)doc");
 }
 
 }  // namespace ntkit::python

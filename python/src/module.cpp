@@ -48,4 +48,5 @@ PYBIND11_MODULE(_core, m) {
   bind_kernel_ridge(m);
   bind_two_layer(m);
   bind_kernel_dynamics(m);
+  bind_mlp(m);
 }

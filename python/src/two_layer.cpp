@@ -92,7 +92,7 @@ K^a(x, x') = (x·x') E[σ'(u)σ'(v)], K^b(x, x') = E[σ(u)σ(v)]; closed forms f
 rule, accurate to ~1e-12; N in [1, 200]: Gauss-Hermite with N points). Raises ValueError
 for an unknown activation, different column counts, NaN/Inf or a degree out of range.)doc");
 
-  py::class_<TwoLayerTrace>(m, "TrainTrace", "What TwoLayerNet.train recorded, one entry per recorded step.")
+  py::class_<TwoLayerTrace>(m, "TwoLayerTrace", "What TwoLayerNet.train recorded, one entry per recorded step.")
       .def_property_readonly(
           "steps", [](const TwoLayerTrace& t) { return py::array(py::cast(t.steps)); }, "The recorded steps, (records,).")
       .def_property_readonly(
@@ -186,7 +186,7 @@ x2=None: K_m(x1, x1), exactly symmetric. K_m^b = σ(Z1)σ(Z2)ᵀ/m,
 K_m^a = (X1 X2ᵀ) ⊙ (σ'(Z1)B)(σ'(Z2)B)ᵀ/m with Z = X Aᵀ, B = diag(b).)doc")
       .def("train", &train, py::arg("x"), py::arg("y"), py::kw_only(), py::arg("learning_rate"), py::arg("steps"),
            py::arg("x_test") = py::none(), py::arg("record_every") = 1, py::arg("progress") = py::none(),
-           R"doc(Full-batch gradient descent on ½ Σ (f(x_j) - y_j)², in place; returns a TrainTrace
+           R"doc(Full-batch gradient descent on ½ Σ (f(x_j) - y_j)², in place; returns a TwoLayerTrace
 with steps 0, record_every, 2·record_every, ..., and steps. x (n, d), y (n,), x_test
 (n*, d) or None. progress(step) is called after every step; Ctrl-C stops training.
 Raises ValueError for bad shapes, NaN/Inf, learning_rate <= 0, steps < 0,

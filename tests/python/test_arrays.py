@@ -29,12 +29,14 @@ def test_other_input_is_copied_once_and_gives_the_same_numbers(rng, make):
     x = np.round(rng.standard_normal((12, 6)) * 4)  # integers, so the int64 cast is exact
     y = make(x)
     assert _core._view_address_float64(y) != y.ctypes.data  # it was converted (a copy) ...
-    expected = ntkit.classic_kernel(np.ascontiguousarray(y, dtype=np.float64), kernel="rbf", gamma=0.1)
-    result = ntkit.classic_kernel(y, kernel="rbf", gamma=0.1) if y.dtype != np.float32 else None
-    if result is not None:  # ... and the result matches the contiguous float64 computation
-        np.testing.assert_array_equal(result, expected)
+    if y.dtype == np.float32:
+        return  # float32 computes in float32: test_float32_inputs_compute_in_float32
+    # ... and the result equals the computation on a contiguous float64 copy.
+    contiguous = np.ascontiguousarray(y, dtype=np.float64)
+    np.testing.assert_array_equal(ntkit.classic_kernel(y, kernel="rbf", gamma=0.1),
+                                  ntkit.classic_kernel(contiguous, kernel="rbf", gamma=0.1))
     np.testing.assert_array_equal(ntkit.kernel("Dense(8), Relu, Dense(1)", y),
-                                  ntkit.kernel("Dense(8), Relu, Dense(1)", np.ascontiguousarray(y, dtype=np.float64)))
+                                  ntkit.kernel("Dense(8), Relu, Dense(1)", contiguous))
 
 
 def test_float32_inputs_compute_in_float32_and_mixed_in_float64(rng):
@@ -46,8 +48,14 @@ def test_float32_inputs_compute_in_float32_and_mixed_in_float64(rng):
     np.testing.assert_allclose(k32, k64, rtol=2e-5, atol=1e-6)  # README: float32 within 2e-5
     assert ntkit.classic_kernel(x, x.astype(np.float64)).dtype == np.float64
     assert ntkit.classic_kernel_diagonal(x).dtype == np.float32
-    # The deep kernels compute in float64 whatever comes in.
-    assert ntkit.kernel("Dense(4), Erf, Dense(1)", x).dtype == np.float64
+    # The deep kernels too (the library's float32 path).
+    arch = "Dense(4, W_std=1.5, b_std=0.1), Erf, Dense(1)"
+    nngp32, ntk32 = ntkit.kernel(arch, x, get=("nngp", "ntk"))
+    assert nngp32.dtype == ntk32.dtype == np.float32
+    nngp64, ntk64 = ntkit.kernel(arch, x.astype(np.float64), get=("nngp", "ntk"))
+    np.testing.assert_allclose(ntk32, ntk64, rtol=1e-4, atol=1e-5)  # float32 rounding through a few layers
+    np.testing.assert_allclose(nngp32, nngp64, rtol=1e-4, atol=1e-5)
+    assert ntkit.kernel(arch, x, x.astype(np.float64)).dtype == np.float64
 
 
 def test_lists_and_one_dimensional_inputs(rng):
