@@ -1,0 +1,118 @@
+// Kernel classification and regression (predict_kernel_methods.hpp): labels, one-hot ridge
+// against a dense solve, the libsvm SVM on problems whose answer is known, cross-validation.
+#include <gtest/gtest.h>
+
+#include <Eigen/Dense>
+#include <cmath>
+
+#include "ntkit/error.hpp"
+#include "ntkit/kernels.hpp"
+#include "ntkit/predict_kernel_methods.hpp"
+#include "test_helpers.hpp"
+
+namespace ntkit {
+namespace {
+
+using test::gaussian_matrix;
+
+// Three well-separated Gaussian blobs in the plane (centres 10 apart, unit spread): every
+// reasonable classifier is perfect on them.
+struct Blobs {
+  RowMatrixD x, labels;
+};
+
+Blobs blobs(Eigen::Index per_class, std::uint64_t seed) {
+  const RowMatrixD noise = gaussian_matrix(3 * per_class, 2, seed);
+  Blobs b{RowMatrixD(3 * per_class, 2), RowMatrixD(3 * per_class, 1)};
+  const double centres[3][2] = {{0, 0}, {10, 0}, {0, 10}};
+  for (Eigen::Index i = 0; i < 3 * per_class; ++i) {
+    const auto c = static_cast<int>(i % 3);
+    b.x(i, 0) = centres[c][0] + noise(i, 0);
+    b.x(i, 1) = centres[c][1] + noise(i, 1);
+    b.labels(i, 0) = 2 * c - 1;  // -1, 1, 3: any integers
+  }
+  return b;
+}
+
+const KernelSpec kRbf{KernelKind::Rbf, 2, 1.0, 0.05, 1};
+
+TEST(IntegerLabels, AcceptsIntegersAndNamesTheFirstBadRow) {
+  RowMatrixD y(4, 1);
+  y << 2, 0, 2, -1;
+  std::vector<int> classes;
+  EXPECT_EQ(integer_labels(y, "y.npy", classes), (std::vector<int>{2, 0, 2, -1}));
+  EXPECT_EQ(classes, (std::vector<int>{-1, 0, 2}));
+  EXPECT_EQ(one_hot({2, 0, -1}, classes), (RowMatrixD(3, 3) << 0, 0, 1, 0, 1, 0, 1, 0, 0).finished());
+  y(2, 0) = 0.5;
+  try {
+    integer_labels(y, "y.npy", classes);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("y.npy"), std::string::npos) << what;
+    EXPECT_NE(what.find("row 3"), std::string::npos) << what;
+    EXPECT_NE(what.find("integers"), std::string::npos) << what;
+  }
+  EXPECT_THROW(integer_labels(RowMatrixD::Zero(3, 2), "y", classes), Error);
+}
+
+TEST(KernelMethods, RidgeClassifierIsArgmaxOfDenseOneHotSolve) {
+  const Blobs train = blobs(10, 1), test = blobs(4, 2);
+  const RowMatrixD k = kernel_matrix<double>(kRbf, train.x), kt = kernel_matrix<double>(kRbf, test.x, train.x);
+  const KernelMethodSpec spec{KernelMethod::Ridge, true, 0.01, 0.1};
+  const RowMatrixD pred = kernel_fit_predict(spec, k, train.labels, kt);
+  // Reference: (K + λI)⁻¹ one-hot by LU, λ = 0.01 tr(K)/n, then the class of the largest score.
+  const double lambda = 0.01 * k.trace() / 30;
+  RowMatrixD onehot = RowMatrixD::Zero(30, 3);
+  for (Eigen::Index i = 0; i < 30; ++i) onehot(i, static_cast<Eigen::Index>((train.labels(i, 0) + 1) / 2)) = 1;
+  const Eigen::MatrixXd scores = Eigen::MatrixXd(kt) * (Eigen::MatrixXd(k) + lambda * Eigen::MatrixXd::Identity(30, 30))
+                                                        .fullPivLu()
+                                                        .solve(Eigen::MatrixXd(onehot));
+  for (Eigen::Index i = 0; i < pred.rows(); ++i) {
+    Eigen::Index best = 0;
+    scores.row(i).maxCoeff(&best);
+    EXPECT_EQ(pred(i, 0), 2.0 * static_cast<double>(best) - 1) << i;
+    EXPECT_EQ(pred(i, 0), test.labels(i, 0)) << i;  // and the blobs are separable
+  }
+}
+
+TEST(KernelMethods, SvmSeparatesBlobsAndFitsALine) {
+  const Blobs train = blobs(10, 3), test = blobs(5, 4);
+  const RowMatrixD k = kernel_matrix<double>(kRbf, train.x), kt = kernel_matrix<double>(kRbf, test.x, train.x);
+  KernelSvm svm;
+  svm.fit(k, train.labels.col(0), true, 10.0);
+  EXPECT_EQ(RowMatrixD(svm.predict(kt)), test.labels);
+  // ε-SVR with the linear kernel on exact data y = 2 x0 - x1 + 0.5 (libsvm's bias absorbs the
+  // 0.5): with a large C the fit is within the tube, ε = 0.01, plus libsvm's tolerance.
+  const RowMatrixD x = gaussian_matrix(40, 2, 5), xt = gaussian_matrix(10, 2, 6);
+  const RowMatrixD kl = kernel_matrix<double>({KernelKind::Linear}, x), klt = kernel_matrix<double>({KernelKind::Linear}, xt, x);
+  const VectorD y = (2 * x.col(0) - x.col(1)).array() + 0.5, yt = (2 * xt.col(0) - xt.col(1)).array() + 0.5;
+  KernelSvm svr;
+  svr.fit(kl, y, false, 1000.0, 0.01);
+  EXPECT_LT((svr.predict(klt) - yt).cwiseAbs().maxCoeff(), 0.05);
+  // A kernel of the wrong width is an error, not a crash.
+  EXPECT_THROW(svr.predict(RowMatrixD::Zero(2, 39)), Error);
+  KernelSvm unfitted;
+  EXPECT_THROW(unfitted.predict(klt), Error);
+  EXPECT_THROW(svr.fit(kl, y, false, 0.0), Error);
+}
+
+TEST(KernelMethods, CrossValidationScoresSeparableAndNoisyProblems) {
+  const Blobs b = blobs(12, 7);
+  const RowMatrixD k = kernel_matrix<double>(kRbf, b.x);
+  EXPECT_EQ(kernel_cross_validate({KernelMethod::Ridge, true, 0.01, 0.1}, k, b.labels, 4, 1), 1.0);
+  EXPECT_EQ(kernel_cross_validate({KernelMethod::Svm, true, 10.0, 0.1}, k, b.labels, 4, 1), 1.0);
+  // Labels independent of the inputs: accuracy near chance (1/3), far from 1.
+  RowMatrixD shuffled = b.labels;
+  for (Eigen::Index i = 0; i < shuffled.rows(); ++i) shuffled(i, 0) = 2.0 * static_cast<double>((i * 7 / 3) % 3) - 1;
+  EXPECT_LT(kernel_cross_validate({KernelMethod::Ridge, true, 0.01, 0.1}, k, shuffled, 4, 1), 0.75);
+  // Regression: the validation MSE of a noiseless linear target with the linear kernel is ~0.
+  const RowMatrixD x = gaussian_matrix(30, 3, 8);
+  const RowMatrixD y = x * (RowMatrixD(3, 1) << 1, -2, 0.5).finished();
+  const RowMatrixD kl = kernel_matrix<double>({KernelKind::Linear}, x);
+  EXPECT_LT(kernel_cross_validate({KernelMethod::Ridge, false, 1e-10, 0.1}, kl, y, 5, 2), 1e-12);
+  EXPECT_THROW(kernel_cross_validate({KernelMethod::Ridge, false, 1e-3, 0.1}, kl, y, 1, 2), Error);
+}
+
+}  // namespace
+}  // namespace ntkit
