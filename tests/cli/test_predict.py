@@ -164,3 +164,23 @@ def test_bad_inputs(ntkit, tmp_path, data):
 def test_kernel_shape_mismatch_in_dir(ntkit, tmp_path, data, kernels):
     np.save(tmp_path / "K/test.ntk.npy", kernels["test.ntk"][:, :20])
     expect_error(ntkit, tmp_path, ["--kernels", "K", "--train", "y.npy"], "K(X*, X)", "6 x 20", "6 x 24")
+
+
+def test_initial_outputs_and_mean_loss(ntkit_ok, tmp_path, data, kernels):
+    _, _, y = data
+    rng = np.random.default_rng(5)
+    f0, f0t = rng.standard_normal((24, 2)), rng.standard_normal((6, 2))
+    np.save(tmp_path / "f0.npy", f0)
+    np.save(tmp_path / "f0t.npy", f0t)
+    ntkit_ok("predict", "--kernels", "K", "--train", "y.npy", "--f0", "f0.npy", "f0t.npy", "--loss", "mean",
+             "--time", "0,30,inf", "-o", "F")
+    train, test = np.load(tmp_path / "F/train.npy"), np.load(tmp_path / "F/test.npy")
+    k, ks = kernels["train.ntk"], kernels["test.ntk"]
+    np.testing.assert_allclose(train[0], f0, rtol=1e-12)
+    np.testing.assert_allclose(test[0], f0t, rtol=1e-12)
+    # 'mean' divides K by Y.size = 48: time 30 is time 30/48 of the 'sum' flow.
+    e = expm(-k * 30 / 48)
+    np.testing.assert_allclose(train[1], y + e @ (f0 - y), rtol=1e-8, atol=1e-10)
+    expect = f0t + ks @ np.linalg.solve(k, (np.eye(24) - e) @ (y - f0))
+    np.testing.assert_allclose(test[1], expect, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(test[2], f0t + ks @ np.linalg.solve(k, y - f0), rtol=1e-7)
