@@ -20,6 +20,7 @@ struct KernelCommand {
   std::string arch, get = "ntk";
   bool quiet = false;
   Eigen::Index panel_rows = 0;
+  int quadrature_degree = 0;
 };
 
 bool has_npy_extension(const std::string& path) {
@@ -50,6 +51,8 @@ void run_arch(const KernelCommand& cmd, const RowMatrixD& x1, const RowMatrixD& 
   if (cmd.get != "ntk" && cmd.get != "nngp" && cmd.get != "both")
     throw Error("--get: unknown value '" + cmd.get + "'; choose ntk, nngp or both");
   if (cmd.panel_rows < 0) throw Error("--panel-rows: must be ≥ 0 (0 chooses automatically)");
+  if (cmd.quadrature_degree < 0 || cmd.quadrature_degree > 200)
+    throw Error("--quadrature-degree: must be 0 (adaptive rule) or a Gauss–Hermite degree in 1..200");
   const Network network = parse_network(cmd.arch);
   ProgressBar bar("kernel", cmd.quiet);
   AnalyticOptions options;
@@ -57,6 +60,7 @@ void run_arch(const KernelCommand& cmd, const RowMatrixD& x1, const RowMatrixD& 
   options.nngp = cmd.get != "ntk";
   options.progress = bar.callback();
   options.panel_rows = cmd.panel_rows;
+  options.quadrature_degree = cmd.quadrature_degree;
   const bool both = cmd.get == "both";
   const std::string nngp_path = both ? with_suffix(cmd.output, "nngp") : cmd.output;
   const std::string ntk_path = both ? with_suffix(cmd.output, "ntk") : cmd.output;
@@ -124,6 +128,11 @@ void register_kernel_command(CLI::App& app) {
   sub->add_option("--panel-rows", cmd->panel_rows,
                   "with --arch: output rows computed per BLAS panel (0: automatic; a .npy output "
                   "is written through a memory map about 1 GiB of rows at a time)")
+      ->capture_default_str();
+  sub->add_option("--quadrature-degree", cmd->quadrature_degree,
+                  "with --arch, for Tanh/Softplus/Silu/Elu/Selu: 0 = a rule adapted to each entry "
+                  "(accurate at any variance), N = N-point Gauss-Hermite (neural-tangents' "
+                  "ElementwiseNumerical(deg=N))")
       ->capture_default_str();
   sub->add_flag("-q,--quiet", cmd->quiet, "no progress bar (it shows on a terminal for runs over a second)");
   sub->add_option("-o,--output", cmd->output, "output file: .npy, .csv or .txt")->required();

@@ -47,7 +47,9 @@ struct AnalyticDiagonal {
 struct AnalyticOptions {
   bool nngp = true;
   bool ntk = true;
-  int quadrature_degree = 40;  // for activations without a closed form
+  /// For activations without a closed form (Tanh, Softplus, Elu, Selu, Silu): 0 = a trapezoid
+  /// rule adapted to each entry (accurate, see dual_activation.hpp); N = N-point Gauss–Hermite.
+  int quadrature_degree = 0;
   /// Called now and then on the calling thread with the fraction of the work done, ending
   /// with 1. Must not throw.
   std::function<void(double)> progress;

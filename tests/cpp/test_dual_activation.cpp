@@ -309,7 +309,8 @@ TEST(DualActivation, ReluAndErfMatchTwoLayerKernel) {
     const NtkParts parts = two_layer_ntk(act, xd, xd, same_rule);
     const DualActivation dual(act == Activation::Relu  ? layer_of(Relu())
                               : act == Activation::Erf ? layer_of(Erf())
-                                                       : layer_of(Tanh()));
+                                                       : layer_of(Tanh()),
+                              40);
     double worst = 0;
     for (Eigen::Index i = 0; i < xd.rows(); ++i)
       for (Eigen::Index j = 0; j < xd.rows(); ++j) {
@@ -396,6 +397,47 @@ TEST(DualActivation, QuadratureFallbackConvergesForSmoothActivations) {
     }
     EXPECT_LE(worst, 1e-5) << describe(l);  // Tanh: 2e-6 at q = 1, ρ = 1 (steepest φ')
     std::printf("  [degree 40 vs 150] %-10s max rel err %.1e\n", describe(l).c_str(), worst);
+  }
+}
+
+// The default rule at large variances (the first layer of the lecture's network on
+// standardized data has q up to ~50), against a dense 2-D rectangle rule written here: step
+// 0.02 over |z| ≤ 9 is exact to double precision for these integrands (tanh(√q z) has its
+// poles π/(2√q) ≥ 0.22 off the real axis: error ~e^{−2π·0.22/0.02}).
+double dense_expectation(const std::function<double(double)>& f, double q1, double q2, double k) {
+  const double h = 0.02, reach = 9.0, s1 = std::sqrt(q1), s2 = std::sqrt(q2);
+  const double rho = k / (s1 * s2), sn = std::sqrt(std::max(0.0, 1 - rho * rho));
+  const int m = static_cast<int>(reach / h);
+  std::vector<double> z(2 * m + 1), w(2 * m + 1);
+  for (int j = -m; j <= m; ++j) {
+    z[j + m] = j * h;
+    w[j + m] = h * std::exp(-0.5 * j * h * j * h) / std::sqrt(2 * std::numbers::pi);
+  }
+  double sum = 0;
+  for (std::size_t a = 0; a < z.size(); ++a) {
+    double inner = 0;
+    for (std::size_t b = 0; b < z.size(); ++b) inner += w[b] * f(s2 * (rho * z[a] + sn * z[b]));
+    sum += w[a] * f(s1 * z[a]) * inner;
+  }
+  return sum;
+}
+
+TEST(DualActivation, DefaultQuadratureIsAccurateAtLargeVariances) {
+  for (const ActivationLayer& l : {layer_of(Tanh()), layer_of(Softplus()), layer_of(Silu())}) {
+    const DualActivation dual(l), hermite40(l, 40);
+    const Fn fn = reference_fn(l);
+    double worst = 0, worst40 = 0;
+    for (const auto& [q1, q2, rho] : {std::tuple{1.0, 1.0, 0.6}, std::tuple{4.0, 2.5, -0.3},
+                                      std::tuple{49.0, 49.0, 0.6}, std::tuple{25.0, 9.0, 0.95}}) {
+      const double k = rho * std::sqrt(q1 * q2);
+      const double t = dense_expectation(fn.f, q1, q2, k), d = dense_expectation(fn.df, q1, q2, k);
+      const Pair got = eval(dual, q1, q2, k), got40 = eval(hermite40, q1, q2, k);
+      worst = std::max({worst, std::abs(got.t - t) / std::abs(t), std::abs(got.tdot - d) / std::abs(d)});
+      worst40 = std::max({worst40, std::abs(got40.t - t) / std::abs(t), std::abs(got40.tdot - d) / std::abs(d)});
+    }
+    EXPECT_LE(worst, 1e-12) << describe(l);  // measured: 4e-14 (Tanh)
+    std::printf("  [q up to 49] %-10s max rel err %.1e (Gauss-Hermite 40: %.1e)\n", describe(l).c_str(), worst,
+                worst40);
   }
 }
 
@@ -550,7 +592,8 @@ TEST(DualActivation, OverflowIsInfiniteNotNan) {
 }
 
 TEST(DualActivation, RejectsInvalidLayers) {
-  EXPECT_THROW((DualActivation(layer_of(Tanh()), 0)), Error);
+  EXPECT_THROW((DualActivation(layer_of(Tanh()), -1)), Error);
+  EXPECT_NO_THROW((DualActivation(layer_of(Tanh()), 0)));  // 0: the adaptive trapezoid rule
   EXPECT_THROW((DualActivation(layer_of(Tanh()), 201)), Error);
   ActivationLayer bad = layer_of(Polynomial({1.0}));
   bad.coef.clear();
