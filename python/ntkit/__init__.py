@@ -9,6 +9,8 @@
 - ``Mlp``, ``LinearizedMlp``, ``monte_carlo_kernel``: finite deep networks of the same
   description, their empirical NTK/NNGP and training (gd, sgd, momentum; mse, cross-entropy).
 - ``KernelDynamics``: gradient-flow / gradient-descent predictions at any time, inf included.
+- ``gp_inference``, ``EnsemblePredictor``, ``max_learning_rate``: GP posteriors and the
+  infinite ensemble of trained networks (neural-tangents' predict module) from NNGP/NTK blocks.
 - ``KernelRidge``, ``select_ridge_lambda``, ``PolynomialFeatureMap``,
   ``FeatureSpaceRegression``, ``DualKernelRegression``.
 - ``ntkit.sklearn``: ``NTKRegressor``, ``NTKClassifier`` and the kernel ``NTKKernel``.
@@ -22,6 +24,7 @@ The module is compiled for the building machine's CPU (-march=native).
 
 from ntkit._core import (
     DualKernelRegression,
+    EnsemblePredictor,
     FeatureSpaceRegression,
     KernelDynamics,
     KernelRidge,
@@ -38,8 +41,10 @@ from ntkit._core import (
     __version__,
     classic_kernel,
     classic_kernel_diagonal,
+    gp_inference,
     kernel,
     kernel_diagonal,
+    max_learning_rate,
     monte_carlo_kernel,
     parse_network,
     select_ridge_lambda,
@@ -48,6 +53,7 @@ from ntkit._core import (
 
 __all__ = [
     "DualKernelRegression",
+    "EnsemblePredictor",
     "FeatureSpaceRegression",
     "KernelDynamics",
     "KernelRidge",
@@ -64,8 +70,10 @@ __all__ = [
     "__version__",
     "classic_kernel",
     "classic_kernel_diagonal",
+    "gp_inference",
     "kernel",
     "kernel_diagonal",
+    "max_learning_rate",
     "monte_carlo_kernel",
     "parse_network",
     "select_ridge_lambda",

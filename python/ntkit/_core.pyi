@@ -328,3 +328,35 @@ def monte_carlo_kernel(
     get: Sequence[str],
     full_logits: bool = False,
 ) -> tuple[F64Array, ...]: ...
+
+# ---- GP inference and ensembles (predict.cpp) ----
+KernelBlocks = tuple[ArrayLike | None, ArrayLike | None]  # (nngp, ntk)
+
+def gp_inference(
+    k_train: KernelBlocks,
+    y_train: ArrayLike,
+    k_test_train: KernelBlocks,
+    k_test_test: KernelBlocks | None = None,
+    *,
+    get: str = "nngp",
+    diag_reg: float = 0.0,
+    diag_reg_absolute: bool = False,
+) -> tuple[F64Array, F64Array | None]: ...
+
+class EnsemblePredictor:
+    def __init__(
+        self,
+        k_train: KernelBlocks,
+        y_train: ArrayLike,
+        *,
+        get: str = "ntk",
+        loss: str = "sum",
+        diag_reg: float = 0.0,
+        diag_reg_absolute: bool = False,
+    ) -> None: ...
+    def test(
+        self, times: Sequence[float], k_test_train: KernelBlocks, nngp_test_test: ArrayLike | None = None
+    ) -> tuple[F64Array, F64Array | None]: ...
+    def train(self, times: Sequence[float], *, covariance: bool = False) -> tuple[F64Array, F64Array | None]: ...
+
+def max_learning_rate(ntk_train: ArrayLike, *, loss: str = "sum", y_size: int = 1, momentum: float = 0.0) -> float: ...

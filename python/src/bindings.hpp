@@ -20,6 +20,7 @@ void bind_kernel_ridge(pybind11::module_& m);      // kernel_ridge.cpp
 void bind_two_layer(pybind11::module_& m);         // two_layer.cpp
 void bind_kernel_dynamics(pybind11::module_& m);   // kernel_dynamics.cpp
 void bind_mlp(pybind11::module_& m);               // mlp.cpp
+void bind_predict(pybind11::module_& m);           // predict.cpp
 
 // Shared by the deep-network files (analytic_kernels.cpp):
 /// arch: a Network or its text; TypeError otherwise.

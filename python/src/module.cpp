@@ -49,4 +49,5 @@ PYBIND11_MODULE(_core, m) {
   bind_two_layer(m);
   bind_kernel_dynamics(m);
   bind_mlp(m);
+  bind_predict(m);
 }
