@@ -19,6 +19,7 @@ struct KernelCommand {
   std::string x1, x2, output, dtype = "float64";
   std::string arch, get = "ntk";
   bool quiet = false;
+  bool diagonal = false;
   Eigen::Index panel_rows = 0;
   int quadrature_degree = 0;
 };
@@ -62,6 +63,13 @@ void run_arch(const KernelCommand& cmd, const RowMatrixD& x1, const RowMatrixD& 
   options.panel_rows = cmd.panel_rows;
   options.quadrature_degree = cmd.quadrature_degree;
   const bool both = cmd.get == "both";
+  if (cmd.diagonal) {  // K(x_i, x_i) only: a vector of n values, O(n · depth)
+    if (!cmd.x2.empty()) throw Error("--diagonal: K(x, x) of --x1's points only; remove --x2");
+    const AnalyticDiagonal diag = analytic_kernel_diagonal(network, x1, options);
+    if (options.nngp) write_matrix(both ? with_suffix(cmd.output, "nngp") : cmd.output, diag.nngp, dtype, true);
+    if (options.ntk) write_matrix(both ? with_suffix(cmd.output, "ntk") : cmd.output, diag.ntk, dtype, true);
+    return;
+  }
   const std::string nngp_path = both ? with_suffix(cmd.output, "nngp") : cmd.output;
   const std::string ntk_path = both ? with_suffix(cmd.output, "ntk") : cmd.output;
   const MatrixView<double> x2_view(x2);
@@ -134,6 +142,9 @@ void register_kernel_command(CLI::App& app) {
                   "(accurate at any variance), N = N-point Gauss-Hermite (neural-tangents' "
                   "ElementwiseNumerical(deg=N))")
       ->capture_default_str();
+  sub->add_flag("--diagonal", cmd->diagonal,
+                "with --arch: only K(x, x) for each point of --x1, a vector of n values (fast: no Gram "
+                "matrix)");
   sub->add_flag("-q,--quiet", cmd->quiet, "no progress bar (it shows on a terminal for runs over a second)");
   sub->add_option("-o,--output", cmd->output, "output file: .npy, .csv or .txt")->required();
   sub->callback([cmd] { run(*cmd); });

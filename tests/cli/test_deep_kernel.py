@@ -122,3 +122,15 @@ def test_progress_bar_on_a_terminal_only(ntkit_bin, tmp_path):
     # Not a terminal (a pipe): nothing drawn either.
     r = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stderr == ""
+
+
+def test_diagonal_is_the_matrix_diagonal(ntkit, ntkit_ok, data):
+    arch = "Dense(64, W_std=1.5, b_std=0.1), Tanh, Dense(64), LayerNorm, Relu, Dense(1)"
+    ntkit_ok("kernel", "--arch", arch, "--x1", "x.npy", "--get", "both", "-o", "k.npy")
+    ntkit_ok("kernel", "--arch", arch, "--x1", "x.npy", "--get", "both", "--diagonal", "-o", "d.npy")
+    for part in ["nngp", "ntk"]:
+        d = np.load(data / f"d.{part}.npy")
+        assert d.shape == (60,)
+        np.testing.assert_allclose(d, np.diag(np.load(data / f"k.{part}.npy")), rtol=1e-13)
+    r = ntkit("kernel", "--arch", arch, "--x1", "x.npy", "--x2", "y.npy", "--diagonal", "-o", "e.npy")
+    assert r.returncode == 2 and "--diagonal" in r.stderr and not (data / "e.npy").exists()
