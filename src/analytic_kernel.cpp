@@ -275,9 +275,14 @@ class ProgressCounter {
  public:
   ProgressCounter(const std::function<void(double)>& callback, double total)
       : callback_(callback), total_(std::max(total, 1.0)) {}
+  // From inside the parallel loop: counts, and reports if this is the calling thread.
   void add(Index entries) {
-    const double done = static_cast<double>(done_.fetch_add(entries, std::memory_order_relaxed) + entries);
-    if (callback_ && omp_get_thread_num() == 0) callback_(std::min(done / total_, 1.0));
+    done_.fetch_add(entries, std::memory_order_relaxed);
+    if (omp_get_thread_num() == 0) report();
+  }
+  // From the calling thread between parallel regions (e.g. after each panel).
+  void report() const {
+    if (callback_) callback_(std::min(static_cast<double>(done_.load(std::memory_order_relaxed)) / total_, 1.0));
   }
   void finish() const {
     if (callback_) callback_(1.0);
@@ -347,6 +352,7 @@ void compute_kernels(const Network& network, Plan& plan, MatrixView<T> x1, const
       if (out.nngp != nullptr) detail::mirror_rows_to_lower(out.nngp, ld, n1, i0, i1);
       if (out.ntk != nullptr) detail::mirror_rows_to_lower(out.ntk, ld, n1, i0, i1);
     }
+    counter.report();
   }
   counter.finish();
 }
