@@ -50,5 +50,28 @@ TEST(AnalyticMonteCarlo, EveryActivationThroughAWholeNetwork) {
   }
 }
 
+// LayerNorm and a residual branch: the finite LayerNorm subtracts the feature mean and divides
+// by √(var + eps); the limit's mean is 0.
+TEST(AnalyticMonteCarlo, LayerNormAndResidualNetworks) {
+#ifdef NTKIT_SANITIZED_BUILD
+  GTEST_SKIP() << "statistical test of wide networks: run in the optimized build";
+#endif
+  const RowMatrixD x = test::gaussian_matrix(5, 3, 42);
+  for (const char* arch :
+       {"Dense(1024, W_std=1.3, b_std=0.2), LayerNorm, Relu, Dense(1024, W_std=1.1), LayerNorm(eps=0.1), Erf, "
+        "Dense(1, b_std=0.1)",
+        "Dense(1024, W_std=1.2, parameterization='standard'), Residual(Relu, Dense(1024, b_std=0.1, "
+        "parameterization='standard')), LayerNorm, Gelu, Dense(1, parameterization='standard')"}) {
+    const Network net = parse_network(arch);
+    const AnalyticKernels exact = analytic_kernels(net, x);
+    const EmpiricalKernels mc = monte_carlo_kernels(net, x, 100, 2025);
+    const double nngp_error = (mc.nngp - exact.nngp).norm() / exact.nngp.norm();
+    const double ntk_error = (mc.ntk - exact.ntk).norm() / exact.ntk.norm();
+    EXPECT_LE(nngp_error, 0.05) << arch;
+    EXPECT_LE(ntk_error, 0.05) << arch;
+    std::printf("  [monte carlo, 100 x width 1024] NNGP %.4f  NTK %.4f  %s\n", nngp_error, ntk_error, arch);
+  }
+}
+
 }  // namespace
 }  // namespace ntkit
