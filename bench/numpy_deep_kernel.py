@@ -293,6 +293,7 @@ def main():
         f"{r['dtype']} {r['act']} d{r['depth']}: NumPy {', '.join(f'{t:.2f}' for t in r['np_times'])}"
         f" / CLI {', '.join(f'{t:.2f}' for t in r['cli_times'])}" for r in rows))
     extra = os.path.join(os.path.dirname(os.path.abspath(__file__)), "numpy_deep_kernel_notes.md")
+    # (bench/numpy_deep_kernel_notes.md: how to read the table; appended verbatim)
     if os.path.exists(extra):
         L.append("\n" + open(extra).read())
     os.makedirs(args.out, exist_ok=True)
