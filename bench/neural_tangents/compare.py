@@ -535,7 +535,10 @@ def versions(binary):
     v["ntkit"] = (sh(f"git -C {REPO} rev-parse --short HEAD") + " (git HEAD; "
                   + ("uncommitted changes in the work tree" if sh(f"git -C {REPO} status --porcelain -- src include apps")
                      else "clean src/include/apps") + ")")
-    v["ntkit binary"] = os.path.relpath(binary, REPO) if binary.startswith(REPO) else binary
+    v["ntkit binary"] = ((os.path.relpath(binary, REPO) if binary.startswith(REPO) else binary)
+                         + " (built " + datetime.datetime.fromtimestamp(
+                             os.path.getmtime(binary), datetime.timezone.utc).strftime("%H:%M UTC")
+                         + ")")
     import re
     help_text = subprocess.run([binary, "kernel", "--help"], capture_output=True, text=True).stdout
     m = re.search(r"--dtype\s+\S+\s+(.*?)(?=\n\s+-)", help_text, re.S)
@@ -596,6 +599,14 @@ def write_report(path, vers, facts, load_before, load_after, rows, speed, module
              f"{len(closed) - len(missed)} within {TARGET:g}"
              + (f", worst {fmt(max(r['worst'] for r in closed))}" if closed else "")
              + f"; {len(missed)} missed; {len(unsupported)} not compared.\n")
+    with_ref = [r for r in closed if r.get("ntkit_vs_third") is not None]
+    if with_ref:
+        L.append(f"Against the 50-digit reference ({len(with_ref)} closed-form architectures it "
+                 f"covers): ntkit worst {fmt(max(r['ntkit_vs_third'] for r in with_ref))}, "
+                 f"neural-tangents worst {fmt(max(r['nt_vs_third'] for r in with_ref))}. "
+                 f"Over the pairs with correlation < 1, ntkit and neural-tangents agree to "
+                 f"{fmt(max(r['generic'] for r in closed if r['generic'] == r['generic'] and r['generic'] != float('inf')))} "
+                 f"in every closed-form architecture where neural-tangents is finite.\n")
     L.append("<details><summary>Architecture texts (identical for both sides)</summary>\n")
     for r in rows:
         L.append(f"- `{r['name']}`: `{r['text']}`")
