@@ -63,8 +63,13 @@ fuzz-smoke: fuzz-build
 fuzz: fuzz-build
 	bash fuzz/run.sh $(FUZZ_BUILD) 600
 
+# The C++ benchmarks (ratios to GEMM), then the same-run comparisons with straightforward
+# NumPy and with neural-tangents (jax on CPU, in bench/.venv-nt, created on first use).
+# numpy is timed without this machine's OpenBLAS overrides, which slow a current numpy.
 bench: build
 	$(BUILD)/bench/ntkit_bench --benchmark_counters_tabular=true
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PYTHON) bench/numpy_deep_kernel.py --ntkit $(NTKIT)
+	NTKIT=$(abspath $(NTKIT)) PYTHON=$(PYTHON) bash bench/neural_tangents/run.sh
 
 demo: build
 	$(NTKIT) demo --out $(DEMO_OUT)
