@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-DEFAULT_BIN = "/work/main/build/apps/ntkit/ntkit"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_BIN = str(REPO_ROOT / "build" / "apps" / "ntkit" / "ntkit")
 
 
 def ntkit_path() -> str:
