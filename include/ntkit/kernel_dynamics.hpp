@@ -83,6 +83,8 @@ class KernelDynamics {
 
   /// Eigenvalues of the (regularized, normalized) training kernel, ascending.
   const VectorD& eigenvalues() const { return eigenvalues_; }
+  /// Their eigenvectors V (n x n, one per column).
+  const Eigen::MatrixXd& eigenvectors() const { return vectors_; }
   /// The regularized, normalized training kernel.
   const RowMatrixD& kernel() const { return k_; }
   /// 1 ('sum') or 1 / Y.size ('mean'): the factor applied to every kernel.
