@@ -119,7 +119,9 @@ void run(const KernelCommand& cmd) {
 void register_kernel_command(CLI::App& app) {
   auto cmd = std::make_shared<KernelCommand>();
   CLI::App* sub = app.add_subcommand(
-      "kernel", "Classic kernel matrix K(X1, X2) (K(X1, X1) without --x2); output format from -o's extension");
+      "kernel",
+      "Kernel matrix K(X1, X2) (K(X1, X1) without --x2): a classic kernel, or with --arch a deep network's "
+      "infinite-width NNGP/NTK; output format from -o's extension");
   add_kernel_options(*sub, cmd->kernel);
   sub->add_option("--x1", cmd->x1, "first input, n1 x d (.npy or .csv)")->required();
   sub->add_option("--x2", cmd->x2, "second input, n2 x d (default: --x1, and K is symmetric)");
