@@ -254,7 +254,7 @@ def main():
          "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for the run.",
          f"- ntkit: git {sh(f'git -C {REPO} rev-parse --short HEAD')}, binary "
          f"{os.path.relpath(binary, REPO) if binary.startswith(REPO) else binary}; --arch kernels "
-         "compute in float64 (float32 output is converted), with OpenMP on all cores.",
+         "compute the Gram matrix in the run's dtype and the per-pair recursion in float64, with OpenMP on all cores.",
          "- GEMM: `np.matmul(X, Y.T, out=...)`, Y a copy of X, preallocated output.",
          "- ntkit CLI: the whole process, `ntkit kernel --arch ... --get both -o K.npy` "
          "(includes process start, reading X, writing two n x n .npy files).",
