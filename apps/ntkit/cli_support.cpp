@@ -1,6 +1,10 @@
 #include "cli_support.hpp"
 
 #include <filesystem>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "ntkit/error.hpp"
 
@@ -49,6 +53,44 @@ KernelSpec make_kernel_spec(const KernelOptions& options, Eigen::Index input_dim
   spec.order = options.order;
   spec.validate();
   return spec;
+}
+
+std::string with_suffix(const std::string& path, const std::string& suffix) {
+  const std::filesystem::path p(path);
+  return (p.parent_path() / (p.stem().string() + "." + suffix + p.extension().string())).string();
+}
+
+void write_as(const std::string& path, const RowMatrixD& matrix, DType dtype) {
+  if (dtype == DType::Float64) {
+    write_matrix(path, matrix);
+  } else {
+    const RowMatrixF narrowed = matrix.cast<float>();
+    write_matrix(path, narrowed);
+  }
+}
+
+std::vector<double> parse_times(const std::string& text) {
+  std::vector<double> times;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    double t = 0;
+    if (item == "inf" || item == "infinity") {
+      t = std::numeric_limits<double>::infinity();
+    } else {
+      std::size_t used = 0;
+      try {
+        t = std::stod(item, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != item.size() || item.empty()) throw Error("--time: '" + item + "' is not a number; give e.g. 0,1,10,inf");
+    }
+    if (!(t >= 0)) throw Error("--time: times must be >= 0 (or inf), got " + item);
+    times.push_back(t);
+  }
+  if (times.empty()) throw Error("--time: give at least one time, e.g. 0,1,10,inf");
+  return times;
 }
 
 }  // namespace ntkit::cli

@@ -20,20 +20,7 @@ struct EmpiricalCommand {
   bool full_logits = false;
 };
 
-// "K.npy" → "K.ntk.npy" (--get both), as `ntkit kernel --arch` names them.
-std::string with_suffix(const std::string& path, const std::string& suffix) {
-  const std::filesystem::path p(path);
-  return (p.parent_path() / (p.stem().string() + "." + suffix + p.extension().string())).string();
-}
 
-void write_as(const std::string& path, const RowMatrixD& k, DType dtype) {
-  if (dtype == DType::Float64) {
-    write_matrix(path, k);
-  } else {
-    const RowMatrixF kf = k.cast<float>();
-    write_matrix(path, kf);
-  }
-}
 
 void run(const EmpiricalCommand& cmd) {
   check_output_path(cmd.output);

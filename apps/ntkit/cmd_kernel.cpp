@@ -30,20 +30,7 @@ bool has_npy_extension(const std::string& path) {
   return ext == ".npy";
 }
 
-// "K.npy" → "K.nngp.npy" (for --get both).
-std::string with_suffix(const std::string& path, const std::string& suffix) {
-  const std::filesystem::path p(path);
-  return (p.parent_path() / (p.stem().string() + "." + suffix + p.extension().string())).string();
-}
 
-void write_as(const std::string& path, const RowMatrixD& k, DType dtype) {
-  if (dtype == DType::Float64) {
-    write_matrix(path, k);
-  } else {
-    const RowMatrixF kf = k.cast<float>();
-    write_matrix(path, kf);
-  }
-}
 
 // --arch: the infinite-width NNGP / NTK of a deep network, computed in --dtype (see
 // analytic.hpp: float32 keeps the per-pair recursion in float64). A .npy output is written

@@ -160,29 +160,6 @@ struct PredictCommand {
   bool diag_reg_absolute = false;
 };
 
-std::vector<double> parse_times(const std::string& text) {
-  std::vector<double> times;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    double t = 0;
-    if (item == "inf" || item == "infinity") {
-      t = std::numeric_limits<double>::infinity();
-    } else {
-      std::size_t used = 0;
-      try {
-        t = std::stod(item, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != item.size() || item.empty()) throw Error("--time: '" + item + "' is not a number; give e.g. 0,1,10,inf");
-    }
-    if (!(t >= 0)) throw Error("--time: times must be >= 0 (or inf), got " + item);
-    times.push_back(t);
-  }
-  if (times.empty()) throw Error("--time: give at least one time, e.g. 0,1,10,inf");
-  return times;
-}
 
 void run_predict(const PredictCommand& cmd) {
   const Activation act = parse_activation(cmd.activation);
