@@ -12,14 +12,14 @@
 #include "ntkit/analytic.hpp"
 #include "ntkit/network.hpp"
 
+#include "bench_common.hpp"
+
 namespace {
+
+using ntkit::bench::median;
 
 using ntkit::RowMatrixD;
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 // The BLAS GEMM X·Xᵀ of the same type and shape (the yardstick).
 void gemm(const ntkit::RowMatrixD& x, ntkit::RowMatrixD& c) {

@@ -14,7 +14,11 @@
 
 #include "ntkit/kernels.hpp"
 
+#include "bench_common.hpp"
+
 namespace {
+
+using ntkit::bench::median;
 
 using ntkit::KernelKind;
 using ntkit::KernelSpec;
@@ -38,10 +42,6 @@ void gemm(const RowMatrix<T>& x, RowMatrix<T>& out) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, 1.0f, x.data(), d, x.data(), d, 0.0f, out.data(), n);
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 template <class T>
 void BM_Kernel(benchmark::State& state, KernelSpec spec, bool symmetric) {

@@ -23,22 +23,16 @@
 #include "ntkit/mlp_train.hpp"
 #include "ntkit/network.hpp"
 
+#include "bench_common.hpp"
+
 namespace {
+
+using ntkit::bench::median;
+using ntkit::bench::random_matrix;
 
 using ntkit::RowMatrixD;
 
-RowMatrixD random_matrix(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  RowMatrixD x(rows, cols);
-  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = normal(rng);
-  return x;
-}
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 // Depth hidden ReLU layers of the given width, then Dense(outputs).
 ntkit::Network relu_network(int width, int depth, int outputs) {

@@ -14,31 +14,26 @@
 
 #include "ntkit/two_layer_net.hpp"
 
+#include "bench_common.hpp"
+
 namespace {
+
+using ntkit::bench::median;
+using ntkit::bench::random_matrix;
 
 using ntkit::RowMatrixD;
 
-RowMatrixD random_matrix(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  RowMatrixD x(rows, cols);
-  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = normal(rng) / std::sqrt(static_cast<double>(cols));
-  return x;
-}
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 void BM_EmpiricalNtk(benchmark::State& state) {
   const Eigen::Index n = state.range(0), m = state.range(1), d = state.range(2);
-  const RowMatrixD x = random_matrix(n, d, 1);
+  const RowMatrixD x = random_matrix(n, d, 1, 1.0 / std::sqrt(static_cast<double>(d)));
   const ntkit::TwoLayerNet net(static_cast<int>(d), static_cast<int>(m), ntkit::Activation::Relu, 2);
   const double dn = static_cast<double>(n), dm = static_cast<double>(m), dd = static_cast<double>(d);
   const double flops = 2.0 * dn * dm * dd + 2.0 * dn * dn * dm + dn * dn * dd;
   const auto k = static_cast<Eigen::Index>(flops / (2.0 * dn * dn));
-  const RowMatrixD p = random_matrix(n, k, 3), q = random_matrix(n, k, 4);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(k));
+  const RowMatrixD p = random_matrix(n, k, 3, scale), q = random_matrix(n, k, 4, scale);
   RowMatrixD c(n, n);
   std::vector<double> ntk_times, gemm_times;
   using clock = std::chrono::steady_clock;
