@@ -37,6 +37,8 @@ import time
 
 import numpy as np
 
+from timing import INPROC_SNIPPET, median_time  # bench/timing.py, beside this script
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 W_STD, B_STD, D = 1.4, 0.1, 784
 
@@ -72,45 +74,6 @@ def numpy_kernels(x, depth, act):
         ntk = ntk * tdot
     # Dense(1): W_std = 1, no bias.
     return k, ntk + k
-
-
-def median_time(fn, repeats, warmup=True):
-    if warmup:
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), times
-
-
-INPROC_SNIPPET = r"""
-import sys, time, statistics, json
-import numpy as np
-import ntkit
-arch, path, dtype, repeats = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-x = np.load(path)
-# The first form of the call this module accepts (warm-up), then that one, timed.
-kw = None
-for get in ("both", ("nngp", "ntk"), "ntk"):
-    for extra in ({"dtype": dtype}, {}):
-        try:
-            ntkit.kernel(arch, x, get=get, **extra)
-            kw = dict(get=get, **extra)
-            break
-        except (ValueError, TypeError):
-            pass
-    if kw is not None:
-        break
-if kw is None:
-    raise RuntimeError("ntkit.kernel accepted none of get='both', ('nngp','ntk'), 'ntk'")
-times = []
-for _ in range(repeats):
-    t0 = time.perf_counter(); ntkit.kernel(arch, x, **kw); times.append(time.perf_counter() - t0)
-print(json.dumps({"median": statistics.median(times), "times": times, "get": str(kw),
-                  "module": ntkit.__file__}))
-"""
 
 
 def module_available():
@@ -189,7 +152,7 @@ def main():
             xpath = os.path.join(work, f"x_{dtype}.npy")
             np.save(xpath, x)
             out = np.empty((args.n, args.n), dtype)
-            gemm, gemm_times = median_time(lambda: np.matmul(x, y.T, out=out), args.repeats)
+            gemm, gemm_times = median_time(lambda: np.matmul(x, y.T, out=out), args.repeats, warmup=True)
             del out
             print(f"{dtype}: GEMM X·Yᵀ ({args.n} x {D} x {args.n}) {gemm:.3f} s", flush=True)
             for act in args.acts.split(","):
@@ -199,7 +162,7 @@ def main():
                     cmd = [binary, "kernel", "--arch", text, "--x1", xpath, "--get", "both",
                            "-o", kout, "--dtype", dtype]
                     cli, cli_times = median_time(
-                        lambda: subprocess.run(cmd, check=True, capture_output=True), args.repeats)
+                        lambda: subprocess.run(cmd, check=True, capture_output=True), args.repeats, warmup=True)
                     got = (np.load(os.path.join(work, "K.nngp.npy")),
                            np.load(os.path.join(work, "K.ntk.npy")))
                     ref = numpy_kernels(x, depth, act)

@@ -47,6 +47,9 @@ import jax.numpy as jnp  # noqa: E402
 import neural_tangents as nt  # noqa: E402
 from neural_tangents import stax  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from timing import INPROC_SNIPPET, median_time  # noqa: E402  (bench/timing.py)
+
 warnings.filterwarnings("ignore", message=".*Numerical Activation Layer.*")
 warnings.filterwarnings("ignore", message=".*Using JAX autodiff.*")
 
@@ -373,43 +376,6 @@ def run_agreement(binary, cases, workdir, use_reference=True, module_python=None
 
 
 # ---- speed ---------------------------------------------------------------------------------
-
-def median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), times
-
-
-INPROC_SNIPPET = r"""
-import sys, time, statistics, json
-import numpy as np
-import ntkit
-arch, path, dtype, repeats = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-x = np.load(path)
-# The first form of the call this module accepts (warm-up), then that one, timed.
-kw = None
-for get in ("both", ("nngp", "ntk"), "ntk"):
-    for extra in ({"dtype": dtype}, {}):
-        try:
-            ntkit.kernel(arch, x, get=get, **extra)
-            kw = dict(get=get, **extra)
-            break
-        except (ValueError, TypeError):
-            pass
-    if kw is not None:
-        break
-if kw is None:
-    raise RuntimeError("ntkit.kernel accepted none of get='both', ('nngp','ntk'), 'ntk'")
-times = []
-for _ in range(repeats):
-    t0 = time.perf_counter(); ntkit.kernel(arch, x, **kw); times.append(time.perf_counter() - t0)
-print(json.dumps({"median": statistics.median(times), "times": times, "get": str(kw),
-                  "module": ntkit.__file__}))
-"""
-
 
 def find_ntkit_module_python():
     """An interpreter that can `import ntkit` (this venv first, then the base Python)."""
