@@ -57,10 +57,15 @@ void require_shape(const RowMatrixD& m, Eigen::Index rows, Eigen::Index cols, co
   }
 }
 
-// The kernel blocks a run needs: train (n x n), test-train (m x n), test-test NNGP (m x m).
+// The kernel blocks a run needs: train (n x n), test-train (m x n), test-test (m x m: the NNGP
+// for an ensemble's covariance, the NTK for the NTK-GP posterior's).
 struct Blocks {
-  KernelPair train, test_train;
-  RowMatrixD nngp_test_test;
+  KernelPair train, test_train, test_test;
+};
+
+// Which test-test blocks a run reads.
+struct Needs {
+  bool nngp = false, ntk = false, nngp_test_test = false, ntk_test_test = false;
 };
 
 // --kernels DIR: the files `ntkit kernel --arch ... --get both` writes (see --help).
@@ -71,17 +76,18 @@ RowMatrixD load_kernel(const std::string& dir, const std::string& name) {
   return load_matrix(path);
 }
 
-Blocks kernels_from_dir(const PredictCommand& cmd, bool need_nngp, bool need_ntk, bool need_test_test) {
+Blocks kernels_from_dir(const PredictCommand& cmd, const Needs& need) {
   Blocks b;
-  if (need_nngp) {
+  if (need.nngp) {
     b.train.nngp = load_kernel(cmd.kernels_dir, "train.nngp.npy");
     b.test_train.nngp = load_kernel(cmd.kernels_dir, "test.nngp.npy");
   }
-  if (need_ntk) {
+  if (need.ntk) {
     b.train.ntk = load_kernel(cmd.kernels_dir, "train.ntk.npy");
     b.test_train.ntk = load_kernel(cmd.kernels_dir, "test.ntk.npy");
   }
-  if (need_test_test) b.nngp_test_test = load_kernel(cmd.kernels_dir, "test_test.nngp.npy");
+  if (need.nngp_test_test) b.test_test.nngp = load_kernel(cmd.kernels_dir, "test_test.nngp.npy");
+  if (need.ntk_test_test) b.test_test.ntk = load_kernel(cmd.kernels_dir, "test_test.ntk.npy");
   return b;
 }
 
@@ -89,8 +95,10 @@ void run(const PredictCommand& cmd) {
   const std::vector<double> times = parse_times(cmd.times);
   if (cmd.arch.empty() == cmd.kernels_dir.empty())
     throw Error("give exactly one of --arch SPEC (compute the kernels) or --kernels DIR (precomputed)");
-  if (cmd.get != "ntk" && cmd.get != "nngp")
-    throw Error("--get: unknown value '" + cmd.get + "'; choose ntk (all layers trained) or nngp (last layer only)");
+  if (cmd.get != "ntk" && cmd.get != "nngp" && cmd.get != "ntkgp")
+    throw Error("--get: unknown value '" + cmd.get +
+                "'; choose ntk (all layers trained), nngp (last layer only) or ntkgp (with --ensemble at --time inf: "
+                "the GP posterior with the NTK as prior covariance)");
   if (cmd.objective != "mse" && cmd.objective != "cross-entropy")
     throw Error("--objective: unknown value '" + cmd.objective + "'; choose mse or cross-entropy");
   const bool ce = cmd.objective == "cross-entropy";
@@ -105,6 +113,16 @@ void run(const PredictCommand& cmd) {
   if (cmd.test.empty() && cmd.arch.size() > 0) throw Error("--test: required with --arch");
   if (cmd.f0.size() != 0 && cmd.f0.size() != 2) throw Error("--f0: give F0_TRAIN.npy F0_TEST.npy");
   if (cmd.f0.size() == 2 && cmd.ensemble) throw Error("--f0: an ensemble averages over initial outputs; drop --f0 or --ensemble");
+  // The NTK-GP posterior (gp_inference 'ntkgp') is Bayesian inference with Θ as the prior
+  // covariance, not a training run: a Gaussian, at t = inf only, with no rate or loss scale.
+  const bool gp = cmd.get == "ntkgp";
+  if (gp) {
+    if (!cmd.ensemble) throw Error("--get ntkgp: the NTK-GP posterior is a Gaussian (mean and covariance); add --ensemble");
+    for (const double t : times)
+      if (!std::isinf(t)) throw Error("--get ntkgp: the NTK-GP posterior exists only at t = inf (it is not a training run); give --time inf");
+    if (cmd.lr > 0 || cmd.momentum > 0) throw Error("--get ntkgp: the posterior has no learning rate or momentum; drop --lr and --momentum");
+    if (cmd.loss != "sum") throw Error("--get ntkgp: --loss does not apply to the posterior (its mean and covariance do not depend on the kernel's scale); drop --loss");
+  }
 
   // Inputs and targets.
   const std::string y_path = cmd.train.back();
@@ -125,26 +143,32 @@ void run(const PredictCommand& cmd) {
   }
 
   // Kernels: the NNGP is needed for --get nngp and for any ensemble covariance (and the ntk
-  // ensemble's covariance uses both).
-  const bool ntk = cmd.get == "ntk";
-  const bool need_nngp = !ntk || cmd.ensemble, need_ntk = ntk, need_tt = cmd.ensemble;
+  // ensemble's covariance uses both); the NTK-GP posterior needs only NTK blocks, Θ(X*, X*)
+  // included.
+  const bool ntk = cmd.get != "nngp";
+  Needs need;
+  need.nngp = !gp && (!ntk || cmd.ensemble);
+  need.ntk = ntk;
+  need.nngp_test_test = cmd.ensemble && !gp;
+  need.ntk_test_test = gp;
   Blocks b;
   if (!cmd.arch.empty()) {
     const Network network = parse_network(cmd.arch);
     AnalyticOptions options;
-    options.nngp = need_nngp;
-    options.ntk = need_ntk;
+    options.nngp = need.nngp;
+    options.ntk = need.ntk;
     AnalyticKernels train = analytic_kernels(network, x, options);
     AnalyticKernels test = analytic_kernels(network, xt, x, options);
     b.train = {std::move(train.nngp), std::move(train.ntk)};
     b.test_train = {std::move(test.nngp), std::move(test.ntk)};
-    if (need_tt) {
-      options.ntk = false;
-      options.nngp = true;
-      b.nngp_test_test = analytic_kernels(network, xt, options).nngp;
+    if (need.nngp_test_test || need.ntk_test_test) {
+      options.nngp = need.nngp_test_test;
+      options.ntk = need.ntk_test_test;
+      AnalyticKernels test_test = analytic_kernels(network, xt, options);
+      b.test_test = {std::move(test_test.nngp), std::move(test_test.ntk)};
     }
   } else {
-    b = kernels_from_dir(cmd, need_nngp, need_ntk, need_tt);
+    b = kernels_from_dir(cmd, need);
   }
   const RowMatrixD& k_train = ntk ? b.train.ntk : b.train.nngp;
   const RowMatrixD& k_test = ntk ? b.test_train.ntk : b.test_train.nngp;
@@ -153,11 +177,12 @@ void run(const PredictCommand& cmd) {
   require_shape(k_train, n, n, kname + " K(X, X) (" + cmd.get + ")", fix);
   const Eigen::Index m = xt.size() != 0 ? xt.rows() : k_test.rows();
   require_shape(k_test, m, n, kname + " K(X*, X) (" + cmd.get + ")", fix);
-  if (need_nngp) {
+  if (need.nngp) {
     require_shape(b.train.nngp, n, n, kname + " NNGP K(X, X)", fix);
     require_shape(b.test_train.nngp, m, n, kname + " NNGP K(X*, X)", fix);
   }
-  if (need_tt) require_shape(b.nngp_test_test, m, m, kname + " NNGP K(X*, X*)", fix);
+  if (need.nngp_test_test) require_shape(b.test_test.nngp, m, m, kname + " NNGP K(X*, X*)", fix);
+  if (need.ntk_test_test) require_shape(b.test_test.ntk, m, m, kname + " NTK K(X*, X*)", fix);
   RowMatrixD f0, f0t;
   if (cmd.f0.size() == 2) {
     f0 = load_matrix(cmd.f0[0]);
@@ -186,6 +211,19 @@ void run(const PredictCommand& cmd) {
     Trajectory tr = predict_ode(k_train, k_test, y, times, ode, f0, f0t);
     train_out = std::move(tr.train);
     test_out = std::move(tr.test);
+  } else if (gp) {
+    // Test points: gp_inference. Training points: the same posterior with the training set as
+    // the test set (Θ_* = Θ_** = Θ, unregularized): Y and 0 up to rounding without diag_reg,
+    // the smoothed fit Θ (Θ + rI)⁻¹ Y with diag_reg r (the noise variance of the GP).
+    const KernelPair train_prior{RowMatrixD(), b.train.ntk};
+    const GaussianOutputs on_test = gp_inference(GpKind::NtkGp, b.train, b.test_train, b.test_test, y, options);
+    const GaussianOutputs on_train = gp_inference(GpKind::NtkGp, b.train, train_prior, train_prior, y, options);
+    for (std::size_t i = 0; i < times.size(); ++i) {  // every time is inf (checked above)
+      train_out.push_back(on_train.mean);
+      train_cov.push_back(on_train.covariance);
+      test_out.push_back(on_test.mean);
+      test_cov.push_back(on_test.covariance);
+    }
   } else if (cmd.ensemble) {
     const EnsemblePredictor ens(ntk ? EnsembleKind::Ntk : EnsembleKind::Nngp, b.train.nngp, b.train.ntk, y, options);
     max_lr = ens.dynamics().max_stable_learning_rate();
@@ -193,7 +231,7 @@ void run(const PredictCommand& cmd) {
       train_out.push_back(std::move(g.mean));
       train_cov.push_back(std::move(g.covariance));
     }
-    for (GaussianOutputs& g : ens.test(times, b.test_train.nngp, b.test_train.ntk, b.nngp_test_test)) {
+    for (GaussianOutputs& g : ens.test(times, b.test_train.nngp, b.test_train.ntk, b.test_test.nngp)) {
       test_out.push_back(std::move(g.mean));
       test_cov.push_back(std::move(g.covariance));
     }
@@ -225,7 +263,7 @@ void run(const PredictCommand& cmd) {
                             {"diag_reg_absolute", cmd.diag_reg_absolute},            {"ensemble", cmd.ensemble},
                             {"train_points", n},       {"test_points", m},           {"outputs", o}};
   // JSON has no infinity: the times are in times.npy; here only the stable rate, when defined.
-  if (!ce && std::isfinite(max_lr)) summary["max_stable_learning_rate"] = max_lr;
+  if (!ce && !gp && std::isfinite(max_lr)) summary["max_stable_learning_rate"] = max_lr;
   write_file_atomically((dir / "summary.json").string(), summary.dump(2) + "\n");
 }
 
@@ -248,13 +286,18 @@ nngp the last layer only (NNGP); t = inf is the GP posterior. Times are continuo
 flow), or steps with --lr (gradient descent; --momentum adds heavy-ball momentum); with --loss
 mean the kernel is divided by Y.size (neural-tangents). --objective cross-entropy integrates
 the softmax cross-entropy ODE (Y one-hot; times in units of --lr, default 1; no inf).
+--get ntkgp --ensemble --time inf: neural-tangents' gp_inference 'ntkgp', the GP posterior with
+the NTK as prior covariance: mean Θ_* Θ⁻¹ Y, cov Θ_** - Θ_* Θ⁻¹ Θ_*ᵀ (train.npy, train_cov.npy:
+the same with X* = X; --diag-reg acts as observation noise).
 --kernels DIR layout (what `ntkit kernel --arch A --get both -o DIR/train.npy --x1 X.npy` and
 `... --x1 XT.npy --x2 X.npy -o DIR/test.npy` write):
   train.ntk.npy, train.nngp.npy   K(X, X), n x n
   test.ntk.npy,  test.nngp.npy    K(X*, X), m x n
   test_test.nngp.npy              K(X*, X*), m x m (only with --ensemble;
                                   `ntkit kernel --arch A --x1 XT.npy --get nngp -o DIR/test_test.nngp.npy`)
-Only the files the run needs are read (--get ntk: the ntk ones; --ensemble: also the nngp ones).
+  test_test.ntk.npy               Θ(X*, X*), m x m (only with --get ntkgp; likewise with --get ntk)
+Only the files the run needs are read (--get ntk: the ntk ones; --ensemble: also the nngp ones;
+--get ntkgp: train.ntk, test.ntk and test_test.ntk).
 )");
   sub->add_option("--arch", cmd->arch,
                   "network, e.g. \"Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)\": its infinite-width kernels");
@@ -264,7 +307,7 @@ Only the files the run needs are read (--get ntk: the ntk ones; --ensemble: also
       ->required();
   sub->add_option("--test", cmd->test, "test inputs X* (m x d); required with --arch");
   sub->add_option("--time", cmd->times, "comma-separated times (steps with --lr), 'inf' allowed")->capture_default_str();
-  sub->add_option("--get", cmd->get, "ntk (all layers trained) or nngp (last layer only)")->capture_default_str();
+  sub->add_option("--get", cmd->get, "ntk (all layers trained), nngp (last layer only), or ntkgp (NTK-GP posterior; with --ensemble --time inf)")->capture_default_str();
   sub->add_option("--loss", cmd->loss, "sum (½Σ(f - y)², the lecture's) or mean (divided by Y.size, neural-tangents')")
       ->capture_default_str();
   sub->add_option("--objective", cmd->objective, "mse or cross-entropy (softmax, by an adaptive ODE solver)")

@@ -184,3 +184,56 @@ def test_initial_outputs_and_mean_loss(ntkit_ok, tmp_path, data, kernels):
     expect = f0t + ks @ np.linalg.solve(k, (np.eye(24) - e) @ (y - f0))
     np.testing.assert_allclose(test[1], expect, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(test[2], f0t + ks @ np.linalg.solve(k, y - f0), rtol=1e-7)
+
+
+def test_ntkgp_posterior_matches_dense_solves(ntkit_ok, tmp_path, data, kernels):
+    """--get ntkgp: gp_inference's NTK-GP posterior, mean Θ* Θ⁻¹ Y and cov Θ** - Θ* Θ⁻¹ Θ*ᵀ."""
+    _, _, y = data
+    ntkit_ok("kernel", "--arch", ARCH, "--x1", "xt.npy", "--get", "ntk", "-o", "K/test_test.ntk.npy")
+    th, ths, thss = kernels["train.ntk"], kernels["test.ntk"], np.load(tmp_path / "K/test_test.ntk.npy")
+    ntkit_ok("predict", "--kernels", "K", "--train", "y.npy", "--get", "ntkgp", "--ensemble", "--time", "inf", "-o", "G")
+    load = lambda name: np.load(tmp_path / "G" / name)
+    mean, cov, train, train_cov = load("test.npy"), load("test_cov.npy"), load("train.npy"), load("train_cov.npy")
+    assert mean.shape == (1, 6, 2) and cov.shape == (1, 6, 6) and train.shape == (1, 24, 2) and train_cov.shape == (1, 24, 24)
+    np.testing.assert_allclose(mean[0], ths @ np.linalg.solve(th, y), rtol=1e-7)
+    expect = thss - ths @ np.linalg.solve(th, ths.T)
+    np.testing.assert_allclose(cov[0], expect, atol=1e-8 * thss.max())
+    np.testing.assert_array_equal(cov[0], cov[0].T)
+    assert np.linalg.eigvalsh(cov[0]).min() > -1e-9 * thss.max()
+    # On the training points without diag_reg the posterior interpolates: Y, and no variance.
+    np.testing.assert_allclose(train[0], y, atol=1e-7 * np.abs(y).max())
+    np.testing.assert_allclose(train_cov[0], 0, atol=1e-7 * th.max())
+    # Not the NTK ensemble at t = inf: the same mean, another covariance (the NNGP enters it).
+    ntkit_ok("predict", "--kernels", "K", "--train", "y.npy", "--get", "ntk", "--ensemble", "--time", "inf", "-o", "E")
+    np.testing.assert_allclose(np.load(tmp_path / "E/test.npy")[0], mean[0], rtol=1e-10)
+    assert np.abs(np.load(tmp_path / "E/test_cov.npy")[0] - cov[0]).max() > 1e-3 * thss.max()
+    # From --arch: the same numbers; several 'inf' times repeat the posterior.
+    ntkit_ok("predict", "--arch", ARCH, "--train", "x.npy", "y.npy", "--test", "xt.npy", "--get", "ntkgp", "--ensemble",
+             "--time", "inf,inf", "-o", "A")
+    np.testing.assert_allclose(np.load(tmp_path / "A/test_cov.npy")[1], cov[0], rtol=1e-12, atol=1e-14 * thss.max())
+    assert "max_stable_learning_rate" not in json.loads((tmp_path / "A/summary.json").read_text())
+
+
+def test_ntkgp_diag_reg_is_observation_noise(ntkit_ok, tmp_path, data, kernels):
+    _, _, y = data
+    ntkit_ok("kernel", "--arch", ARCH, "--x1", "xt.npy", "--get", "ntk", "-o", "K/test_test.ntk.npy")
+    th, ths, thss = kernels["train.ntk"], kernels["test.ntk"], np.load(tmp_path / "K/test_test.ntk.npy")
+    ntkit_ok("predict", "--kernels", "K", "--train", "y.npy", "--get", "ntkgp", "--ensemble", "--time", "inf",
+             "--diag-reg", 0.1, "-o", "G")
+    reg = th + 0.1 * np.trace(th) / 24 * np.eye(24)  # relative diag_reg: 0.1 · tr(Θ)/n
+    np.testing.assert_allclose(np.load(tmp_path / "G/test.npy")[0], ths @ np.linalg.solve(reg, y), rtol=1e-9)
+    np.testing.assert_allclose(np.load(tmp_path / "G/test_cov.npy")[0], thss - ths @ np.linalg.solve(reg, ths.T),
+                               atol=1e-10 * thss.max())
+    np.testing.assert_allclose(np.load(tmp_path / "G/train.npy")[0], th @ np.linalg.solve(reg, y), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(np.load(tmp_path / "G/train_cov.npy")[0], th - th @ np.linalg.solve(reg, th),
+                               atol=1e-10 * th.max())
+
+
+def test_ntkgp_bad_combinations(ntkit, tmp_path, data, kernels):
+    base = ["--kernels", "K", "--train", "y.npy", "--get", "ntkgp"]
+    expect_error(ntkit, tmp_path, base + ["--time", "inf"], "--ensemble")
+    expect_error(ntkit, tmp_path, base + ["--ensemble", "--time", "1,inf"], "--time inf")
+    expect_error(ntkit, tmp_path, base + ["--ensemble", "--time", "inf", "--lr", "0.1"], "--lr")
+    expect_error(ntkit, tmp_path, base + ["--ensemble", "--time", "inf", "--loss", "mean"], "--loss")
+    expect_error(ntkit, tmp_path, base + ["--ensemble", "--time", "inf"], "test_test.ntk.npy", "does not exist")
+    expect_error(ntkit, tmp_path, base + ["--ensemble", "--time", "inf", "--objective", "cross-entropy"], "--ensemble")
