@@ -13,7 +13,7 @@ CMAKE_FLAGS += -DNTKIT_WERROR=ON
 endif
 NTKIT := $(BUILD)/apps/ntkit/ntkit
 
-.PHONY: all deps build test test-cpp test-cli test-python test-asan fuzz fuzz-build fuzz-smoke bench demo clean
+.PHONY: all deps build python-install test test-cpp test-cli test-python test-asan fuzz fuzz-build fuzz-smoke bench demo clean
 
 all: build
 
@@ -24,25 +24,28 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The Python module: `pip install .` (scikit-build-core; build folder build-python/, kept for
-# incremental rebuilds) with this build's CMake definitions (-DNTKIT_WERROR=ON in CI), into
-# $(PYTHON) as it is (no build isolation: install-deps put pybind11 and scikit-build-core
-# there), then its tests, which compare against the tool in $(BUILD).
+# The Python module (for `make test` and for the demo's plots): `pip install .`
+# (scikit-build-core; build folder build-python/, kept for incremental rebuilds) with this
+# build's CMake definitions (-DNTKIT_WERROR=ON in CI), into $(PYTHON) as it is (no build
+# isolation: install-deps put pybind11 and scikit-build-core there). Its tests compare against
+# the tool in $(BUILD).
 PIP_INSTALL := $(PYTHON) -m pip install -q --disable-pip-version-check --no-build-isolation \
   $(patsubst -D%,--config-settings=cmake.define.%,$(filter -D%,$(CMAKE_FLAGS)))
 define run_python_tests
-	$(PIP_INSTALL) --root-user-action=ignore . || $(PIP_INSTALL) --break-system-packages .
 	NTKIT_BIN=$(abspath $(NTKIT)) $(PYTHON) -m pytest -q tests/python
 endef
 
+python-install: deps
+	$(PIP_INSTALL) --root-user-action=ignore . || $(PIP_INSTALL) --break-system-packages .
+
 # Every test: C++ (GoogleTest through CTest), a short fuzz run of the readers, then the
 # command-line and Python tests (pytest).
-test: build fuzz-smoke
+test: build fuzz-smoke python-install
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	NTKIT_BIN=$(abspath $(NTKIT)) $(PYTHON) -m pytest -q tests/cli
 	$(run_python_tests)
 
-test-python: build
+test-python: build python-install
 	$(run_python_tests)
 
 # The C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (Debug, so Eigen's and our
@@ -71,7 +74,9 @@ bench: build
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PYTHON) bench/numpy_deep_kernel.py --ntkit $(NTKIT)
 	NTKIT=$(abspath $(NTKIT)) PYTHON=$(PYTHON) bash bench/neural_tangents/run.sh
 
-demo: build
+# The lecture's demo and the classic kernel methods (the tool), then their figures, drawn by
+# the Python module (ntkit.plot, through scripts/plot_demo.py).
+demo: build python-install
 	$(NTKIT) demo --out $(DEMO_OUT)
 	$(NTKIT) classic-demo --out $(DEMO_OUT)/classic
 	$(PYTHON) scripts/plot_demo.py $(DEMO_OUT)
