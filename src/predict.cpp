@@ -75,20 +75,26 @@ Trajectory predict_mse(MatrixView<double> k_train, MatrixView<double> k_test_tra
                        const std::vector<double>& times, const DynamicsOptions& options, const RowMatrixD& f0_train,
                        const RowMatrixD& f0_test) {
   if (times.empty()) throw Error("predict_mse: give at least one time");
-  const KernelDynamics dyn(k_train, targets, options);
-  const Eigen::Index n = k_train.rows(), m = k_test_train.rows(), o = targets.cols();
+  return predict_mse(KernelDynamics(k_train, targets, options), k_test_train, times, f0_train, f0_test);
+}
+
+Trajectory predict_mse(const KernelDynamics& dyn, MatrixView<double> k_test_train, const std::vector<double>& times,
+                       const RowMatrixD& f0_train, const RowMatrixD& f0_test) {
+  if (times.empty()) throw Error("predict_mse: give at least one time");
+  const Eigen::Index n = dyn.targets().rows(), m = k_test_train.rows(), o = dyn.targets().cols();
   if (k_test_train.cols() != n)
     throw Error("predict_mse: K(X*, X) is " + shape(m, k_test_train.cols()) + " but K(X, X) is " + shape(n, n) +
                 "; need one column per training point");
-  // t = inf (and the checks of the initial outputs) through the single-time path.
+  // t = inf (and the checks of the initial outputs) through the single-time path. Only when
+  // asked for: t = inf is an error for a learning rate above the stable limit, finite steps
+  // are not.
   Trajectory out;
   out.train.resize(times.size());
   out.test.resize(times.size());
-  const RowMatrixD inf_train = dyn.train_at(std::numeric_limits<double>::infinity(), f0_train);
   const bool any_inf = std::any_of(times.begin(), times.end(), [](double t) { return std::isinf(t); });
-  const RowMatrixD inf_test = any_inf ? dyn.test_at(std::numeric_limits<double>::infinity(), k_test_train, f0_train, f0_test)
-                                      : RowMatrixD();
-  if (!any_inf) (void)dyn.test_at(0.0, k_test_train, f0_train, f0_test);  // validates f0_test
+  const double check_time = any_inf ? std::numeric_limits<double>::infinity() : 0.0;
+  const RowMatrixD inf_train = dyn.train_at(check_time, f0_train);
+  const RowMatrixD inf_test = dyn.test_at(check_time, k_test_train, f0_train, f0_test);
   const RowMatrixD f0 = f0_train.size() != 0 ? f0_train : RowMatrixD::Zero(n, o);
   const RowMatrixD f0t = f0_test.size() != 0 ? f0_test : RowMatrixD::Zero(m, o);
 

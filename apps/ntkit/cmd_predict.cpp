@@ -236,12 +236,12 @@ void run(const PredictCommand& cmd) {
       test_cov.push_back(std::move(g.covariance));
     }
   } else {
+    // The library's path: one eigendecomposition for every time.
     const KernelDynamics dyn(k_train, y, options);
     max_lr = dyn.max_stable_learning_rate();
-    for (const double t : times) {
-      train_out.push_back(dyn.train_at(t, f0));
-      test_out.push_back(dyn.test_at(t, k_test, f0, f0t));
-    }
+    Trajectory tr = predict_mse(dyn, k_test, times, f0, f0t);
+    train_out = std::move(tr.train);
+    test_out = std::move(tr.test);
   }
 
   std::error_code ec;

@@ -43,6 +43,10 @@ struct Trajectory {
 Trajectory predict_mse(MatrixView<double> k_train, MatrixView<double> k_test_train, MatrixView<double> targets,
                        const std::vector<double>& times, const DynamicsOptions& options = {},
                        const RowMatrixD& f0_train = {}, const RowMatrixD& f0_test = {});
+/// The same from dynamics already built (training kernel, targets and options), for callers
+/// that also use them (e.g. for the stable learning rate): still one eigendecomposition.
+Trajectory predict_mse(const KernelDynamics& dynamics, MatrixView<double> k_test_train, const std::vector<double>& times,
+                       const RowMatrixD& f0_train = {}, const RowMatrixD& f0_test = {});
 
 /// Which layers the ensemble trains: all (the NTK drives training) or the last only (the NNGP).
 enum class EnsembleKind { Ntk, Nngp };

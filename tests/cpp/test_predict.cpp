@@ -109,6 +109,28 @@ void check_against_weight_space(Eigen::Index features, double beta, LossNormaliz
   }
 }
 
+// predict_mse from prebuilt dynamics (what `ntkit predict` calls) is the same computation, and
+// agrees with the single-time path; an unstable learning rate is an error only where the
+// outputs overflow or at t = inf (no limit), not for a few finite steps.
+TEST(PredictMse, FromDynamicsMatchesSingleTimesAndAllowsFewUnstableSteps) {
+  const Blocks b = make_blocks(12, 5, 2, 12);
+  DynamicsOptions opt;
+  opt.learning_rate = 1.5 * max_learning_rate(b.th, LossNormalization::Sum, b.y.size());  // unstable
+  const KernelDynamics dyn(b.th, b.y, opt);
+  const std::vector<double> steps{0.0, 1.0, 3.0};
+  const Trajectory tr = predict_mse(dyn, b.th_st, steps);
+  const Trajectory same = predict_mse(b.th, b.th_st, b.y, steps, opt);
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    EXPECT_EQ(tr.train[i], same.train[i]);
+    EXPECT_EQ(tr.test[i], same.test[i]);
+    // Against max |Y| as well: at step 0 the training outputs are 0 up to rounding.
+    const double scale = b.y.cwiseAbs().maxCoeff();
+    EXPECT_LT((tr.train[i] - dyn.train_at(steps[i])).cwiseAbs().maxCoeff(), 1e-10 * scale) << steps[i];
+    EXPECT_LT((tr.test[i] - dyn.test_at(steps[i], b.th_st)).cwiseAbs().maxCoeff(), 1e-10 * scale) << steps[i];
+  }
+  EXPECT_THROW(predict_mse(dyn, b.th_st, {1.0, kInf}), Error);
+}
+
 TEST(KernelDynamicsSchedules, GradientDescentAndMomentumMatchWeightSpaceTraining) {
   check_against_weight_space(50, 0.0, LossNormalization::Sum);   // K full rank
   check_against_weight_space(50, 0.9, LossNormalization::Sum);
