@@ -50,8 +50,10 @@
 //   k, q1, q2, and T = Σ_m P_m(q1) P_m(q2) kᵐ with P_m(q) = √(m!) Σ_j coef_{m+2j} a_{m+2j,m} qʲ
 //   (the same expansion as neural-tangents' Polynomial, written without its division by
 //   √(q1q2), so q = 0 is exact); Ṫ = ∂T/∂k (Price's theorem).
-// Tanh, Softplus, Elu(α), Selu, Silu: no closed form; 2-D Gauss–Hermite quadrature, as
-//   neural-tangents' ElementwiseNumerical, with φ' in closed form (jax.nn definitions).
+// Tanh, Softplus, Silu: no closed form; a 2-D trapezoid rule adapted to the variance (or
+//   Gauss–Hermite of a given degree, as neural-tangents' ElementwiseNumerical), with φ' in
+//   closed form (jax.nn definitions). Elu(α), Selu: the inner of the two integrals in closed
+//   form (erfc), the outer by Gauss–Legendre split at the kink (apply_kinked, end of file).
 //
 // Numerics (SPEC §6): θ through atan2 (never arccos); ρ = 1 exactly for k = q1 = q2 because
 // √(fl(q·q)) = q in binary floating point, so θ = 0 exactly; this file is compiled with
@@ -175,15 +177,19 @@ void activate_numerical(ActivationKind kind, double alpha, const double* x, doub
       // elu x = x for x > 0, α(eˣ − 1) otherwise; selu = scale · elu with jax's α.
       const double a = kind == ActivationKind::Selu ? kSeluAlpha : alpha;
       const double scale = kind == ActivationKind::Selu ? kSeluScale : 1.0;
+      // expm1, not exp − 1: for tiny |x| (tiny variances) exp(x) − 1 keeps no digits of x.
 #pragma omp simd
       for (std::size_t i = 0; i < n; ++i) e[i] = std::min(x[i], 0.0);
-      detail::exp_array(e, e, n);
+      if (df) {
 #pragma omp simd
-      for (std::size_t i = 0; i < n; ++i) {
-        const bool pos = x[i] > 0;
-        f[i] = scale * (pos ? x[i] : a * (e[i] - 1.0));
-        if (df) df[i] = scale * (pos ? 1.0 : a * e[i]);
+        for (std::size_t i = 0; i < n; ++i) df[i] = e[i];
+        detail::exp_array(df, df, n);
+#pragma omp simd
+        for (std::size_t i = 0; i < n; ++i) df[i] = scale * (x[i] > 0 ? 1.0 : a * df[i]);
       }
+      detail::expm1_array(e, e, n);
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) f[i] = scale * (x[i] > 0 ? x[i] : a * e[i]);
       return;
     }
     default:
@@ -295,17 +301,20 @@ DualActivation::DualActivation(const ActivationLayer& layer, int quadrature_degr
     case ActivationKind::Selu:
     case ActivationKind::Silu: {
       family_ = Family::Quadrature;
-      // 0: the adaptive trapezoid rule, built per entry — for the smooth φ. Elu and Selu have
-      // a jump in φ' at 0, where neither rule converges fast (Ṫ error ~1e-2 either way,
-      // measured against Monte Carlo); the trapezoid rule is worse at small q there, so they
-      // keep Gauss–Hermite of degree 40 by default.
-      const bool kinked = layer.kind == ActivationKind::Elu || layer.kind == ActivationKind::Selu;
-      if (quadrature_degree != 0 || kinked) {
-        GaussHermite rule = gauss_hermite(quadrature_degree != 0 ? quadrature_degree : 40);  // throws for a bad degree
+      // 0: the adaptive trapezoid rule, built per entry, for the smooth φ; for Elu and Selu,
+      // whose φ' jumps at 0 (where neither product rule converges: Ṫ off by ~1e-2), a
+      // one-dimensional rule split at the kink over a closed-form inner integral.
+      if (quadrature_degree != 0) {
+        GaussHermite rule = gauss_hermite(quadrature_degree);  // throws for a bad degree
         nodes_ = std::move(rule.nodes);
         weights_ = std::move(rule.weights);
       }
       c0_ = layer.alpha;  // Elu's α
+      // Elu and Selu by default: the rule split at the kink (apply_kinked).
+      kinked_ = quadrature_degree == 0 &&
+                (layer.kind == ActivationKind::Elu || layer.kind == ActivationKind::Selu);
+      c1_ = layer.kind == ActivationKind::Selu ? kSeluAlpha : layer.alpha;  // α of the ELU
+      c2_ = layer.kind == ActivationKind::Selu ? kSeluScale : 1.0;          // the outer scale
       break;
     }
   }
@@ -562,6 +571,10 @@ void trapezoid_rule(double q_max, std::vector<double>& z, std::vector<double>& w
 // ElementwiseNumerical). Cost: N² evaluations of φ (and φ') per entry, vectorized.
 void DualActivation::apply_quadrature(const double* q1, const double* q2, const double* k,
                                       double* t, double* tdot, std::size_t n) const {
+  if (kinked_) {
+    apply_kinked(q1, q2, k, t, tdot, n);
+    return;
+  }
   const bool adaptive = nodes_.empty();
   std::vector<double> zs = nodes_, ws = weights_;
   std::vector<double> v, f, df, e;
@@ -609,6 +622,159 @@ void DualActivation::apply_quadrature(const double* q1, const double* q2, const 
           for (std::size_t b = 0; b < nq; ++b) inner_dot += w[b] * da[b];
           sum_dot += w[a] * dfu[a] * inner_dot;
         }
+      }
+      // Written after all reads of entry i (outputs may alias the inputs).
+      t[start + i] = sum;
+      if (tdot) tdot[start + i] = sum_dot;
+    }
+  }
+}
+
+
+// ---- Elu and Selu: φ' jumps at 0 ---------------------------------------------------------------
+//
+// ELU(α): φ(x) = x for x > 0, α(eˣ − 1) otherwise; Selu = λ·ELU(α_selu). With u = √q_p z (p the
+// point with the larger q, as above) and v = c + s Z, c = √q_o ρ z, s = √q_o sn, the inner
+// expectation over Z ~ N(0, 1) has a closed form (a = c/s; Φ, ϕ the standard normal CDF and
+// density; completing the square in the exponential):
+//   E[φ(v)]  = c Φ(a) + s ϕ(a) + α (N − Φ(−a)),   E[φ'(v)] = Φ(a) + α N,
+//   N = E[e^v 1{v ≤ 0}] = e^{c + s²/2} Φ(−a − s) = ½ erfc(w) e^{c + s²/2},  w = (a + s)/√2.
+// For w ≥ 26 erfc underflows; there N = ½ e^{−a²/2} erfcx(w) (since c + s²/2 − w² = −a²/2)
+// with erfcx's asymptotic series. Below 26, c + s²/2 ≤ w² < 676 cannot overflow. For s = 0
+// (ρ = ±1, or q_o = 0) the inner value is just φ(c).
+// What is left, E_z[φ(u) E[φ(v) | z]] (and the same with φ'), is one-dimensional; its integrand
+// is analytic on each side of z = 0 except for two steep places: the inner threshold a crosses
+// [−8, 8] for |z| < 8 sn/|ρ| (nearly parallel pairs), and e^u falls on the scale 1/√q_p. So
+// each half line [0, 10] (Gaussian weight e^{−50} beyond) is cut at those two places and every
+// piece gets 32-point Gauss–Legendre. Measured against a 20-digit polar-coordinate integration
+// split along the kink rays (tests): ~1e-16 relative, ρ up to 1 − 1e-8, q from 1e-3 to 100.
+namespace {
+
+constexpr std::size_t kLegendrePoints = 32;
+constexpr double kKinkReach = 10.0;
+
+struct LegendreRule {
+  double nodes[kLegendrePoints], weights[kLegendrePoints];  // on [0, 1]
+};
+
+// Gauss–Legendre nodes by Newton's method on the three-term recurrence, in long double so the
+// rounded nodes and weights are correct to the last bit of a double.
+LegendreRule make_legendre_rule() {
+  LegendreRule rule{};
+  const int n = static_cast<int>(kLegendrePoints);
+  for (int i = 0; i < n; ++i) {
+    long double x = std::cos(std::numbers::pi_v<long double> * (i + 0.75L) / (n + 0.5L)), dp = 1;
+    for (int iter = 0; iter < 100; ++iter) {
+      long double p0 = 1, p1 = x;
+      for (int j = 2; j <= n; ++j) {
+        const long double p2 = ((2 * j - 1) * x * p1 - (j - 1) * p0) / j;
+        p0 = p1;
+        p1 = p2;
+      }
+      dp = n * (x * p1 - p0) / (x * x - 1);
+      const long double step = p1 / dp;
+      x -= step;
+      if (std::abs(step) < 1e-19L) break;
+    }
+    rule.nodes[i] = static_cast<double>((1 - x) / 2);  // mapped from [−1, 1] to [0, 1]
+    rule.weights[i] = static_cast<double>(1 / ((1 - x * x) * dp * dp));  // 2/((1−x²)P'²) · ½
+  }
+  return rule;
+}
+
+const LegendreRule& legendre_rule() {
+  static const LegendreRule rule = make_legendre_rule();
+  return rule;
+}
+
+// erfcx(w) = e^{w²} erfc(w) for w ≥ 26: Σ_k (−1)^k (2k−1)!!/(2w²)^k / (w√π); the 9th term is
+// below 1e-19 of the first there.
+double erfcx_large(double w) {
+  const double r = 1.0 / (2.0 * w * w);
+  double term = 1.0, sum = 1.0;
+  for (int k = 1; k <= 8; ++k) {
+    term *= -(2.0 * k - 1.0) * r;
+    sum += term;
+  }
+  return sum / (w * std::sqrt(kPi));
+}
+
+}  // namespace
+
+void DualActivation::apply_kinked(const double* q1, const double* q2, const double* k, double* t,
+                                  double* tdot, std::size_t n) const {
+  constexpr std::size_t kMaxNodes = 2 * 3 * kLegendrePoints;  // two halves, at most 3 pieces each
+  const LegendreRule& rule = legendre_rule();
+  const double alpha = c1_;  // the ELU's α; c2_ = Selu's λ (1 for Elu)
+  const double inv_sqrt2 = 1.0 / std::numbers::sqrt2, inv_sqrt_2pi = 1.0 / std::sqrt(k2Pi);
+  double z[kMaxNodes], w[kMaxNodes], x[kMaxNodes], fu[kMaxNodes], dfu[kMaxNodes], e[kMaxNodes];
+  double c[kMaxNodes], a[kMaxNodes], e1[kMaxNodes], e2[kMaxNodes], e3[kMaxNodes], pdf[kMaxNodes],
+      big[kMaxNodes], inner[kMaxNodes], inner_dot[kMaxNodes];
+  Geometry g;
+  for (std::size_t start = 0; start < n; start += kChunk) {
+    const std::size_t len = std::min(kChunk, n - start);
+    geometry(q1 + start, q2 + start, k + start, len, g);
+    for (std::size_t i = 0; i < len; ++i) {
+      const double qp = std::max(q1[start + i], q2[start + i]), qo = std::min(q1[start + i], q2[start + i]);
+      const double sp = std::sqrt(qp), so = std::sqrt(qo), rho = g.rho[i], sn = g.sn[i];
+      const double cu = so * rho, cs = so * sn;
+      // Pieces of [0, kKinkReach]: cut where the inner threshold and e^u turn (see above).
+      double cuts[4] = {0, kKinkReach, kKinkReach, kKinkReach};
+      std::size_t ncuts = 1;
+      if (8.0 * sn < kKinkReach * std::abs(rho) && sn > 0) cuts[ncuts++] = 8.0 * sn / std::abs(rho);
+      if (36.0 < kKinkReach * sp) cuts[ncuts++] = 36.0 / sp;
+      if (ncuts == 3 && cuts[2] < cuts[1]) std::swap(cuts[1], cuts[2]);
+      cuts[ncuts] = kKinkReach;
+      std::size_t m = 0;  // nodes: z > 0 first, then the mirrored z < 0
+      for (std::size_t p = 0; p < ncuts; ++p) {
+        const double lo = cuts[p], width = cuts[p + 1] - lo;
+        if (!(width > 0)) continue;
+        for (std::size_t j = 0; j < kLegendrePoints; ++j, ++m) {
+          z[m] = lo + width * rule.nodes[j];
+          w[m] = width * rule.weights[j] * inv_sqrt_2pi * std::exp(-0.5 * z[m] * z[m]);
+        }
+      }
+      for (std::size_t j = 0; j < m; ++j) {
+        z[m + j] = -z[j];
+        w[m + j] = w[j];
+      }
+      m *= 2;
+#pragma omp simd
+      for (std::size_t j = 0; j < m; ++j) x[j] = sp * z[j];
+      activate_numerical(layer_.kind, c0_, x, fu, tdot ? dfu : nullptr, m, e);  // includes Selu's λ
+#pragma omp simd
+      for (std::size_t j = 0; j < m; ++j) c[j] = cu * z[j];
+      if (cs > 0) {
+#pragma omp simd
+        for (std::size_t j = 0; j < m; ++j) {
+          a[j] = c[j] / cs;
+          e1[j] = -a[j] * inv_sqrt2;                    // erfc → 2Φ(a)
+          e2[j] = a[j] * inv_sqrt2;                     // erfc → 2Φ(−a)
+          e3[j] = std::min((a[j] + cs) * inv_sqrt2, 26.0);  // w, clamped: erfc → 2Φ(−a − s)
+          pdf[j] = -0.5 * a[j] * a[j];
+          big[j] = c[j] + 0.5 * cs * cs;
+        }
+        detail::erfc_array(e1, e1, m);
+        detail::erfc_array(e2, e2, m);
+        detail::erfc_array(e3, e3, m);
+        detail::exp_array(pdf, pdf, m);  // e^{−a²/2}
+        // e^{c + s²/2} where it is used (w < 26, so the argument is < 676); 0 elsewhere.
+#pragma omp simd
+        for (std::size_t j = 0; j < m; ++j) big[j] = (a[j] + cs) * inv_sqrt2 < 26.0 ? big[j] : -1000.0;
+        detail::exp_array(big, big, m);
+        for (std::size_t j = 0; j < m; ++j) {
+          const double wj = (a[j] + cs) * inv_sqrt2;
+          const double nj = wj < 26.0 ? 0.5 * e3[j] * big[j] : 0.5 * pdf[j] * erfcx_large(wj);
+          inner[j] = c2_ * (0.5 * c[j] * e1[j] + cs * inv_sqrt_2pi * pdf[j] + alpha * (nj - 0.5 * e2[j]));
+          inner_dot[j] = c2_ * (0.5 * e1[j] + alpha * nj);
+        }
+      } else {
+        activate_numerical(layer_.kind, c0_, c, inner, tdot ? inner_dot : nullptr, m, e);
+      }
+      double sum = 0, sum_dot = 0;
+      for (std::size_t j = 0; j < m; ++j) {
+        sum += w[j] * fu[j] * inner[j];
+        if (tdot) sum_dot += w[j] * dfu[j] * inner_dot[j];
       }
       // Written after all reads of entry i (outputs may alias the inputs).
       t[start + i] = sum;

@@ -38,6 +38,18 @@ void exp_array(const float* x, float* out, std::size_t n) {
   for (; i < n; ++i) out[i] = std::exp(x[i]);
 }
 
+void expm1_array(const double* x, double* out, std::size_t n) {
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) _mm256_storeu_pd(out + i, Sleef_expm1d4_u10(_mm256_loadu_pd(x + i)));
+  for (; i < n; ++i) out[i] = std::expm1(x[i]);
+}
+
+void erfc_array(const double* x, double* out, std::size_t n) {
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) _mm256_storeu_pd(out + i, Sleef_erfcd4_u15(_mm256_loadu_pd(x + i)));
+  for (; i < n; ++i) out[i] = std::erfc(x[i]);
+}
+
 #else
 
 template <class T>
@@ -52,6 +64,12 @@ void atan2_array(const double* y, const double* x, double* out, std::size_t n) {
 void atan2_array(const float* y, const float* x, float* out, std::size_t n) { atan2_scalar(y, x, out, n); }
 void exp_array(const double* x, double* out, std::size_t n) { exp_scalar(x, out, n); }
 void exp_array(const float* x, float* out, std::size_t n) { exp_scalar(x, out, n); }
+void expm1_array(const double* x, double* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = std::expm1(x[i]);
+}
+void erfc_array(const double* x, double* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = std::erfc(x[i]);
+}
 
 #endif
 

@@ -17,4 +17,10 @@ void atan2_array(const float* y, const float* x, float* out, std::size_t n);
 void exp_array(const double* x, double* out, std::size_t n);
 void exp_array(const float* x, float* out, std::size_t n);
 
+/// out[i] = exp(x[i]) − 1, accurate for tiny |x| too. out may alias x.
+void expm1_array(const double* x, double* out, std::size_t n);
+
+/// out[i] = erfc(x[i]) (SLEEF's 1.5-ULP variant). out may alias x.
+void erfc_array(const double* x, double* out, std::size_t n);
+
 }  // namespace ntkit::detail

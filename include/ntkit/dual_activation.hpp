@@ -12,9 +12,11 @@
 //   arcsin family       Erf(a, b, c), Sigmoid_like            (Williams 1997)
 //   Gaussian integrals  Gelu, Sin, Cos, Rbf, Exp, Gaussian    (neural-tangents)
 //   polynomials         Monomial(n), Polynomial(coef)         (Hermite expansion, exact)
-//   quadrature          Tanh, Softplus, Elu, Selu, Silu       (no closed form: a 2-D trapezoid
-//                       rule adapted to each entry's variance, ~1e-13 for smooth φ; or
-//                       Gauss–Hermite of a given degree, as neural-tangents' ElementwiseNumerical)
+//   quadrature          Tanh, Softplus, Silu                  (no closed form: a 2-D trapezoid
+//                       rule adapted to each entry's variance, ~1e-13; or Gauss–Hermite of a
+//                       given degree, as neural-tangents' ElementwiseNumerical)
+//                       Elu, Selu                             (inner integral in closed form,
+//                       outer by Gauss–Legendre split at the kink, ~1e-15; or Gauss–Hermite)
 //
 // Conventions (SPEC §6):
 //  - Correlations are clipped to [−1, 1]; k is used clipped to [−√(q1q2), √(q1q2)].
@@ -49,11 +51,11 @@ class DualActivation {
  public:
   /// quadrature_degree, for activations without a closed form: 0 (default) chooses the
   /// trapezoid rule per entry from its variance (error ~1e-13 for the smooth Tanh, Softplus,
-  /// Silu at any q; cost grows like q); 1–200 is a fixed Gauss–Hermite rule of that many
-  /// points per axis (what neural-tangents' ElementwiseNumerical(deg) computes; degree 40 is
-  /// off by 1e-7 at q = 1 and by up to 49% at q = 49 for Tanh; Elu and Selu, whose φ' jumps
-  /// at 0, keep degree 40 by default: Ṫ error ~1e-2). Throws ntkit::Error for an invalid
-  /// layer (check_layer_arguments) or degree.
+  /// Silu at any q; cost grows like q) and, for Elu and Selu, whose φ' jumps at 0, a rule split
+  /// at the kink (~1e-15); 1–200 is a fixed Gauss–Hermite rule of that many points per axis
+  /// (what neural-tangents' ElementwiseNumerical(deg) computes; degree 40 is off by 1e-7 at
+  /// q = 1 and by up to 49% at q = 49 for Tanh, and by ~1e-2 in Ṫ for Elu and Selu). Throws
+  /// ntkit::Error for an invalid layer (check_layer_arguments) or degree.
   explicit DualActivation(const ActivationLayer& layer, int quadrature_degree = 0);
 
   /// False for the quadrature fallback (Tanh, Softplus, Elu, Selu, Silu).
@@ -89,6 +91,9 @@ class DualActivation {
                    double* tdot, std::size_t n) const;
   void apply_quadrature(const double* q1, const double* q2, const double* k, double* t,
                         double* tdot, std::size_t n) const;
+  // Elu/Selu by default: a 1-D rule split at the kink over a closed-form inner integral.
+  void apply_kinked(const double* q1, const double* q2, const double* k, double* t, double* tdot,
+                    std::size_t n) const;
 
   ActivationLayer layer_;
   Family family_ = Family::ABRelu;
@@ -100,6 +105,7 @@ class DualActivation {
   std::vector<std::vector<double>> hermite_;
   // Quadrature: the standard-normal Gauss–Hermite rule (empty: the adaptive trapezoid rule).
   std::vector<double> nodes_, weights_;
+  bool kinked_ = false;  // Elu/Selu with the default rule (apply_kinked)
 };
 
 }  // namespace ntkit
