@@ -1,21 +1,30 @@
 #!/usr/bin/env python3
-"""ntkit side by side with neural-tangents (issue 8): the infinite-width analytic kernels.
+"""ntkit side by side with neural-tangents (issue 8): analytic kernels, empirical NTKs of the
+same finite network, and predictions on the same kernels.
 
 Run through bench/neural_tangents/run.sh, which makes the virtual environment (jax CPU +
 neural-tangents, bench/neural_tangents/requirements.txt) and finds the ntkit binary.
 
-  python compare.py --ntkit build/apps/ntkit/ntkit [--quick] [--skip-speed] [--out DIR]
+  python compare.py --ntkit build/apps/ntkit/ntkit [--skip-speed] [--skip-analytic]
+                    [--skip-empirical] [--skip-predict] [--merge OLD.json] [--out DIR]
 
-1. Agreement: for every architecture in CASES, one text is evaluated by both sides: ntkit's
-   `kernel --arch TEXT` and neural-tangents' stax.serial(TEXT) (the same names and
+1. Analytic agreement: for every architecture in CASES, one text is evaluated by both sides:
+   ntkit's `kernel --arch TEXT` and neural-tangents' stax.serial(TEXT) (the same names and
    arguments; Tanh, Softplus, Elu, Selu, Silu map to stax.ElementwiseNumerical with jax.nn's
    function, Residual(f...) to FanOut(2), parallel(serial(f...), Identity), FanInSum).
    NNGP and NTK of K(X1, X1) and K(X1, X2) in float64 (jax_enable_x64); reported: the
    largest |a - b| / max|b| ("max-rel") and the largest elementwise |a - b| / |b| over entries
    with |b| >= 1e-6 max|b| ("elem-rel").
-2. Speed: depth-5 ReLU NNGP+NTK of K(X, X), n = 1024 and 4096, d = 784, float32 and float64;
-   neural-tangents jitted and warmed up; ntkit through its CLI (includes process start and
-   writing the .npy files) and, where `import ntkit` works, in process; medians of repeats.
+2. Empirical agreement (EMP_CASES): `ntkit empirical --params-out` draws a network and writes
+   its weights; the same weights go into stax's params; NTK against nt.empirical_ntk_fn
+   (implementations 1, 2, 3; per logit with trace_axes=()), NNGP against what of
+   empirical_nngp_fn is comparable (see the report).
+3. Prediction agreement (PRED_TASKS): gradient_descent_mse, gradient_descent_mse_ensemble and
+   gp_inference of nt.predict against ntkit's Python module and `ntkit predict --kernels`, on
+   identical precomputed kernels.
+4. Speed (ratios neural-tangents / ntkit, after warm-up, medians, all cores): kernel_fn
+   (depth-5 ReLU NNGP+NTK, n = 1024 and 4096, d = 784, float32 and float64), empirical NTK
+   (3-layer ReLU MLP, --emp-width, n in --emp-sizes, d = 784), predictions (--predict-size).
 Writes bench/results/<yyyy-mm-dd>-neural-tangents.md.
 """
 from __future__ import annotations
@@ -59,6 +68,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 QUAD_DEG = 40       # ntkit's default Gauss-Hermite degree for Tanh, Softplus, ...
 QUAD_DEG_REF = 150  # a finer neural-tangents rule, to tell whose quadrature is off
 TARGET = 1e-10      # closed forms: agreement to 1e-10 relative in float64
+EMP_TARGET = 1e-12  # empirical kernels of the same network, float64
+PRED_TARGET = 1e-10  # predictions on identical kernels, float64
 
 # ---- Architectures -------------------------------------------------------------------------
 # (name, text, kind): kind "closed" (a closed form on both sides: the 1e-10 target applies) or
@@ -471,6 +482,606 @@ def run_speed(binary, workdir, sizes, repeats, module_python):
     return rows
 
 
+# ---- empirical NTK / NNGP of finite networks ------------------------------------------------
+# ntkit draws the weights (`ntkit empirical --params-out`: per Dense, W out x in row-major, then
+# b), neural-tangents gets the same numbers in its stax params (W in x out, b 1 x out).
+
+EMP_CASES = [
+    # (name, text); widths small enough for neural-tangents' Jacobian contraction
+    ("relu-d1", "Dense(256, b_std=0.1), Relu(), Dense(1)"),
+    ("relu-d3-w1.5-b0.05", mlp(3, "Relu()", 1.5, 0.05, 128)),
+    ("relu-d10-w1.4-b0.1", mlp(10, "Relu()", 1.4, 0.1, 64)),
+    ("relu-d3-nobias", mlp(3, "Relu()", 1.3, None, 128)),
+    ("relu-d3-standard", mlp(3, "Relu()", 1.3, 0.1, 128, "standard", 1.2, 0.2)),
+    ("erf-d2-standard-nobias", mlp(2, "Erf()", 1.2, None, 100, "standard")),
+    ("mixed-param-d3",
+     "Dense(96, W_std=1.4, b_std=0.1), Relu(), "
+     "Dense(160, W_std=1.2, b_std=0.3, parameterization='standard'), Gelu(), "
+     "Dense(80, W_std=1.1), Tanh(), Dense(1, W_std=0.9, b_std=0.1, parameterization='standard')"),
+    ("leakyrelu-d4", mlp(4, "LeakyRelu(0.1)", 1.3, 0.1, 96)),
+    ("abrelu-abs-d2", "Dense(128, W_std=1.1, b_std=0.3), ABRelu(-0.5, 1.2), "
+                      "Dense(128, b_std=0.5), Abs(), Dense(1)"),
+    ("erf-abc-gelu-d2", "Dense(128, W_std=0.9, b_std=0.1), Erf(a=2.0, b=0.5, c=0.3), "
+                        "Dense(128, W_std=1.2, b_std=0.1), Gelu(), Dense(1)"),
+    ("sin-cos-d2", "Dense(128, b_std=0.1), Sin(a=1.2, b=0.7, c=0.4), Dense(128, W_std=1.1, b_std=0.2), "
+                   "Cos(), Dense(1)"),
+    ("sigmoid_like-rbf-d2", "Dense(128, W_std=1.5, b_std=0.05), Sigmoid_like(), "
+                            "Dense(128, b_std=0.2), Rbf(gamma=0.5), Dense(1)"),
+    ("gaussian-exp-d2", "Dense(128, b_std=0.1), Gaussian(a=1.0, b=-0.5), Dense(128, b_std=0.1), "
+                        "Exp(a=0.5, b=0.3), Dense(1)"),
+    ("polynomial-monomial-d2", "Dense(128, W_std=0.7, b_std=0.1), Polynomial(coef=[0.1, 1.0, 0.5, -0.2]), "
+                               "Dense(128, W_std=0.8, b_std=0.1), Monomial(2), Dense(1)"),
+    ("rectmonomial2-d2", mlp(2, "RectifiedMonomial(2)", 1.0, 0.1, 128)),
+    ("tanh-softplus-d2", "Dense(128, W_std=1.2, b_std=0.1), Tanh(), Dense(128, b_std=0.1), Softplus(), Dense(1)"),
+    ("elu-selu-silu-d3", "Dense(96, W_std=1.1, b_std=0.1), Elu(), Dense(96), Selu(), "
+                         "Dense(96, W_std=1.2, b_std=0.1), Silu(), Dense(1)"),
+    ("layernorm-relu-d3",
+     "Dense(128, W_std=1.5, b_std=0.1), LayerNorm(), Relu(), "
+     "Dense(128, W_std=1.5, b_std=0.1), LayerNorm(), Relu(), "
+     "Dense(128, W_std=1.5, b_std=0.1), LayerNorm(), Relu(), Dense(1)"),
+    ("residual-relu-d4",
+     "Dense(128, W_std=1.4, b_std=0.1), "
+     "Residual(Relu(), Dense(128, W_std=1.4, b_std=0.1)), "
+     "Residual(Relu(), Dense(128, W_std=1.4, b_std=0.1)), "
+     "Residual(Relu(), Dense(128, W_std=1.4, b_std=0.1)), Relu(), Dense(1)"),
+    ("layernorm-residual-standard",
+     "Dense(128, W_std=1.2, b_std=0.1, parameterization='standard'), "
+     "Residual(LayerNorm(), Relu(), Dense(128, W_std=1.4, b_std=0.1, parameterization='standard')), "
+     "Residual(LayerNorm(), Gelu(), Dense(128, W_std=1.4, b_std=0.1)), "
+     "LayerNorm(eps=1e-3), Erf(), Dense(1, b_std=0.1, parameterization='standard')"),
+    ("fanout3-parallel",
+     "Dense(128, W_std=1.2, b_std=0.1), FanOut(3), "
+     "parallel(serial(Relu(), Dense(128, W_std=1.5)), "
+     "serial(Erf(), Dense(128, b_std=0.2)), Identity()), FanInSum(), "
+     "Gelu(), Dense(1, W_std=0.7)"),
+    ("relu-d2-5-outputs", "Dense(128, W_std=1.4, b_std=0.1), Relu(), Dense(128, W_std=1.4, b_std=0.1), Relu(), "
+                          "Dense(5, W_std=1.1, b_std=0.2)"),
+    ("ends-in-erf-4-outputs", "Dense(128, W_std=1.3, b_std=0.1), Relu(), Dense(4, W_std=1.2, b_std=0.3), Erf()"),
+    ("ends-in-layernorm-6-outputs", "Dense(128, W_std=1.3, b_std=0.1), Gelu(), Dense(6, b_std=0.3), LayerNorm()"),
+]
+# Cases also compared per logit pair (--full-logits vs trace_axes=()).
+EMP_FULL_LOGITS = {"relu-d2-5-outputs", "ends-in-erf-4-outputs", "ends-in-layernorm-6-outputs"}
+EMP_SPEED_ARCH = ", ".join(["Dense({w}, W_std=1.4, b_std=0.1), Relu()"] * 3) + ", Dense(1, W_std=1.4, b_std=0.1)"
+
+
+def nt_layers(text):
+    """The top-level layers of `text` as stax triples."""
+    return eval(f"[{text}]", {"__builtins__": {}}, nt_namespace(QUAD_DEG))
+
+
+def layer_descriptions(text):
+    """(name, kwargs) per top-level layer of `text` (to read the readout's W_std, b_std)."""
+    names = list(nt_namespace(QUAD_DEG))
+    ns = {n: (lambda *a, _n=n, **k: (_n, a, k)) for n in names}
+    return eval(f"[{text}]", {"__builtins__": {}}, ns)
+
+
+def stax_params_from_flat(template, flat):
+    """`template` (stax params) with every Dense's (W, b) replaced by ntkit's flat parameters."""
+    def walk(node, pos):
+        if (isinstance(node, (tuple, list)) and len(node) == 2 and getattr(node[0], "ndim", 0) == 2
+                and (node[1] is None or getattr(node[1], "ndim", 0) >= 1)):
+            w, b = node
+            n_in, n_out = w.shape
+            w_new = flat[pos:pos + n_in * n_out].reshape(n_out, n_in).T
+            pos += n_in * n_out
+            b_new = None
+            if b is not None:
+                b_new = flat[pos:pos + n_out].reshape(b.shape)
+                pos += n_out
+            return (jnp.asarray(w_new), None if b_new is None else jnp.asarray(b_new)), pos
+        if isinstance(node, (tuple, list)):
+            out = []
+            for child in node:
+                child, pos = walk(child, pos)
+                out.append(child)
+            return (tuple(out) if isinstance(node, tuple) else out), pos
+        return node, pos
+    params, used = walk(template, 0)
+    if used != flat.size:
+        raise ValueError(f"parameter count: ntkit {flat.size}, neural-tangents' Dense layers {used}")
+    return params
+
+
+def nt_empirical(text, params_flat, x1, x2, implementations=(1,)):
+    """neural-tangents' empirical NTK (per implementation), NNGP comparable with ntkit's, and
+    the per-logit NTK (trace_axes=()), with ntkit's weights."""
+    layers = nt_layers(text)
+    init_fn, apply_fn, _ = stax.serial(*layers)
+    _, template = init_fn(jax.random.PRNGKey(0), (-1, x1.shape[1]))
+    params = stax_params_from_flat(template, params_flat)
+    a, b = jnp.asarray(x1), (None if x2 is None else jnp.asarray(x2))
+    out = {"ntk": {impl: np.asarray(nt.empirical_ntk_fn(apply_fn, trace_axes=(-1,), vmap_axes=0,
+                                                          implementation=impl)(a, b, params))
+                   for impl in implementations}}
+    out["ntk_full"] = np.asarray(nt.empirical_ntk_fn(apply_fn, trace_axes=(), vmap_axes=0)(a, b, params))
+    last_name, _, last_kw = layer_descriptions(text)[-1]
+    if last_name == "Dense":
+        # ntkit's NNGP of a network ending in Dense: E over the readout of f(x)·f(x') given the
+        # features h below it, W_std² h·h'/n_in + b_std². neural-tangents' empirical_nngp_fn
+        # of the layers below (trace_axes=(-1,): h·h'/n_in), mapped by the same affine formula.
+        _, apply_below, _ = stax.serial(*layers[:-1])
+        hh = np.asarray(nt.empirical_nngp_fn(apply_below)(a, b, params[:-1]))
+        w_std = last_kw.get("W_std", 1.0)
+        b_std = last_kw.get("b_std", None)
+        out["nngp"] = w_std ** 2 * hh + (0.0 if b_std is None else b_std ** 2)
+        out["nngp_how"] = "readout expectation of empirical_nngp_fn(layers below)"
+    else:
+        out["nngp"] = np.asarray(nt.empirical_nngp_fn(apply_fn)(a, b, params))
+        out["nngp_how"] = "empirical_nngp_fn (output Gram / O)"
+    out["outputs"] = int(np.asarray(apply_fn(params, a)).shape[-1])
+    return out
+
+
+def ntkit_empirical_cli(binary, text, p1, p2, workdir, seed, full_logits=False):
+    out = os.path.join(workdir, "E.npy")
+    params = os.path.join(workdir, "E.params.npy")
+    cmd = [binary, "empirical", "--arch", text, "--x1", p1, "--get", "both", "-o", out,
+           "--seed", str(seed), "--params-out", params]
+    if p2:
+        cmd += ["--x2", p2]
+    if full_logits:
+        cmd += ["--full-logits"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise NtkitError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else
+                         f"exit {proc.returncode}")
+    return (np.load(os.path.join(workdir, "E.nngp.npy")), np.load(os.path.join(workdir, "E.ntk.npy")),
+            np.load(params).ravel())
+
+
+def run_empirical_agreement(binary, workdir, only=()):
+    rng = np.random.default_rng(8)
+    d = 10
+    x1 = rng.standard_normal((16, d))
+    x2 = rng.standard_normal((11, d))
+    x2[0] = x1[0]
+    p1, p2 = os.path.join(workdir, "e1.npy"), os.path.join(workdir, "e2.npy")
+    np.save(p1, x1)
+    np.save(p2, x2)
+    rows = []
+    for seed, (name, text) in enumerate(EMP_CASES):
+        if only and name not in only:
+            continue
+        row = {"name": name, "text": text, "seed": seed}
+        try:
+            got, params = {}, None
+            for t, (xb, pb) in {"XX": (None, None), "XY": (x2, p2)}.items():
+                nngp_k, ntk_k, flat = ntkit_empirical_cli(binary, text, p1, pb, workdir, seed)
+                if params is not None and not np.array_equal(params, flat):
+                    raise NtkitError("the same --seed gave different parameters")
+                params = flat
+                got[t] = (nngp_k, ntk_k)
+                if name in EMP_FULL_LOGITS:
+                    got[t + "-full"] = ntkit_empirical_cli(binary, text, p1, pb, workdir, seed, True)[:2]
+        except NtkitError as exc:
+            row["status"] = f"ntkit error: {exc}"[:200]
+            rows.append(row)
+            print(f"{name:28s} {row['status']}", flush=True)
+            continue
+        row["parameters"] = int(params.size)
+        try:
+            ref = {t: nt_empirical(text, params, x1, xb, implementations=(1, 2, 3))
+                   for t, xb in (("XX", None), ("XY", x2))}
+        except Exception as exc:  # neural-tangents rejects the architecture
+            row["status"] = f"neural-tangents error: {type(exc).__name__}: {exc}"[:200]
+            rows.append(row)
+            print(f"{name:28s} {row['status']}", flush=True)
+            continue
+        row["outputs"] = ref["XX"]["outputs"]
+        row["nngp_how"] = ref["XX"]["nngp_how"]
+        row["ntk"] = max(rel_errors(got[t][1], ref[t]["ntk"][1])[0] for t in ref)
+        row["ntk_elem"] = max(rel_errors(got[t][1], ref[t]["ntk"][1])[1] for t in ref)
+        row["ntk_impl"] = {str(i): max(rel_errors(got[t][1], ref[t]["ntk"][i])[0] for t in ref) for i in (2, 3)}
+        row["nngp"] = max(rel_errors(got[t][0], ref[t]["nngp"])[0] for t in ref)
+        if name in EMP_FULL_LOGITS:
+            errs = []
+            for t in ref:
+                full = ref[t]["ntk_full"]  # (n1, n2, O, O)
+                n1, n2, o, _ = full.shape
+                errs.append(rel_errors(got[t + "-full"][1], full.transpose(0, 2, 1, 3).reshape(n1 * o, n2 * o))[0])
+            row["ntk_full"] = max(errs)
+        row["worst"] = max(row["ntk"], row["nngp"], row.get("ntk_full", 0.0), *row["ntk_impl"].values())
+        row["status"] = "ok" if row["worst"] <= EMP_TARGET else f"MISSED ({fmt(row['worst'])})"
+        rows.append(row)
+        print(f"{name:28s} P={params.size:6d} O={row['outputs']}  ntk {fmt(row['ntk'])} "
+              f"(impl 2 {fmt(row['ntk_impl']['2'])}, 3 {fmt(row['ntk_impl']['3'])})  nngp {fmt(row['nngp'])}"
+              + (f"  full-logits ntk {fmt(row['ntk_full'])}" if "ntk_full" in row else "")
+              + f"  {row['status']}", flush=True)
+    return rows
+
+
+EMP_SPEED_SNIPPET = r"""
+import sys, time, statistics, json
+import numpy as np
+import ntkit
+arch, path, repeats, seed, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+x = np.load(path)
+net = ntkit.Mlp(arch, x.shape[1], seed=seed)
+k = net.empirical_kernel(x, get="ntk")
+times = []
+for _ in range(repeats):
+    t0 = time.perf_counter(); k = net.empirical_kernel(x, get="ntk"); times.append(time.perf_counter() - t0)
+np.save(out + ".ntk.npy", k); np.save(out + ".params.npy", net.parameters)
+print(json.dumps({"median": statistics.median(times), "times": times}))
+"""
+
+
+def run_empirical_speed(binary, workdir, sizes, width, repeats, module_python):
+    import json
+    arch = EMP_SPEED_ARCH.format(w=width)
+    d = 784
+    rows = []
+    for n in sizes:
+        x = np.random.default_rng(n).standard_normal((n, d))
+        path = os.path.join(workdir, f"xe_{n}.npy")
+        np.save(path, x)
+        row = {"n": n, "d": d, "width": width, "arch": arch, "load_before": sh("cut -d' ' -f1-3 /proc/loadavg")}
+        # ntkit CLI: a whole process (start, drawing the weights, the kernel, writing n x n).
+        out = os.path.join(workdir, "Espeed.npy")
+        params = os.path.join(workdir, "Espeed.params.npy")
+        cmd = [binary, "empirical", "--arch", arch, "--x1", path, "--get", "ntk", "-o", out, "--seed", "0"]
+        subprocess.run(cmd + ["--params-out", params], check=True, capture_output=True)  # warm-up
+        row["cli"], row["cli_times"] = median_time(
+            lambda: subprocess.run(cmd, check=True, capture_output=True), repeats)
+        got = np.load(out)
+        flat = np.load(params).ravel()
+        if module_python:
+            proc = subprocess.run([module_python, "-c", EMP_SPEED_SNIPPET, arch, path, str(repeats), "0",
+                                   os.path.join(workdir, "Emod")], capture_output=True, text=True)
+            if proc.returncode == 0:
+                res = json.loads(proc.stdout.strip().splitlines()[-1])
+                row["module"], row["module_times"] = res["median"], res["times"]
+                mod_k = np.load(os.path.join(workdir, "Emod.ntk.npy"))
+                mod_p = np.load(os.path.join(workdir, "Emod.params.npy"))
+            else:
+                row["module_error"] = (proc.stderr.strip().splitlines() or ["?"])[-1][:200]
+        # neural-tangents: empirical_ntk_fn, jitted, structured derivatives (implementation 3,
+        # its fastest here; 1 = Jacobian contraction and 2 = NTK-vector products are far slower
+        # at this size, see findings.md), with ntkit's weights (the CLI's network).
+        init_fn, apply_fn, _ = stax.serial(*nt_layers(arch))
+        _, template = init_fn(jax.random.PRNGKey(0), (-1, d))
+        nt_params = stax_params_from_flat(template, flat)
+        fn = jax.jit(nt.empirical_ntk_fn(apply_fn, trace_axes=(-1,), vmap_axes=0, implementation=3))
+        xj = jnp.asarray(x)
+
+        def nt_call():
+            return fn(xj, None, nt_params).block_until_ready()
+        t0 = time.perf_counter()
+        ref = np.asarray(nt_call())
+        row["nt_first"] = time.perf_counter() - t0  # compile + first run
+        row["nt"], row["nt_times"] = median_time(nt_call, repeats)
+        row["agree_cli"] = rel_errors(got, ref)[0]
+        if "module" in row:
+            if np.array_equal(mod_p, flat):
+                row["agree_module"] = rel_errors(mod_k, ref)[0]
+            else:
+                nt_params_mod = stax_params_from_flat(template, mod_p)
+                row["agree_module"] = rel_errors(mod_k, np.asarray(fn(xj, None, nt_params_mod)))[0]
+        row["load_after"] = sh("cut -d' ' -f1-3 /proc/loadavg")
+        rows.append(row)
+        line = (f"n={n:5d} width {width}: neural-tangents {row['nt']:.3f} s, ntkit CLI {row['cli']:.3f} s "
+                f"(ratio {row['nt'] / row['cli']:.1f}x)")
+        if "module" in row:
+            line += f", ntkit module {row['module']:.3f} s (ratio {row['nt'] / row['module']:.1f}x)"
+        print(line + f"  [agree {fmt(row['agree_cli'])}; load {row['load_before']} -> {row['load_after']}]",
+              flush=True)
+        os.remove(path)
+    return rows
+
+
+# ---- predictions: nt.predict vs ntkit on identical precomputed kernels -------------------------
+# Conventions: neural-tangents' gradient_descent_mse(_ensemble) is gradient flow on the loss
+# ½ Σ (f - y)² / y.size with time in units of learning_rate (absolute time = learning_rate · t);
+# ntkit's loss="mean" (CLI --loss mean) is the same loss, its times are absolute, so
+# neural-tangents' (t, learning_rate) is ntkit's t · learning_rate. ntkit's train_after_steps /
+# CLI --lr are discrete gradient descent steps, which neural-tangents has no closed form for
+# (its gradient_descent is an ODE of the flow too): not compared.
+
+KernelNT = __import__("collections").namedtuple("Kernel", ["nngp", "ntk"])
+
+PRED_TASKS = [
+    # kind, get, learning_rate, diag_reg, times (None: none; inf allowed)
+    {"kind": "mse", "get": "ntk", "lr": 1.0, "diag_reg": 0.0, "times": [0.0, 0.5, 3.0, 20.0, 200.0, 5e3, float("inf")]},
+    {"kind": "mse", "get": "ntk", "lr": 0.25, "diag_reg": 1e-3, "times": [0.0, 0.5, 3.0, 20.0, 200.0, 5e3, float("inf")]},
+    {"kind": "mse", "get": "nngp", "lr": 2.0, "diag_reg": 0.0, "times": [0.1, 1.0, 10.0, 100.0, float("inf")]},
+    {"kind": "ensemble", "get": "ntk", "lr": 1.0, "diag_reg": 0.0, "times": [0.0, 0.5, 3.0, 20.0, 200.0, float("inf")]},
+    {"kind": "ensemble", "get": "nngp", "lr": 1.0, "diag_reg": 0.0, "times": [0.0, 0.5, 3.0, 20.0, 200.0, float("inf")]},
+    {"kind": "ensemble", "get": "ntk", "lr": 0.3, "diag_reg": 1e-3, "times": [0.5, 3.0, 20.0, 200.0, float("inf")]},
+    {"kind": "gp", "get": "nngp", "diag_reg": 0.0},
+    {"kind": "gp", "get": "ntk", "diag_reg": 0.0},
+    {"kind": "gp", "get": "ntkgp", "diag_reg": 0.0},
+    {"kind": "gp", "get": "nngp", "diag_reg": 1e-4},
+    {"kind": "gp", "get": "ntk", "diag_reg": 1e-4},
+    {"kind": "gp", "get": "ntkgp", "diag_reg": 1e-4},
+]
+
+
+def task_label(task):
+    s = {"mse": "gradient_descent_mse", "ensemble": "gradient_descent_mse_ensemble",
+         "gp": "gp_inference"}[task["kind"]] + f" get={task['get']}"
+    if "lr" in task:
+        s += f" lr={task['lr']:g}"
+    s += f" diag_reg={task['diag_reg']:g}"
+    return s
+
+
+def nt_blocks(K):
+    return {k: jnp.asarray(v) for k, v in K.items()}
+
+
+def nt_lookup_kernel_fn(Kj):
+    """A kernel_fn for gradient_descent_mse_ensemble that returns the precomputed blocks: the
+    inputs are row indices (train 0..n-1, test n..n+m-1)."""
+    n, m = Kj["ntk_tt"].shape[0], Kj["ntk_st"].shape[0]
+
+    def kernel_fn(x1, x2, get, **kwargs):
+        block = ("tt" if int(x1[0, 0]) == 0 else "st") if x2 is not None else \
+                ("tt" if int(x1[0, 0]) == 0 else "ss")
+        if isinstance(get, str):
+            return Kj[f"{get}_{block}"]
+        cls = __import__("collections").namedtuple("Kernel", list(get))
+        return cls(*(Kj[f"{k}_{block}"] for k in get))
+    x_train = jnp.arange(n, dtype=jnp.float64)[:, None]
+    x_test = jnp.arange(n, n + m, dtype=jnp.float64)[:, None]
+    return kernel_fn, x_train, x_test
+
+
+def nt_predict(task, K, y, f0_train, f0_test):
+    """neural-tangents' outputs for `task` on the kernels K (dict of blocks tt, st, ss)."""
+    g, dr = task["get"], task["diag_reg"]
+    if task["kind"] == "mse":
+        fn = nt.predict.gradient_descent_mse(jnp.asarray(K[g + "_tt"]), jnp.asarray(y), learning_rate=task["lr"],
+                                             diag_reg=dr)
+        train, test = fn(jnp.asarray(task["times"]), jnp.asarray(f0_train), jnp.asarray(f0_test),
+                         jnp.asarray(K[g + "_st"]))
+        return {"train": np.asarray(train), "test": np.asarray(test)}
+    if task["kind"] == "ensemble":
+        kernel_fn, x_train, x_test = nt_lookup_kernel_fn(nt_blocks(K))
+        fn = nt.predict.gradient_descent_mse_ensemble(kernel_fn, x_train, jnp.asarray(y), learning_rate=task["lr"],
+                                                      diag_reg=dr)
+        t = jnp.asarray(task["times"])
+        test = fn(t, x_test, get=g, compute_cov=True)
+        train = fn(t, None, get=g, compute_cov=True)
+        return {"test": np.asarray(test.mean), "test_cov": np.asarray(test.covariance),
+                "train": np.asarray(train.mean), "train_cov": np.asarray(train.covariance)}
+    fn = nt.predict.gp_inference(KernelNT(jnp.asarray(K["nngp_tt"]), jnp.asarray(K["ntk_tt"])), jnp.asarray(y),
+                                 diag_reg=dr)
+    out = fn(get=g, k_test_train=KernelNT(jnp.asarray(K["nngp_st"]), jnp.asarray(K["ntk_st"])),
+             k_test_test=KernelNT(jnp.asarray(K["nngp_ss"]), jnp.asarray(K["ntk_ss"])))
+    return {"test": np.asarray(out.mean), "test_cov": np.asarray(out.covariance)}
+
+
+# Run by an interpreter that can import ntkit: `python -c PREDICT_SNIPPET IN.npz TASKS.json OUT.npz REPEATS`.
+# REPEATS = 0: compute each task once and save the outputs; > 0: one warm-up, then time each task
+# (a fresh predictor each time: factorization + all times) and print the medians as JSON.
+PREDICT_SNIPPET = r"""
+import sys, json, time, statistics
+import numpy as np
+import ntkit
+K = dict(np.load(sys.argv[1])); tasks = json.loads(open(sys.argv[2]).read())
+out_path, repeats = sys.argv[3], int(sys.argv[4])
+y, f0, f0s = K["y"], K["f0_train"], K["f0_test"]
+def run(task):
+    g, dr = task["get"], task["diag_reg"]
+    if task["kind"] == "mse":
+        kd = ntkit.KernelDynamics(K[g + "_tt"], y, loss="mean", diag_reg=dr)
+        ts = [t * task["lr"] for t in task["times"]]
+        test = np.stack([kd.test_at_time(t, K[g + "_st"], f0, f0s) for t in ts])
+        return {"train": np.stack([kd.train_at_time(t, f0) for t in ts]), "test": test}
+    pair_tt, pair_st, pair_ss = ((K["nngp_tt"], K["ntk_tt"]), (K["nngp_st"], K["ntk_st"]),
+                                 (K["nngp_ss"], K["ntk_ss"]))
+    if task["kind"] == "ensemble":
+        ep = ntkit.EnsemblePredictor(pair_tt, y, get=g, loss="mean", diag_reg=dr)
+        ts = [t * task["lr"] for t in task["times"]]
+        mean, cov = ep.test(ts, pair_st, K["nngp_ss"])
+        if repeats:
+            return {"test": mean, "test_cov": cov}
+        tmean, tcov = ep.train(ts, covariance=True)
+        return {"test": mean, "test_cov": cov, "train": tmean, "train_cov": tcov}
+    mean, cov = ntkit.gp_inference(pair_tt, y, pair_st, pair_ss, get=g, diag_reg=dr)
+    return {"test": mean, "test_cov": cov}
+if repeats == 0:
+    res = {}
+    for i, task in enumerate(tasks):
+        try:
+            for k, v in run(task).items():
+                res[f"{i}/{k}"] = np.asarray(v)
+        except Exception as exc:
+            res[f"{i}/error"] = np.array(f"{type(exc).__name__}: {exc}")
+    np.savez(out_path, **res)
+else:
+    res = []
+    for task in tasks:
+        run(task)
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter(); run(task); times.append(time.perf_counter() - t0)
+        res.append({"median": statistics.median(times), "times": times})
+    print(json.dumps(res))
+"""
+
+
+def prediction_kernels(binary, workdir, n, m, d, o, arch, seed):
+    """NNGP and NTK blocks of `arch` (ntkit kernel) on random inputs, plus targets and f0."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n + m, d))
+    path = os.path.join(workdir, f"xp_{n}.npy")
+    np.save(path, x)
+    nngp_all, ntk_all = ntkit_kernels(binary, arch, path, None, workdir)
+    os.remove(path)
+    K = {}
+    for k, a in (("nngp", nngp_all), ("ntk", ntk_all)):
+        K[k + "_tt"], K[k + "_st"], K[k + "_ss"] = a[:n, :n].copy(), a[n:, :n].copy(), a[n:, n:].copy()
+    K["y"] = rng.standard_normal((n, o))
+    K["f0_train"] = 0.3 * rng.standard_normal((n, o))
+    K["f0_test"] = 0.3 * rng.standard_normal((m, o))
+    return K
+
+
+def ntkit_predict_module(module_python, K, tasks, workdir, repeats=0):
+    import json
+    kpath, tpath, opath = (os.path.join(workdir, f) for f in ("pk.npz", "pt.json", "po.npz"))
+    np.savez(kpath, **K)
+    with open(tpath, "w") as f:
+        json.dump(tasks, f)
+    proc = subprocess.run([module_python, "-c", PREDICT_SNIPPET, kpath, tpath, opath, str(repeats)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise NtkitError((proc.stderr.strip().splitlines() or ["?"])[-1][:200])
+    if repeats:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    z = np.load(opath)
+    res = [dict() for _ in tasks]
+    for key in z.files:
+        i, k = key.split("/")
+        res[int(i)][k] = z[key]
+    return res
+
+
+def ntkit_predict_cli(binary, K, task, workdir):
+    """The same task through `ntkit predict --kernels` (None if the CLI lacks it)."""
+    kdir = os.path.join(workdir, "pkernels")
+    os.makedirs(kdir, exist_ok=True)
+    for k in ("nngp", "ntk"):
+        np.save(os.path.join(kdir, f"train.{k}.npy"), K[k + "_tt"])
+        np.save(os.path.join(kdir, f"test.{k}.npy"), K[k + "_st"])
+    np.save(os.path.join(kdir, "test_test.nngp.npy"), K["nngp_ss"])
+    np.save(os.path.join(kdir, "test_test.ntk.npy"), K["ntk_ss"])
+    for k in ("y", "f0_train", "f0_test"):
+        np.save(os.path.join(workdir, f"p_{k}.npy"), K[k])
+    out = os.path.join(workdir, "pout")
+    shutil.rmtree(out, ignore_errors=True)
+    times = ([t * task["lr"] for t in task["times"]] if task["kind"] != "gp" else [float("inf")])
+    cmd = [binary, "predict", "--kernels", kdir, "--train", os.path.join(workdir, "p_y.npy"),
+           "--time", ",".join("inf" if t == float("inf") else repr(float(t)) for t in times),
+           "--get", task["get"], "--loss", "mean", "--diag-reg", repr(task["diag_reg"]), "-o", out]
+    if task["kind"] == "mse":
+        cmd += ["--f0", os.path.join(workdir, "p_f0_train.npy"), os.path.join(workdir, "p_f0_test.npy")]
+    else:
+        cmd += ["--ensemble"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1][:200]}
+    res = {k: np.load(os.path.join(out, k + ".npy")) for k in ("train", "test", "train_cov", "test_cov")
+           if os.path.exists(os.path.join(out, k + ".npy"))}
+    if task["kind"] == "gp":  # t = inf only: drop the time axis; the train side is not part of gp_inference
+        res = {k: v[0] for k, v in res.items() if k.startswith("test")}
+    return res
+
+
+def compare_outputs(got, ref):
+    """Largest max-rel over the arrays both have, per kind (means, covariances)."""
+    errs = {}
+    for k in ref:
+        if k not in got:
+            continue
+        a, b = np.asarray(got[k], np.float64), np.asarray(ref[k], np.float64)
+        if a.shape != b.shape:
+            a = a.reshape(b.shape) if a.size == b.size else a
+        e = rel_errors(a, b)[0]
+        which = "cov" if k.endswith("_cov") else "mean"
+        errs[which] = max(errs.get(which, 0.0), e)
+    return errs
+
+
+def run_predict_agreement(binary, workdir, module_python):
+    n, m, d, o = 48, 20, 8, 3
+    arch = mlp(3, "Relu()", 1.4, 0.1, 512)
+    K = prediction_kernels(binary, workdir, n, m, d, o, arch, seed=88)
+    cond = {k: float(np.linalg.cond(K[k + "_tt"])) for k in ("nngp", "ntk")}
+    print(f"kernels: {arch} on {n} train / {m} test points, d = {d}, {o} outputs; "
+          f"cond(NNGP) {cond['nngp']:.1e}, cond(NTK) {cond['ntk']:.1e}", flush=True)
+    mod = None
+    if module_python:
+        try:
+            mod = ntkit_predict_module(module_python, K, PRED_TASKS, workdir)
+        except NtkitError as exc:
+            print(f"ntkit module: {exc}", flush=True)
+    rows = []
+    for i, task in enumerate(PRED_TASKS):
+        row = {"task": task_label(task), **{k: v for k, v in task.items() if k != "times"},
+               "times": ["inf" if t == float("inf") else t for t in task.get("times", [float("inf")])]}
+        ref = nt_predict(task, K, K["y"], K["f0_train"], K["f0_test"])
+        if mod is not None:
+            if "error" in mod[i]:
+                row["module_error"] = str(mod[i]["error"])[:200]
+            else:
+                row["module"] = compare_outputs(mod[i], ref)
+        cli = ntkit_predict_cli(binary, K, task, workdir)
+        if "error" in cli:
+            row["cli_error"] = cli["error"]
+        else:
+            row["cli"] = compare_outputs(cli, ref)
+        worst = max([v for r in ("module", "cli") if r in row for v in row[r].values()] or [float("nan")])
+        row["worst"] = worst
+        row["status"] = ("ok" if worst <= PRED_TARGET else
+                         (f"MISSED ({fmt(worst)})" if worst == worst else "not compared"))
+        rows.append(row)
+        parts = [f"{r} mean {fmt(row[r]['mean'])}" + (f" cov {fmt(row[r]['cov'])}" if "cov" in row[r] else "")
+                 for r in ("module", "cli") if r in row]
+        parts += [f"{r}: {row[r + '_error']}" for r in ("module", "cli") if r + "_error" in row]
+        print(f"{row['task']:60s} " + "; ".join(parts) + f"  {row['status']}", flush=True)
+    return {"rows": rows, "n": n, "m": m, "d": d, "o": o, "arch": arch, "cond": cond}
+
+
+PRED_SPEED_TASKS = [
+    {"kind": "mse", "get": "ntk", "lr": 1.0, "diag_reg": 1e-4},
+    {"kind": "ensemble", "get": "ntk", "lr": 1.0, "diag_reg": 1e-4},
+    {"kind": "gp", "get": "ntk", "diag_reg": 1e-4},
+]
+
+
+def run_predict_speed(binary, workdir, n, m, repeats, module_python):
+    d, o = 784, 1
+    arch = mlp(3, "Relu()", 1.4, 0.1, 512)
+    K = prediction_kernels(binary, workdir, n, m, d, o, arch, seed=4096)
+    times = [0.0] + list(np.geomspace(1e-2, 1e4, 18)) + [float("inf")]  # 20 times
+    tasks = [dict(t, times=times) if t["kind"] != "gp" else dict(t) for t in PRED_SPEED_TASKS]
+    Kj = nt_blocks(K)  # on neural-tangents' side as jax arrays before the clock starts
+    tj = jnp.asarray(times)
+    mod = None
+    if module_python:
+        try:
+            mod = ntkit_predict_module(module_python, K, tasks, workdir, repeats)
+        except NtkitError as exc:
+            print(f"ntkit module: {exc}", flush=True)
+    rows = []
+    for i, task in enumerate(tasks):
+        row = {"task": task_label(task), "n": n, "m": m, "T": len(task.get("times", [0])),
+               "load_before": sh("cut -d' ' -f1-3 /proc/loadavg")}
+
+        def nt_call():  # a fresh predictor: factorization + every time, test side only
+            if task["kind"] == "mse":
+                fn = nt.predict.gradient_descent_mse(Kj["ntk_tt"], Kj["y"], learning_rate=task["lr"],
+                                                     diag_reg=task["diag_reg"])
+                return jax.block_until_ready(fn(tj, Kj["f0_train"], Kj["f0_test"], Kj["ntk_st"]))
+            return jax.block_until_ready(jax.tree_util.tree_leaves(nt_predict_test_only(task, Kj, tj)))
+        nt_call()  # warm-up
+        row["nt"], row["nt_times"] = median_time(nt_call, repeats)
+        if mod is not None:
+            row["module"], row["module_times"] = mod[i]["median"], mod[i]["times"]
+        row["load_after"] = sh("cut -d' ' -f1-3 /proc/loadavg")
+        rows.append(row)
+        print(f"{row['task']:50s} n={n} m={m} T={row['T']}: neural-tangents {row['nt']:.3f} s"
+              + (f", ntkit module {row['module']:.3f} s (ratio {row['nt'] / row['module']:.1f}x)" if "module" in row else "")
+              + f"  [load {row['load_before']} -> {row['load_after']}]", flush=True)
+    return rows
+
+
+def nt_predict_test_only(task, Kj, times):
+    """Test mean and covariance only (what the speed rows time), as nt_predict."""
+    g, dr = task["get"], task["diag_reg"]
+    if task["kind"] == "gp":
+        fn = nt.predict.gp_inference(KernelNT(Kj["nngp_tt"], Kj["ntk_tt"]), Kj["y"], diag_reg=dr)
+        return fn(get=g, k_test_train=KernelNT(Kj["nngp_st"], Kj["ntk_st"]),
+                  k_test_test=KernelNT(Kj["nngp_ss"], Kj["ntk_ss"]))
+    kernel_fn, x_train, x_test = nt_lookup_kernel_fn(Kj)
+    fn = nt.predict.gradient_descent_mse_ensemble(kernel_fn, x_train, Kj["y"],
+                                                  learning_rate=task["lr"], diag_reg=dr)
+    return fn(times, x_test, get=g, compute_cov=True)
+
+
 # ---- report --------------------------------------------------------------------------------
 
 def sh(cmd):
@@ -513,10 +1124,158 @@ def versions(binary):
     return v
 
 
-def write_report(path, vers, facts, load_before, load_after, rows, speed, module_info, args):
+def report_empirical(L, state):
+    rows = state.get("empirical") or []
+    if rows:
+        L.append("## Empirical NTK and NNGP of one finite network (float64, the same weights)\n")
+        L.append(
+            "ntkit draws the network (`ntkit empirical --arch TEXT --get both --seed S --params-out P.npy`, "
+            "K(X1, X1) and K(X1, X2) with X1 16 x 10, X2 11 x 10 standard normal, X2[0] = X1[0]); its "
+            "parameter vector (per Dense: W out x in, row-major, then b) is loaded into the params of "
+            "neural-tangents' `stax.serial(TEXT)` (W in x out, b 1 x out), and "
+            "`nt.empirical_ntk_fn(apply_fn, trace_axes=(-1,), vmap_axes=0, implementation=i)` is evaluated "
+            "with jax_enable_x64, i = 1 (Jacobian contraction, the table's main column), 2 (NTK-vector "
+            "products) and 3 (structured derivatives). Columns are max|a - b| / max|b|, worst over both "
+            f"input pairs (a = ntkit, b = neural-tangents); target {EMP_TARGET:g}.\n\n"
+            "- NTK, both sides average over the O outputs (neural-tangents' trace_axes=(-1,), ntkit's "
+            "default); 'per logit' compares `--full-logits` ((n1·O) x (n2·O)) with trace_axes=() "
+            "((n1, n2, O, O), axes reordered), for the multi-output cases.\n"
+            "- NNGP: not the same definition on both sides. neural-tangents' `empirical_nngp_fn` is the "
+            "output Gram f(x)·f(x')/O of this one network. ntkit's empirical NNGP of a network that ends "
+            "in Dense is the expectation over that readout layer's parameters given the features h "
+            "below it, W_std² h·h'/n_in + b_std² (include/ntkit/mlp_kernel.hpp), the quantity whose "
+            "infinite-width limit is the NNGP; the two are comparable only through the layers below "
+            "the readout: the column compares ntkit with W_std² · `empirical_nngp_fn(serial(layers "
+            "below the readout))` + b_std² ('readout expectation'). For a network that does not end in "
+            "Dense (the last two cases) ntkit's NNGP is the output Gram and is compared with "
+            "`empirical_nngp_fn` directly ('output Gram'). The output Gram of a network ending in "
+            "Dense is a one-sample estimate of ntkit's quantity and is not compared.\n")
+        L.append("| architecture | parameters | O | NTK (impl 1) | NTK (impl 2) | NTK (impl 3) | NTK per logit | NNGP | NNGP compared as | status |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            if "ntk" not in r:
+                L.append(f"| {r['name']} | | | | | | | | | {r['status'].replace('|', '/')} |")
+                continue
+            how = "readout expectation" if r["nngp_how"].startswith("readout") else "output Gram"
+            L.append(f"| {r['name']} | {r['parameters']} | {r['outputs']} | {fmt(r['ntk'])} | "
+                     f"{fmt(r['ntk_impl']['2'])} | {fmt(r['ntk_impl']['3'])} | {fmt(r.get('ntk_full', float('nan')))} | "
+                     f"{fmt(r['nngp'])} | {how} | {r['status']} |")
+        done = [r for r in rows if "worst" in r]
+        L.append("")
+        L.append(f"{len(rows)} networks; {len(done)} compared, "
+                 f"{sum(r['worst'] <= EMP_TARGET for r in done)} within {EMP_TARGET:g}"
+                 + (f", worst {fmt(max(r['worst'] for r in done))}" if done else "") + ".\n")
+        L.append("<details><summary>Architecture texts</summary>\n")
+        for r in rows:
+            L.append(f"- `{r['name']}` (seed {r['seed']}): `{r['text']}`")
+        L.append("\n</details>\n")
+    speed = state.get("empirical_speed") or []
+    if speed:
+        L.append("## Speed: empirical NTK\n")
+        L.append(
+            f"Network: `{speed[0]['arch']}` on n x {speed[0]['d']} standard normal inputs, K(X, X), "
+            "NTK only, float64, one output. neural-tangents: `jax.jit(nt.empirical_ntk_fn(apply_fn, "
+            "trace_axes=(-1,), vmap_axes=0, implementation=3))` (structured derivatives, its fastest "
+            "implementation here, see findings) with ntkit's weights, warmed up (the first call, "
+            "compilation included, is listed separately), `block_until_ready`. ntkit module: "
+            "`ntkit.Mlp(arch, d, seed=0).empirical_kernel(x)` in process after one warm-up call; "
+            "ntkit CLI: `ntkit empirical --arch ... --get ntk -o K.npy` as a whole process (start, "
+            "drawing the weights, writing n x n float64). Both sides use all cores. Median of "
+            f"{state.get('repeats', 3)} runs; ratio = neural-tangents / ntkit. 'agree': NTK max-rel "
+            "between the timed results (the same weights).\n")
+        L.append("| n | neural-tangents (s) | NT first call (s) | ntkit module (s) | ratio (module) | ntkit CLI (s) | ratio (CLI) | agree | load before / after |")
+        L.append("|---|---|---|---|---|---|---|---|---|")
+        for r in speed:
+            mod = (f"{r['module']:.3f} | {r['nt'] / r['module']:.1f}x" if "module" in r else " | ")
+            L.append(f"| {r['n']} | {r['nt']:.3f} | {r['nt_first']:.3f} | {mod} | {r['cli']:.3f} | "
+                     f"{r['nt'] / r['cli']:.1f}x | {fmt(max(r['agree_cli'], r.get('agree_module', 0.0)))} | "
+                     f"{r['load_before']} / {r['load_after']} |")
+        L.append("")
+        L.append("Raw times (s): " + "; ".join(
+            f"n={r['n']}: NT {', '.join(f'{t:.3f}' for t in r['nt_times'])} / "
+            + (f"module {', '.join(f'{t:.3f}' for t in r['module_times'])} / " if "module" in r else "")
+            + f"CLI {', '.join(f'{t:.3f}' for t in r['cli_times'])}" for r in speed) + "\n")
+        best = min(max(r["nt"] / r["cli"], r["nt"] / r.get("module", float("inf"))) for r in speed)
+        L.append(f"Target: empirical NTK >= 3x faster than neural-tangents. Smallest ratio in this run "
+                 f"(best ntkit route per row): {best:.1f}x"
+                 + (" - met.\n" if best >= 3 else f" - missed by a factor {3 / best:.2f}.\n"))
+
+
+def report_predict(L, state):
+    pred = state.get("predict")
+    if pred:
+        L.append("## Predictions: nt.predict vs ntkit (float64, identical kernels)\n")
+        L.append(
+            f"Kernels: NNGP and NTK of `{pred['arch']}` (`ntkit kernel`, float64) on {pred['n']} "
+            f"train and {pred['m']} test points (d = {pred['d']}), targets Y {pred['n']} x {pred['o']} "
+            f"and initial outputs f0 (train and test) standard normal (f0 x 0.3); condition numbers "
+            f"of K(X, X): NNGP {pred['cond']['nngp']:.1e}, NTK {pred['cond']['ntk']:.1e}. Both sides "
+            "get the same float64 blocks K(X, X), K(X*, X), K(X*, X*). neural-tangents 0.6.5's "
+            "`nt.predict`: `gradient_descent_mse(k, y, learning_rate, diag_reg)(t, f0, f0*, k*)`; "
+            "`gradient_descent_mse_ensemble(kernel_fn, x, y, learning_rate, diag_reg)(t, x*, get, "
+            "compute_cov=True)` (and x* = None for the training points), with a kernel_fn that "
+            "returns the precomputed blocks (its inputs are row indices); `gp_inference(Kernel(nngp, "
+            "ntk), y, diag_reg)(get, k_test_train, k_test_test)`. ntkit: the Python module "
+            "(`KernelDynamics(k, y, loss='mean', diag_reg)`.train_at_time / test_at_time, "
+            "`EnsemblePredictor((nngp, ntk), y, get, loss='mean', diag_reg)`.test / .train(covariance=True), "
+            "`gp_inference(...)`) and the CLI (`ntkit predict --kernels DIR --loss mean [--ensemble] "
+            "[--f0 F0 F0*]`; gp_inference = `--ensemble --time inf`).\n\n"
+            "Conventions mapped: neural-tangents' loss is ½ Σ (f - y)² / y.size and its time is in "
+            "units of learning_rate (absolute time = learning_rate · t); ntkit's loss='mean' is the "
+            "same loss with absolute times, so ntkit is called at learning_rate · t. ntkit's "
+            "discrete gradient-descent steps (`train_after_steps`, CLI `--lr`) have no counterpart "
+            "in nt.predict (whose gradient_descent is also continuous time) and are not compared. "
+            "diag_reg is relative on both sides (diag_reg · tr(K)/n). Columns: max|a - b| / max|b| "
+            "over every time, output and point, for the means and the covariances; "
+            f"target {PRED_TARGET:g}.\n")
+        L.append("| task | times (neural-tangents' t) | module: mean | module: cov | CLI: mean | CLI: cov | status |")
+        L.append("|---|---|---|---|---|---|---|")
+        for r in pred["rows"]:
+            cells = []
+            for route in ("module", "cli"):
+                if route in r:
+                    cells += [fmt(r[route].get("mean", float("nan"))), fmt(r[route].get("cov", float("nan")))]
+                else:
+                    err = r.get(route + "_error", "not run")
+                    cells += [("not in the CLI yet" if "unknown value" in err else err).replace("|", "/"), ""]
+            times = ", ".join(str(t) if isinstance(t, str) else f"{t:g}" for t in r["times"])
+            L.append(f"| {r['task']} | {times} | " + " | ".join(cells) + f" | {r['status']} |")
+        done = [r for r in pred["rows"] if r["worst"] == r["worst"]]
+        L.append("")
+        L.append(f"{len(pred['rows'])} tasks; {sum(r['worst'] <= PRED_TARGET for r in done)} within "
+                 f"{PRED_TARGET:g}" + (f", worst {fmt(max(r['worst'] for r in done))}" if done else "") + ".\n")
+    speed = state.get("predict_speed") or []
+    if speed:
+        L.append("## Speed: predictions\n")
+        L.append(
+            f"{speed[0]['n']} train / {speed[0]['m']} test points, one output, kernels of a depth-3 ReLU "
+            "network (d = 784) given; diag_reg = 1e-4; 20 times (0, 18 log-spaced from 0.01 to 1e4, "
+            "inf) where there are times. Each timed call builds a fresh predictor, i.e. includes "
+            f"the factorization (eigendecomposition of the {speed[0]['n']} x {speed[0]['n']} NTK; Cholesky for t = inf and "
+            "gp_inference): gradient_descent_mse: train and test means at every time; ensemble "
+            "(get='ntk'): test mean and covariance at every time; gp_inference (get='ntk'): test mean "
+            "and covariance. neural-tangents: the nt.predict functions as documented (not jitted; "
+            "jax.numpy on XLA CPU, all cores), kernels already jax arrays, `block_until_ready`, after "
+            "one warm-up; ntkit: the Python module in process, after one warm-up, all cores. Median "
+            f"of {state.get('repeats', 3)}; ratio = neural-tangents / ntkit.\n")
+        L.append("| task | neural-tangents (s) | ntkit module (s) | ratio | load before / after |")
+        L.append("|---|---|---|---|---|")
+        for r in speed:
+            mod = f"{r['module']:.3f} | {r['nt'] / r['module']:.1f}x" if "module" in r else " | "
+            L.append(f"| {r['task']} | {r['nt']:.3f} | {mod} | {r['load_before']} / {r['load_after']} |")
+        L.append("")
+        L.append("Raw times (s): " + "; ".join(
+            f"{r['task'].split()[0]}: NT {', '.join(f'{t:.3f}' for t in r['nt_times'])}"
+            + (f" / module {', '.join(f'{t:.3f}' for t in r['module_times'])}" if "module" in r else "")
+            for r in speed) + "\n")
+
+
+def write_report(path, vers, facts, load_before, load_after, rows, speed, module_info, args,
+                 state=None):
     L = []
     today = os.path.basename(path)[:10]
-    L.append(f"# ntkit vs neural-tangents: infinite-width kernels ({today})\n")
+    state = state or {}
+    L.append(f"# ntkit vs neural-tangents: kernels, empirical NTKs, predictions ({today})\n")
     L.append("Generated by `bench/neural_tangents/run.sh` (bench/neural_tangents/compare.py); one run.\n")
     L.append("## Versions\n")
     L.append("| component | version |\n|---|---|")
@@ -530,6 +1289,23 @@ def write_report(path, vers, facts, load_before, load_after, rows, speed, module
              "The machine is shared with other builds and tests, so timings are noisy: the ratios "
              "are medians of repeats taken in this one run.\n")
 
+    for sec, prov in (state.get("merged") or {}).items():
+        L.append(f"Section '{sec}' is copied from an earlier run ({prov}).\n")
+    if rows:
+        report_analytic(L, rows)
+    if speed:
+        report_analytic_speed(L, speed, module_info, args)
+    report_empirical(L, state)
+    report_predict(L, state)
+    if args.extra_md and os.path.exists(args.extra_md):
+        L.append(open(args.extra_md).read())
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(L) + "\n")
+    print(f"wrote {path}")
+
+
+def report_analytic(L, rows):
     L.append("## Agreement (float64)\n")
     L.append("Inputs: X1 20 x 12, X2 15 x 12 standard normal; X1 holds a pair of parallel rows "
              "(x1[3] = 0.5 x1[7]) and X2 shares its first row with X1, so besides the diagonal "
@@ -577,6 +1353,9 @@ def write_report(path, vers, facts, load_before, load_after, rows, speed, module
     for r in rows:
         L.append(f"- `{r['name']}`: `{r['text']}`")
     L.append("\n</details>\n")
+
+
+def report_analytic_speed(L, speed, module_info, args):
     if speed:
         L.append("## Speed: depth-5 ReLU NNGP + NTK of K(X, X), d = 784\n")
         L.append("Architecture: `" + mlp(5, "Relu()", 1.4, 0.1) + "`. neural-tangents: "
@@ -621,23 +1400,27 @@ def write_report(path, vers, facts, load_before, load_after, rows, speed, module
         L.append(f"Target: analytic kernels >= 10x faster than neural-tangents. Smallest ratio "
                  f"in this run (best ntkit route per row): {best:.1f}x"
                  + (" - met.\n" if best >= 10 else f" - missed by a factor {10 / best:.1f}.\n"))
-    if args.extra_md and os.path.exists(args.extra_md):
-        L.append(open(args.extra_md).read())
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write("\n".join(L) + "\n")
-    print(f"wrote {path}")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ntkit", default=os.path.join(REPO, "build", "apps", "ntkit", "ntkit"))
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
-    ap.add_argument("--sizes", default="1024,4096")
+    ap.add_argument("--sizes", default="1024,4096", help="n of the analytic kernel speed rows")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--skip-speed", action="store_true")
-    ap.add_argument("--only", default="", help="comma-separated case names")
+    ap.add_argument("--skip-speed", action="store_true", help="no speed rows at all")
+    ap.add_argument("--skip-analytic", action="store_true",
+                    help="skip the infinite-width kernel_fn sections (agreement and speed)")
+    ap.add_argument("--skip-analytic-speed", action="store_true", help="skip only the kernel_fn speed rows")
+    ap.add_argument("--skip-empirical", action="store_true", help="skip the empirical NTK/NNGP sections")
+    ap.add_argument("--skip-predict", action="store_true", help="skip the nt.predict sections")
+    ap.add_argument("--emp-sizes", default="256,1024", help="n of the empirical NTK speed rows")
+    ap.add_argument("--emp-width", type=int, default=1024, help="hidden width of the empirical NTK speed network")
+    ap.add_argument("--predict-size", default="4096,1024", help="train,test points of the prediction speed rows")
+    ap.add_argument("--only", default="", help="comma-separated case names (analytic and empirical)")
     ap.add_argument("--no-report", action="store_true")
+    ap.add_argument("--merge", metavar="JSON",
+                    help="copy the sections this run skips from an earlier run's .json (the report says so)")
     ap.add_argument("--extra-md", default=os.path.join(HERE, "findings.md"),
                     help="markdown appended to the report (the investigation's findings)")
     ap.add_argument("--render", metavar="JSON",
@@ -652,22 +1435,36 @@ def main():
     if not os.access(binary, os.X_OK):
         sys.exit(f"compare.py: error: no ntkit binary at {binary} (build it, or pass --ntkit)")
     load_before = sh("cut -d' ' -f1-3 /proc/loadavg")
-    cases = CASES
-    if args.only:
-        keep = set(args.only.split(","))
-        cases = [c for c in CASES if c[0] in keep]
+    only = set(args.only.split(",")) - {""}
+    cases = [c for c in CASES if not only or c[0] in only]
+    rows, speed, emp, emp_speed, pred, pred_speed = [], [], [], [], None, []
     with tempfile.TemporaryDirectory(prefix="ntkit-nt-") as workdir:
         exe, mod = find_ntkit_module_python()
         module_info = (f"`import ntkit` works with {exe} ({mod})" if exe else
                        "`import ntkit` failed with every interpreter tried (this venv, the base "
                        "Python): not built/installed yet, so only the CLI is timed")
-        print(f"== agreement: {len(cases)} architectures (float64); {module_info}", flush=True)
-        rows = run_agreement(binary, cases, workdir, module_python=exe)
-        speed = []
+        if not args.skip_analytic:
+            print(f"== agreement: {len(cases)} architectures (float64); {module_info}", flush=True)
+            rows = run_agreement(binary, cases, workdir, module_python=exe)
+        if not args.skip_empirical:
+            print("== empirical NTK / NNGP agreement (float64, the same weights)", flush=True)
+            emp = run_empirical_agreement(binary, workdir, only)
+        if not args.skip_predict:
+            print("== predictions agreement (float64, identical kernels)", flush=True)
+            pred = run_predict_agreement(binary, workdir, exe)
         if not args.skip_speed:
-            print("== speed", flush=True)
-            sizes = [int(s) for s in args.sizes.split(",") if s]
-            speed = run_speed(binary, workdir, sizes, args.repeats, exe)
+            if not args.skip_analytic and not args.skip_analytic_speed:
+                print("== speed: analytic kernel_fn", flush=True)
+                sizes = [int(s) for s in args.sizes.split(",") if s]
+                speed = run_speed(binary, workdir, sizes, args.repeats, exe)
+            if not args.skip_empirical:
+                print("== speed: empirical NTK", flush=True)
+                emp_speed = run_empirical_speed(binary, workdir, [int(s) for s in args.emp_sizes.split(",") if s],
+                                                args.emp_width, args.repeats, exe)
+            if not args.skip_predict:
+                print("== speed: predictions", flush=True)
+                n_train, n_test = (int(s) for s in args.predict_size.split(","))
+                pred_speed = run_predict_speed(binary, workdir, n_train, n_test, args.repeats, exe)
     load_after = sh("cut -d' ' -f1-3 /proc/loadavg")
     if not args.no_report:
         import json
@@ -675,7 +1472,22 @@ def main():
         state = {"versions": versions(binary), "machine": machine_facts(),
                  "load_before": load_before, "load_after": load_after, "rows": rows,
                  "speed": speed, "module_info": module_info, "repeats": args.repeats,
-                 "date": today}
+                 "date": today, "empirical": emp, "empirical_speed": emp_speed,
+                 "predict": pred, "predict_speed": pred_speed, "merged": {}}
+        if args.merge:
+            with open(args.merge) as f:
+                old = json.load(f)
+            prov = (f"{old.get('date')}, load {old.get('load_before')} before / {old.get('load_after')} "
+                    f"after, ntkit {old.get('versions', {}).get('ntkit', '?')}")
+            names = {"rows": "kernel_fn agreement", "speed": "kernel_fn speed",
+                     "empirical": "empirical agreement", "empirical_speed": "empirical speed",
+                     "predict": "predictions agreement", "predict_speed": "predictions speed"}
+            for key, name in names.items():
+                if not state[key] and old.get(key):
+                    state[key] = old[key]
+                    state["merged"][name] = old.get("merged", {}).get(name, prov)
+                    if key == "speed":
+                        state["module_info"] = old.get("module_info", module_info)
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, f"{today}-neural-tangents.json"), "w") as f:
             json.dump(state, f, indent=1)
@@ -686,7 +1498,7 @@ def render(state, args):
     args.repeats = state["repeats"]
     write_report(os.path.join(args.out, f"{state['date']}-neural-tangents.md"), state["versions"],
                  state["machine"], state["load_before"], state["load_after"], state["rows"],
-                 state["speed"], state["module_info"], args)
+                 state["speed"], state["module_info"], args, state)
 
 
 if __name__ == "__main__":
