@@ -2,7 +2,8 @@
 
 - ``kernel(arch, x1, x2=None, get="ntk")``: infinite-width NTK / NNGP of a deep network
   given in neural-tangents' layer syntax, e.g. ``"Dense(512, W_std=1.5, b_std=0.05), Relu,
-  Dense(1)"`` (``Network`` parses it once for reuse); ``kernel_diagonal`` for k(x_i, x_i).
+  Dense(1)"`` (``Network`` parses it once for reuse); ``kernel_diagonal`` for k(x_i, x_i);
+  ``kernel_to_npy`` computes it out of core straight into .npy files.
 - ``classic_kernel(x1, x2=None, kernel="rbf", ...)``: linear, polynomial, RBF, arc-cosine.
 - ``TwoLayerNet``, ``LinearizedTwoLayerNet``, ``two_layer_ntk``: the lecture's network
   f(x) = m^(-1/2) Σ b_i σ(a_i·x), its training, empirical and infinite-width NTK.
@@ -10,10 +11,12 @@
   description, their empirical NTK/NNGP and training (gd, sgd, momentum; mse, cross-entropy).
 - ``KernelDynamics``: gradient-flow / gradient-descent predictions at any time, inf included.
 - ``gp_inference``, ``EnsemblePredictor``, ``max_learning_rate``: GP posteriors and the
-  infinite ensemble of trained networks (neural-tangents' predict module) from NNGP/NTK blocks.
+  infinite ensemble of trained networks (neural-tangents' predict module) from NNGP/NTK blocks;
+  ``predict_ode``: training with cross-entropy (or any supported loss) in function space.
 - ``KernelRidge``, ``select_ridge_lambda``, ``PolynomialFeatureMap``,
   ``FeatureSpaceRegression``, ``DualKernelRegression``.
 - ``ntkit.sklearn``: ``NTKRegressor``, ``NTKClassifier`` and the kernel ``NTKKernel``.
+- ``ntkit.plot``: the lecture's figures with matplotlib (imported only there, when drawing).
 
 Inputs are NumPy arrays (rows are examples; a 1-D array is a column). C-contiguous
 float64 arrays (and float32 ones for ``kernel`` and ``classic_kernel``, which then compute in
@@ -44,9 +47,11 @@ from ntkit._core import (
     gp_inference,
     kernel,
     kernel_diagonal,
+    kernel_to_npy,
     max_learning_rate,
     monte_carlo_kernel,
     parse_network,
+    predict_ode,
     select_ridge_lambda,
     two_layer_ntk,
 )
@@ -73,9 +78,11 @@ __all__ = [
     "gp_inference",
     "kernel",
     "kernel_diagonal",
+    "kernel_to_npy",
     "max_learning_rate",
     "monte_carlo_kernel",
     "parse_network",
+    "predict_ode",
     "select_ridge_lambda",
     "two_layer_ntk",
 ]

@@ -1,5 +1,6 @@
 # Type stubs of the C++ extension ntkit._core (python/src/*.cpp). Docstrings live in the
 # extension itself (help(ntkit.kernel)); these give editors and type checkers the signatures.
+import os
 from collections.abc import Callable, Sequence
 from typing import overload
 
@@ -62,6 +63,18 @@ def kernel_diagonal(arch: str | Network, x: ArrayLike, *, get: str = "ntk", quad
 def kernel_diagonal(
     arch: str | Network, x: ArrayLike, *, get: Sequence[str], quadrature_degree: int = ...
 ) -> tuple[F64Array, ...]: ...
+
+def kernel_to_npy(
+    arch: str | Network,
+    x1: ArrayLike,
+    x2: ArrayLike | None = None,
+    *,
+    ntk: str | os.PathLike[str] | None = None,
+    nngp: str | os.PathLike[str] | None = None,
+    dtype: str = "float64",
+    quadrature_degree: int = ...,
+    panel_rows: int = 0,
+) -> None: ...
 
 # ---- feature maps and linear models (feature_models.cpp) ----
 class PolynomialFeatureMap:
@@ -359,4 +372,20 @@ class EnsemblePredictor:
     ) -> tuple[F64Array, F64Array | None]: ...
     def train(self, times: Sequence[float], *, covariance: bool = False) -> tuple[F64Array, F64Array | None]: ...
 
+def predict_ode(
+    k_train: ArrayLike,
+    y_train: ArrayLike,
+    times: Sequence[float],
+    k_test_train: ArrayLike | None = None,
+    *,
+    objective: str = "cross-entropy",
+    loss: str = "sum",
+    learning_rate: float = 1.0,
+    momentum: float = 0.0,
+    f0_train: ArrayLike | None = None,
+    f0_test: ArrayLike | None = None,
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    max_steps: int = 1000000,
+) -> tuple[F64Array, F64Array | None]: ...
 def max_learning_rate(ntk_train: ArrayLike, *, loss: str = "sum", y_size: int = 1, momentum: float = 0.0) -> float: ...

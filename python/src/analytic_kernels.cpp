@@ -8,6 +8,7 @@
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "ntkit/analytic.hpp"
+#include "ntkit/io.hpp"
 #include "ntkit/network.hpp"
 
 namespace ntkit::python {
@@ -91,6 +92,39 @@ py::object analytic_diagonal(const py::object& arch, const py::object& x, const 
   return out;
 }
 
+// Writes the requested kernels to .npy files (write_analytic_kernels_npy: panel by panel through
+// memory-mapped files, each file complete or absent).
+void kernel_to_npy(const py::object& arch, const py::object& x1, const py::object& x2, const py::object& ntk,
+                   const py::object& nngp, const std::string& dtype, int quadrature_degree, long panel_rows) {
+  const Network network = as_network(arch);
+  AnalyticOutputFiles files;
+  const auto path = [](const py::object& p) { return py::str(py::module_::import("os").attr("fspath")(p)).cast<std::string>(); };
+  if (!ntk.is_none()) files.ntk = path(ntk);
+  if (!nngp.is_none()) files.nngp = path(nngp);
+  if (files.ntk.empty() && files.nngp.empty())
+    throw py::value_error("kernel_to_npy: give an output path: ntk=\"ntk.npy\" and/or nngp=\"nngp.npy\"");
+  if (!files.ntk.empty() && files.ntk == files.nngp)
+    throw py::value_error("kernel_to_npy: ntk and nngp must be different files, got '" + files.ntk + "' for both");
+  DType type;
+  if (dtype == "float64") type = DType::Float64;
+  else if (dtype == "float32") type = DType::Float32;
+  else throw py::value_error("kernel_to_npy: dtype must be \"float32\" or \"float64\", got '" + dtype + "'");
+  if (panel_rows < 0) throw py::value_error("kernel_to_npy: panel_rows must be >= 0 (0 chooses automatically)");
+  AnalyticOptions options;
+  options.quadrature_degree = quadrature_degree;
+  options.panel_rows = static_cast<Eigen::Index>(panel_rows);
+  const MatrixArg<double> a = matrix_arg<double>(x1, "x1");
+  if (x2.is_none()) {
+    py::gil_scoped_release nogil;
+    write_analytic_kernels_npy(network, a.view, nullptr, type, files, options);
+    return;
+  }
+  const MatrixArg<double> b = matrix_arg<double>(x2, "x2");
+  const MatrixView<double> b_view(b.view);
+  py::gil_scoped_release nogil;
+  write_analytic_kernels_npy(network, a.view, &b_view, type, files, options);
+}
+
 }  // namespace
 
 void bind_analytic_kernels(py::module_& m) {
@@ -132,6 +166,24 @@ if arch is neither a str nor a Network.)doc");
         py::arg("quadrature_degree") = AnalyticOptions{}.quadrature_degree,
         R"doc(k(x_i, x_i) for every row of x, shape (n,) (a tuple of them for a tuple get): the
 diagonal of kernel(arch, x, get=get) in O(n), in float64. Same arguments and errors as kernel.)doc");
+
+  m.def("kernel_to_npy", &kernel_to_npy, py::arg("arch"), py::arg("x1"), py::arg("x2") = py::none(), py::kw_only(),
+        py::arg("ntk") = py::none(), py::arg("nngp") = py::none(), py::arg("dtype") = "float64",
+        py::arg("quadrature_degree") = AnalyticOptions{}.quadrature_degree, py::arg("panel_rows") = 0,
+        R"doc(Computes kernel(arch, x1, x2) straight into .npy files, out of core: the kernel is
+computed panel by panel of rows into memory-mapped files, so it may be larger than memory
+(n = 100 000 in float32 is 40 GB), as `ntkit kernel ... -o K.npy` does. Open the result
+with np.load(path, mmap_mode="r").
+
+ntk, nngp: output paths (str or os.PathLike); give one or both, the kernels not given are
+not computed. dtype: "float64" or "float32" (the numbers kernel() gives for float32 inputs:
+a float32 Gram matrix, the layers in float64).
+panel_rows: rows per panel (0: about 1 GiB of output per panel). x2=None: K(x1, x1),
+symmetric. Each file appears only when complete (written atomically); on an error nothing
+is left behind. The GIL is released while computing. Returns None.
+
+Raises ValueError as kernel does, for no output path, the same path twice, an unknown
+dtype, panel_rows < 0, or a file that cannot be written.)doc");
 }
 
 }  // namespace ntkit::python

@@ -58,6 +58,50 @@ struct Ensemble {
   bool vector_targets;
 };
 
+// One output matrix per time → (T, points) or (T, points, o).
+py::array stack_outputs(const std::vector<RowMatrixD>& outputs, Eigen::Index rows, Eigen::Index cols, bool vector_targets) {
+  std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(outputs.size()), rows};
+  if (!vector_targets) shape.push_back(cols);
+  py::array_t<double> out(shape);
+  double* p = out.mutable_data();
+  for (const RowMatrixD& f : outputs) p = std::copy(f.data(), f.data() + f.size(), p);
+  return out;
+}
+
+OdeLoss parse_objective(const std::string& objective) {
+  if (objective == "cross-entropy" || objective == "cross_entropy") return OdeLoss::SoftmaxCrossEntropy;
+  if (objective == "mse") return OdeLoss::SquaredError;
+  throw py::value_error("predict_ode: objective must be \"cross-entropy\" or \"mse\", got '" + objective + "'");
+}
+
+py::tuple ode(const py::object& k_train, const py::object& y_train, const std::vector<double>& times,
+              const py::object& k_test_train, const std::string& objective, const std::string& loss,
+              double learning_rate, double momentum, const py::object& f0_train, const py::object& f0_test,
+              double rtol, double atol, long max_steps) {
+  OdeOptions options;
+  options.loss = parse_objective(objective);
+  options.normalization = parse_loss_normalization(loss);
+  options.learning_rate = learning_rate;
+  options.momentum = momentum;
+  options.relative_tolerance = rtol;
+  options.absolute_tolerance = atol;
+  options.max_steps = max_steps;
+  const MatrixArg<double> k = matrix_arg<double>(k_train, "k_train");
+  const MatrixArg<double> y = matrix_arg<double>(y_train, "y_train");
+  const RowMatrixD k_test = k_test_train.is_none() ? RowMatrixD(0, k.view.cols()) : optional_matrix(k_test_train, "k_test_train");
+  const RowMatrixD f0 = optional_matrix(f0_train, "f0_train");
+  const RowMatrixD f0_star = optional_matrix(f0_test, "f0_test");
+  Trajectory trajectory;
+  {
+    py::gil_scoped_release nogil;
+    trajectory = predict_ode(k.view, k_test, y.view, times, options, f0, f0_star);
+  }
+  const py::object test = k_test_train.is_none()
+                              ? py::object(py::none())
+                              : py::object(stack_outputs(trajectory.test, k_test.rows(), y.view.cols(), y.is_vector));
+  return py::make_tuple(stack_outputs(trajectory.train, y.view.rows(), y.view.cols(), y.is_vector), test);
+}
+
 }  // namespace
 
 void bind_predict(py::module_& m) {
@@ -144,6 +188,29 @@ k_test_train: the (nngp, ntk) blocks between X* and X.)doc")
           },
           py::arg("times"), py::kw_only(), py::arg("covariance") = false,
           "Training-point outputs at each time: (means (T, n[, o]), covariances (T, n, n) or None).");
+
+  m.def("predict_ode", &ode, py::arg("k_train"), py::arg("y_train"), py::arg("times"),
+        py::arg("k_test_train") = py::none(), py::kw_only(), py::arg("objective") = "cross-entropy",
+        py::arg("loss") = "sum", py::arg("learning_rate") = 1.0, py::arg("momentum") = 0.0,
+        py::arg("f0_train") = py::none(), py::arg("f0_test") = py::none(), py::arg("rtol") = OdeOptions{}.relative_tolerance,
+        py::arg("atol") = OdeOptions{}.absolute_tolerance, py::arg("max_steps") = OdeOptions{}.max_steps,
+        R"doc(Training with any loss, predicted in function space (neural-tangents' predict.gradient_descent
+with its default ODE): integrates df(X)/dt = -K ∇_f L(f(X)), df(X*)/dt = -K_* ∇_f L(f(X)) with
+an adaptive Dormand–Prince 5(4) solver and returns (train, test) outputs at every time:
+train (T, n) or (T, n, o) like y_train, test (T, m[, o]), or None without k_test_train.
+
+k_train: K(X, X) (n, n) (e.g. the NTK); k_test_train: K(X*, X) (m, n) or None; y_train (n,)
+or (n, o), e.g. one-hot labels. objective: "cross-entropy" (softmax; L = -Σ_i Σ_c y_ic log
+softmax(f_i)_c) or "mse" (L = ½ Σ (f - y)², the same as KernelDynamics' closed form). loss:
+"sum" as written, or "mean" (÷ y_train.size, neural-tangents'). times: finite, >= 0, any
+order, in units of learning_rate (absolute time learning_rate · t, √learning_rate · t with
+momentum). momentum in [0, 1): neural-tangents' continuous heavy-ball ODE. f0_train (n[, o]),
+f0_test (m[, o]): initial outputs (default 0). rtol, atol: the solver's tolerances per entry;
+max_steps: its step limit. The GIL is released while integrating.
+
+Raises ValueError for mismatched shapes, NaN/Inf, an infinite or negative time (cross-entropy
+logits grow without bound: there is no t = inf), learning_rate <= 0, momentum outside [0, 1),
+tolerances <= 0, an unknown objective or loss, or more than max_steps steps.)doc");
 
   m.def(
       "max_learning_rate",
