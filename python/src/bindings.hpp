@@ -3,6 +3,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -36,7 +37,10 @@ pybind11::object select_kernels(Kernels&& k, const std::vector<std::string>& nam
   pybind11::tuple out(names.size());
   for (std::size_t i = 0; i < names.size(); ++i) {
     auto& matrix = names[i] == "ntk" ? k.ntk : k.nngp;
-    out[i] = to_numpy(std::decay_t<decltype(matrix)>(matrix));  // a copy: a name may repeat
+    // Moved into NumPy at its last mention (no copy of an n x n result: at n = 4096 a copy
+    // costs about as much as a layer of the recursion); copied only where a name repeats.
+    const bool repeated = std::find(names.begin() + static_cast<std::ptrdiff_t>(i) + 1, names.end(), names[i]) != names.end();
+    out[i] = repeated ? to_numpy(std::decay_t<decltype(matrix)>(matrix)) : to_numpy(std::move(matrix));
   }
   return out;
 }
