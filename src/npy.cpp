@@ -484,9 +484,13 @@ std::string encode_matrix(const Matrix& matrix, const char* descr, bool as_vecto
 namespace detail {
 
 std::string npy_matrix_preamble(DType dtype, std::size_t rows, std::size_t cols) {
+  return npy_preamble(dtype, {rows, cols});
+}
+
+std::string npy_preamble(DType dtype, const std::vector<std::size_t>& shape) {
   if (dtype != DType::Float32 && dtype != DType::Float64)
-    throw Error("npy_matrix_preamble: only float32 and float64 matrices are written");
-  return encode_preamble(dtype == DType::Float32 ? "<f4" : "<f8", {rows, cols});
+    throw Error("npy_preamble: only float32 and float64 arrays are written");
+  return encode_preamble(dtype == DType::Float32 ? "<f4" : "<f8", shape);
 }
 
 }  // namespace detail
@@ -579,6 +583,55 @@ std::string encode_npy(const RowMatrixD& matrix, DType dtype, bool as_vector) {
 
 std::string encode_npy(const RowMatrixF& matrix, bool as_vector) {
   return encode_matrix<float>(matrix, "<f4", as_vector);
+}
+
+namespace {
+
+// The number of values of `shape`, or an error naming `who` if it overflows size_t.
+std::size_t value_count(const std::vector<std::size_t>& shape, const char* who) {
+  std::size_t count = 1;
+  for (const std::size_t extent : shape) {
+    if (extent != 0 && count > std::numeric_limits<std::size_t>::max() / sizeof(double) / extent)
+      throw Error(std::string(who) + ": the shape " + format_shape(shape) + " is too large");
+    count *= extent;
+  }
+  return count;
+}
+
+void append_values(const double* values, std::size_t count, std::string& out) {
+  for (std::size_t i = 0; i < count; ++i) store_value(values[i], out);
+}
+
+}  // namespace
+
+std::string encode_npy(const std::vector<std::size_t>& shape, const double* values) {
+  const std::size_t count = value_count(shape, "encode_npy");
+  std::string out = encode_preamble("<f8", shape);
+  out.reserve(out.size() + count * sizeof(double));
+  append_values(values, count, out);
+  return out;
+}
+
+void write_npy(const std::string& path, const std::vector<std::size_t>& shape, const double* values) {
+  write_file_atomically(path, encode_npy(shape, values));
+}
+
+void write_npy_stack(const std::string& path, const std::vector<RowMatrixD>& stack) {
+  if (stack.empty()) throw Error(path + ": write_npy_stack needs at least one matrix (the shape of none is unknown)");
+  const Eigen::Index rows = stack.front().rows(), cols = stack.front().cols();
+  for (std::size_t i = 1; i < stack.size(); ++i) {
+    if (stack[i].rows() != rows || stack[i].cols() != cols)
+      throw Error(path + ": write_npy_stack: matrix " + std::to_string(i) + " is " + std::to_string(stack[i].rows()) +
+                  " x " + std::to_string(stack[i].cols()) + ", matrix 0 is " + std::to_string(rows) + " x " +
+                  std::to_string(cols) + "; a stack needs equal shapes");
+  }
+  const std::vector<std::size_t> shape{stack.size(), static_cast<std::size_t>(rows), static_cast<std::size_t>(cols)};
+  const std::size_t count = value_count(shape, "write_npy_stack");
+  std::string out = encode_preamble("<f8", shape);
+  out.reserve(out.size() + count * sizeof(double));
+  // Row-major matrices one after another: C order of (count, rows, cols).
+  for (const RowMatrixD& m : stack) append_values(m.data(), static_cast<std::size_t>(m.size()), out);
+  write_file_atomically(path, out);
 }
 
 }  // namespace ntkit

@@ -30,25 +30,6 @@ struct PredictCommand {
 };
 
 
-// A stack of equally shaped matrices as one (count, rows, cols) float64 .npy array.
-void write_stack(const std::string& path, const std::vector<RowMatrixD>& stack) {
-  const Eigen::Index rows = stack.front().rows(), cols = stack.front().cols();
-  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::to_string(stack.size()) + ", " +
-                       std::to_string(rows) + ", " + std::to_string(cols) + "), }";
-  // Version 1.0: magic (6) + version (2) + length (2) + header, padded with spaces so that the
-  // data starts at a multiple of 64, and ending in a newline.
-  header.append(63 - (10 + header.size()) % 64, ' ');
-  header += '\n';
-  std::string bytes("\x93NUMPY\x01\x00", 8);
-  bytes += static_cast<char>(header.size() & 0xff);
-  bytes += static_cast<char>(header.size() >> 8);
-  bytes += header;
-  for (const RowMatrixD& m : stack) {  // row-major: C order; x86 doubles are little-endian
-    bytes.append(reinterpret_cast<const char*>(m.data()), static_cast<std::size_t>(m.size()) * sizeof(double));
-  }
-  write_file_atomically(path, bytes);
-}
-
 void require_shape(const RowMatrixD& m, Eigen::Index rows, Eigen::Index cols, const std::string& what,
                    const std::string& fix) {
   if (m.rows() != rows || m.cols() != cols) {
@@ -249,11 +230,11 @@ void run(const PredictCommand& cmd) {
   if (ec || !std::filesystem::is_directory(cmd.out))
     throw Error("-o: cannot create directory '" + cmd.out + "': " + ec.message());
   const std::filesystem::path dir(cmd.out);
-  write_stack((dir / "train.npy").string(), train_out);
-  write_stack((dir / "test.npy").string(), test_out);
+  write_npy_stack((dir / "train.npy").string(), train_out);
+  write_npy_stack((dir / "test.npy").string(), test_out);
   if (cmd.ensemble) {
-    write_stack((dir / "train_cov.npy").string(), train_cov);
-    write_stack((dir / "test_cov.npy").string(), test_cov);
+    write_npy_stack((dir / "train_cov.npy").string(), train_cov);
+    write_npy_stack((dir / "test_cov.npy").string(), test_cov);
   }
   RowMatrixD tcol(static_cast<Eigen::Index>(times.size()), 1);
   for (std::size_t i = 0; i < times.size(); ++i) tcol(static_cast<Eigen::Index>(i), 0) = times[i];

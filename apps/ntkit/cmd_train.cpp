@@ -58,15 +58,6 @@ RowMatrixD load_targets(const std::string& path, Eigen::Index rows, int outputs,
   return y;
 }
 
-// records x (n·O): row r holds f(X) at record r, reshaped as (n, O) row-major.
-RowMatrixD stack(const std::vector<RowMatrixD>& outputs) {
-  if (outputs.empty()) return {};
-  RowMatrixD out(static_cast<Eigen::Index>(outputs.size()), outputs.front().size());
-  for (std::size_t r = 0; r < outputs.size(); ++r)
-    out.row(static_cast<Eigen::Index>(r)) = Eigen::Map<const Eigen::RowVectorXd>(outputs[r].data(), outputs[r].size());
-  return out;
-}
-
 RowMatrixD column(const std::vector<double>& values) {
   RowMatrixD out(static_cast<Eigen::Index>(values.size()), 1);
   for (std::size_t i = 0; i < values.size(); ++i) out(static_cast<Eigen::Index>(i), 0) = values[i];
@@ -150,8 +141,9 @@ void run(const TrainCommand& cmd) {
   write_matrix(dir + "weight_rel_change.npy", column(trace.weight_rel_change), DType::Float64, true);
   if (!trace.kernel_rel_drift.empty())
     write_matrix(dir + "kernel_rel_drift.npy", column(trace.kernel_rel_drift), DType::Float64, true);
-  write_matrix(dir + "train_outputs.npy", stack(trace.train_outputs));
-  if (xt.rows() > 0) write_matrix(dir + "test_outputs.npy", stack(trace.test_outputs));
+  // (records, n, O): f(X) at every record, as ntkit predict's (times, points, outputs).
+  write_npy_stack(dir + "train_outputs.npy", trace.train_outputs);
+  if (xt.rows() > 0) write_npy_stack(dir + "test_outputs.npy", trace.test_outputs);
   write_matrix(dir + "params_initial.npy", RowMatrixD(initial), DType::Float64, true);
   write_matrix(dir + "params_final.npy", RowMatrixD(final_parameters), DType::Float64, true);
   json layout = json::array();
@@ -208,7 +200,7 @@ void register_train_command(CLI::App& app) {
                 "skip the empirical NTK at each record (it costs O(n² Σ widths) per record)");
   sub->add_option("--out", cmd->out,
                   "output directory: steps, loss, weight_rel_change, kernel_rel_drift, train_outputs / "
-                  "test_outputs (records x n·O), params_initial / params_final .npy, summary.json")
+                  "test_outputs (records, n, O), params_initial / params_final .npy, summary.json")
       ->required();
   sub->callback([cmd] { run(*cmd); });
 }

@@ -41,6 +41,9 @@ NpyArray parse_npy(std::string_view bytes, const std::string& name);
 /// with dtype float64 or float32. `as_vector` writes shape (rows,) for a one-column matrix.
 std::string encode_npy(const RowMatrixD& matrix, DType dtype, bool as_vector = false);
 std::string encode_npy(const RowMatrixF& matrix, bool as_vector = false);
+/// Encodes float64 values as a .npy array of any shape (version 1.0, or 2.0 if the header needs
+/// it): product(shape) values from `values` in C order; an empty shape is a 0-d array of one value.
+std::string encode_npy(const std::vector<std::size_t>& shape, const double* values);
 
 /// Parses CSV or whitespace-separated text into a matrix (see the file comment for the format).
 RowMatrixD parse_text_matrix(std::string_view text, const std::string& name);
@@ -63,6 +66,12 @@ RowMatrixD read_matrix(const std::string& path, const ReadOptions& options = {})
 void write_matrix(const std::string& path, const RowMatrixD& matrix,
                   DType dtype = DType::Float64, bool as_vector = false);
 void write_matrix(const std::string& path, const RowMatrixF& matrix, bool as_vector = false);
+
+/// Writes a float64 .npy array of any shape (see encode_npy), atomically.
+void write_npy(const std::string& path, const std::vector<std::size_t>& shape, const double* values);
+/// Writes equally shaped matrices as one float64 .npy array of shape (count, rows, cols), stack[i]
+/// at index i (a trajectory: one matrix per time or per record); count >= 1. Atomic.
+void write_npy_stack(const std::string& path, const std::vector<RowMatrixD>& stack);
 
 /// Writes bytes to `path` atomically (temporary file in the same directory, fsync, rename).
 void write_file_atomically(const std::string& path, std::string_view bytes);

@@ -111,10 +111,13 @@ def test_train_matches_numpy_gradient_descent(ntkit_ok, tmp_path, data):
     p0 = np.load(run / "params_initial.npy")
     p_end, outputs, losses = gd_numpy(p0, x1, y, 0.1, 5)
     np.testing.assert_allclose(np.load(run / "params_final.npy"), p_end, rtol=1e-11, atol=1e-12)
-    np.testing.assert_allclose(np.load(run / "train_outputs.npy").reshape(6, 4, 2), outputs, rtol=1e-11, atol=1e-12)
+    train_outputs = np.load(run / "train_outputs.npy")
+    assert train_outputs.shape == (6, 4, 2)  # (records, n, O)
+    np.testing.assert_allclose(train_outputs, outputs, rtol=1e-11, atol=1e-12)
     np.testing.assert_allclose(np.load(run / "loss.npy"), losses, rtol=1e-11)
     assert np.array_equal(np.load(run / "steps.npy"), np.arange(6.0))
-    test_outputs = np.load(run / "test_outputs.npy").reshape(6, 3, 2)
+    test_outputs = np.load(run / "test_outputs.npy")
+    assert test_outputs.shape == (6, 3, 2)
     np.testing.assert_allclose(test_outputs[-1], forward(p_end, x2)[0], rtol=1e-11, atol=1e-12)
     change = np.load(run / "weight_rel_change.npy")
     np.testing.assert_allclose(change[-1], np.linalg.norm(p_end - p0) / np.linalg.norm(p0), rtol=1e-10)
@@ -139,7 +142,7 @@ def test_linearized_training_is_kernel_gradient_descent(ntkit_ok, tmp_path, data
     outputs = np.load(tmp_path / "lin" / "train_outputs.npy")
     for r, s in enumerate([0, 4, 8]):
         expect = y.reshape(8) + np.linalg.matrix_power(np.eye(8) - 0.05 * theta, s) @ (f0 - y.reshape(8))
-        np.testing.assert_allclose(outputs[r], expect, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(outputs[r].reshape(8), expect, rtol=1e-10, atol=1e-12)
     assert np.all(np.load(tmp_path / "lin" / "kernel_rel_drift.npy") == 0)
 
 
@@ -156,7 +159,7 @@ def test_cross_entropy_with_labels_and_minibatches(ntkit_ok, tmp_path):
     loss = np.load(tmp_path / "ce" / "loss.npy")
     assert loss[-1] < 0.3 * loss[0]
     assert not (tmp_path / "ce" / "kernel_rel_drift.npy").exists()
-    logits = np.load(tmp_path / "ce" / "train_outputs.npy")[-1].reshape(40, 2)
+    logits = np.load(tmp_path / "ce" / "train_outputs.npy")[-1]
     assert np.mean(logits.argmax(axis=1) == labels) >= 0.9
 
 

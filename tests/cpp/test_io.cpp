@@ -326,6 +326,27 @@ TEST(NpyEncode, MatchesNumpySaveByteForByte) {
             slurp(fixture("expected_encode_vector.npy")));
 }
 
+// encode_npy of any shape against numpy's own files (make_fixtures.py): f8_3d.npy holds
+// (i, j, k) = 12 i + 4 j + k in shape (2, 3, 4), f8_1d.npy [0.5, -1.5, 2.5, 1e300, -0.0],
+// f8_0d.npy the scalar 3.5.
+TEST(NpyEncode, AnyShapeMatchesNumpySaveByteForByte) {
+  std::vector<double> cube(24);
+  for (std::size_t i = 0; i < cube.size(); ++i) cube[i] = static_cast<double>(i);
+  EXPECT_EQ(ntkit::encode_npy({2, 3, 4}, cube.data()), slurp(fixture("f8_3d.npy")));
+  const std::vector<double> vector{0.5, -1.5, 2.5, 1e300, -0.0};
+  EXPECT_EQ(ntkit::encode_npy({5}, vector.data()), slurp(fixture("f8_1d.npy")));
+  const double scalar = 3.5;
+  EXPECT_EQ(ntkit::encode_npy({}, &scalar), slurp(fixture("f8_0d.npy")));
+  // Four axes and an empty one decode to the same shape and values.
+  std::vector<double> four(2 * 1 * 3 * 2);
+  for (std::size_t i = 0; i < four.size(); ++i) four[i] = 0.25 * static_cast<double>(i) - 1;
+  const auto back = ntkit::parse_npy(ntkit::encode_npy({2, 1, 3, 2}, four.data()), "four");
+  EXPECT_EQ(back.shape, (std::vector<std::size_t>{2, 1, 3, 2}));
+  EXPECT_EQ(back.values, four);
+  EXPECT_EQ(ntkit::parse_npy(ntkit::encode_npy({3, 0, 2}, nullptr), "empty").shape,
+            (std::vector<std::size_t>{3, 0, 2}));
+}
+
 TEST(NpyEncode, HeaderIsAlignedTo64Bytes) {
   for (Eigen::Index rows : {0, 1, 9, 10, 99, 12345, 1234567}) {
     const std::string bytes = ntkit::encode_npy(RowMatrixD::Zero(rows, 3), DType::Float64);
@@ -651,6 +672,30 @@ TEST_F(FilesTest, WriteAndReadBackEveryFormat) {
   EXPECT_EQ(ntkit::parse_npy(slurp(path("v.npy")), "v").shape, std::vector<std::size_t>{4});
   ntkit::write_matrix(path("vf.npy"), RowMatrixF(RowMatrixF::Ones(4, 1)), /*as_vector=*/true);
   EXPECT_EQ(ntkit::parse_npy(slurp(path("vf.npy")), "v").shape, std::vector<std::size_t>{4});
+}
+
+// A stack of matrices is one (count, rows, cols) array: stack[i](r, c) at [i, r, c].
+TEST_F(FilesTest, NpyStackIsCountRowsCols) {
+  std::vector<RowMatrixD> stack;
+  for (int i = 0; i < 3; ++i) stack.push_back(RowMatrixD::Constant(2, 4, 10.0 * i) + RowMatrixD::Identity(2, 4));
+  ntkit::write_npy_stack(path("stack.npy"), stack);
+  const auto back = ntkit::parse_npy(ntkit::read_file(path("stack.npy")), "stack");
+  EXPECT_EQ(back.shape, (std::vector<std::size_t>{3, 2, 4}));
+  for (std::size_t i = 0; i < 3; ++i)
+    for (Eigen::Index r = 0; r < 2; ++r)
+      for (Eigen::Index c = 0; c < 4; ++c)
+        EXPECT_EQ(back.values[(i * 2 + static_cast<std::size_t>(r)) * 4 + static_cast<std::size_t>(c)], stack[i](r, c));
+  // The same bytes as the general writer.
+  std::vector<double> flat;
+  for (const RowMatrixD& m : stack) flat.insert(flat.end(), m.data(), m.data() + m.size());
+  ntkit::write_npy(path("flat.npy"), {3, 2, 4}, flat.data());
+  EXPECT_EQ(ntkit::read_file(path("flat.npy")), ntkit::read_file(path("stack.npy")));
+  // Unequal shapes and an empty stack are errors naming the file; nothing is written.
+  stack.push_back(RowMatrixD::Zero(4, 2));
+  EXPECT_ERROR_CONTAINS(ntkit::write_npy_stack(path("bad.npy"), stack), "matrix 3 is 4 x 2, matrix 0 is 2 x 4");
+  EXPECT_ERROR_CONTAINS(ntkit::write_npy_stack(path("none.npy"), {}), "at least one matrix");
+  EXPECT_FALSE(fs::exists(path("bad.npy")));
+  EXPECT_FALSE(fs::exists(path("none.npy")));
 }
 
 TEST_F(FilesTest, FormatIsChosenByContent) {
