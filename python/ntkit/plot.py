@@ -350,6 +350,16 @@ def compare_with_ntk(
     }
 
 
+_KIND_NAMES = {"infinite": "infinite-width NTK", "empirical": "empirical NTK at init"}
+
+
+def _kind(comparison: Mapping) -> str:
+    kind = comparison.get("kernel", "infinite")
+    if kind not in _KIND_NAMES:
+        raise ValueError(f"outputs_vs_ntk: 'kernel' must be 'infinite' or 'empirical', got {kind!r}")
+    return kind
+
+
 def _spread_points(targets: np.ndarray, count: int) -> list[int]:
     order = np.argsort(targets, kind="stable")
     count = min(count, len(order))
@@ -393,6 +403,9 @@ def outputs_vs_ntk(comparisons: Mapping | Sequence[Mapping], path=None, *, point
         picks = [int(p) for p in points]
         if not picks or any(p < 0 or p >= n for p in picks):
             raise ValueError(f"outputs_vs_ntk: point indices must be in [0, {n}), got {list(points)}")
+    kinds = {_kind(c) for *_, c in checked}
+    one_kind = len(kinds) == 1
+    kind = _KIND_NAMES[kinds.pop()] if one_kind else "NTK"
     fig = _figure(4.6 * len(checked), 4.2)
     axes = np.atleast_1d(fig.subplots(1, len(checked), sharey=True))
     colors = [f"C{i % 10}" for i in range(len(picks))]
@@ -402,8 +415,7 @@ def outputs_vs_ntk(comparisons: Mapping | Sequence[Mapping], path=None, *, point
             ax.plot(t, ntk[:, j], "--", color=color, lw=1.3)
             ax.axhline(y[j], color=color, ls=":", lw=1)
         gap = np.max(np.linalg.norm(nn - ntk, axis=1)) / np.linalg.norm(y)
-        kind = "infinite-width" if c.get("kernel", "infinite") == "infinite" else "empirical"
-        ax.set_title(f"width $m$ = {int(c['width'])}:  $\\max_t \\|f_{{NN}} - f_{{NTK}}\\| = {gap:.3f}\\,\\|y\\|$", fontsize=10)
+        ax.set_title(f"{'' if one_kind else _KIND_NAMES[_kind(c)] + ', '}width $m$ = {int(c['width'])}:  $\\max_t \\|f_{{NN}} - f_{{NTK}}\\| = {gap:.3f}\\,\\|y\\|$", fontsize=10)
         ax.set_xlabel(r"training time $t = \eta \cdot$ step")
         ax.grid(True, alpha=0.25)
     axes[0].set_ylabel("output $f(x_j, t)$ (standardized target units)")
@@ -411,7 +423,7 @@ def outputs_vs_ntk(comparisons: Mapping | Sequence[Mapping], path=None, *, point
 
     handles = [
         Line2D([], [], color="gray", lw=2.5, alpha=0.6, label="trained network"),
-        Line2D([], [], color="gray", ls="--", lw=1.3, label=f"{kind} NTK: $u(t) = e^{{-Kt}}u(0)$"),
+        Line2D([], [], color="gray", ls="--", lw=1.3, label=f"{kind}: $u(t) = e^{{-Kt}}u(0)$"),
         Line2D([], [], color="gray", ls=":", lw=1, label="target $y_j$"),
     ]
     axes[0].legend(handles=handles, fontsize=8)
@@ -506,15 +518,21 @@ def kernel_drift(tracks: Mapping, path=None):
 
 
 def kernel_heatmap(k: Any, path=None, *, title: str = "kernel matrix"):
-    """A kernel matrix K (n, n) as a heat map with a colour bar; `title` may contain {n}.
+    """A kernel matrix K (n, n) as a heat map with a colour bar (colours span the 1st–99th
+    percentile of the entries); `title` may contain {n}.
     Returns the Figure; writes it to `path` when given."""
     k = _matrix("k", k)
     if k.shape[0] != k.shape[1]:
         raise ValueError(f"kernel_heatmap: k must be square, got shape {k.shape}")
     fig = _figure(5.2, 4.4)
     ax = fig.subplots()
-    im = ax.imshow(k, cmap="viridis", interpolation="nearest")
-    fig.colorbar(im, ax=ax, label="$K(x_i, x_j)$")
+    # Colours span the 1st-99th percentile, so a few large diagonal entries do not wash out
+    # the rest; the colour bar's arrows mark the clipped ends.
+    lo, hi = np.percentile(k, [1, 99])
+    if not hi > lo:
+        lo, hi = k.min(), k.max()
+    im = ax.imshow(k, cmap="viridis", interpolation="nearest", vmin=lo, vmax=hi)
+    fig.colorbar(im, ax=ax, label="$K(x_i, x_j)$ (1st–99th percentile)", extend="both")
     ax.set_xlabel("training point $j$")
     ax.set_ylabel("training point $i$")
     ax.set_title(title.format(n=k.shape[0]))

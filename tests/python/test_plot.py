@@ -238,6 +238,19 @@ def test_outputs_vs_ntk_rejects_bad_comparisons(small_problem):
         nplot.outputs_vs_ntk([c, dict(c, targets=c["targets"] + 1)])
     with pytest.raises(ValueError, match="no comparisons"):
         nplot.outputs_vs_ntk([])
+    with pytest.raises(ValueError, match="'kernel' must be"):
+        nplot.outputs_vs_ntk(dict(c, kernel="finite"))
+
+
+def test_outputs_vs_ntk_names_the_kernel(small_problem):
+    x, y = small_problem
+    net = ntkit.TwoLayerNet(3, 8, seed=2)
+    both = [nplot.compare_with_ntk(net, x, y, learning_rate=0.05, steps=4, kernel=k) for k in ("infinite", "empirical")]
+    fig = nplot.outputs_vs_ntk(both)
+    assert fig.axes[0].get_title().startswith("infinite-width NTK, width")
+    assert fig.axes[1].get_title().startswith("empirical NTK at init, width")
+    fig = nplot.outputs_vs_ntk(both[1])
+    assert "empirical NTK at init" in legend_texts(fig.axes[0])[1] and fig.axes[0].get_title().startswith("width")
 
 
 def test_track_kernel_drift_matches_a_manual_run(small_problem):
