@@ -276,7 +276,8 @@ the same with X* = X; --diag-reg acts as observation noise).
   test.ntk.npy,  test.nngp.npy    K(X*, X), m x n
   test_test.nngp.npy              K(X*, X*), m x m (only with --ensemble;
                                   `ntkit kernel --arch A --x1 XT.npy --get nngp -o DIR/test_test.nngp.npy`)
-  test_test.ntk.npy               Θ(X*, X*), m x m (only with --get ntkgp; likewise with --get ntk)
+  test_test.ntk.npy               Θ(X*, X*), m x m (only with --get ntkgp;
+                                  `ntkit kernel --arch A --x1 XT.npy --get ntk -o DIR/test_test.ntk.npy`)
 Only the files the run needs are read (--get ntk: the ntk ones; --ensemble: also the nngp ones;
 --get ntkgp: train.ntk, test.ntk and test_test.ntk).
 )");
