@@ -17,6 +17,9 @@ debian_packages=(
 # time), scikit-learn is for its estimators and their tests.
 python_modules=(numpy matplotlib pytest pybind11 scikit_build_core sklearn)
 declare -A pip_names=([scikit_build_core]=scikit-build-core [sklearn]=scikit-learn)
+# Oldest usable release (major.minor) where it matters: ntkit.plot builds figures with
+# layout="constrained" (matplotlib 3.6). An older one already installed is upgraded.
+declare -A min_versions=([matplotlib]=3.6)
 
 missing=()
 for pkg in "${debian_packages[@]}"; do
@@ -36,7 +39,9 @@ fi
 python=${PYTHON:-python3}
 missing_py=()
 for mod in "${python_modules[@]}"; do
-  "$python" -c "import $mod" 2>/dev/null || missing_py+=("${pip_names[$mod]:-$mod}")
+  min=${min_versions[$mod]:-0.0}
+  "$python" -c "import sys, $mod as m; v = tuple(int(p) for p in m.__version__.split('.')[:2]); sys.exit(v < tuple(int(p) for p in '$min'.split('.')))" \
+    2>/dev/null || missing_py+=("${pip_names[$mod]:-$mod}>=$min")
 done
 if [ ${#missing_py[@]} -gt 0 ]; then
   echo "install-deps: installing Python packages: ${missing_py[*]}"
