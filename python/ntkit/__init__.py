@@ -25,7 +25,15 @@ The library's errors (ntkit::Error) arrive as ValueError with the library's mess
 The module is compiled for the building machine's CPU (-march=native).
 """
 
-from ntkit._core import (
+import os as _os
+
+# The engine's OpenMP worker threads sleep when idle instead of spinning (libgomp reads this
+# once, when the library loads, i.e. at the import below): spinning threads take cores from
+# everything else on a shared machine (see apps/ntkit/main.cpp for measurements). A value the
+# user set is kept; it has no effect if another package loaded libgomp first.
+_os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+from ntkit._core import (  # noqa: E402
     DualKernelRegression,
     EnsemblePredictor,
     FeatureSpaceRegression,
