@@ -739,6 +739,21 @@ def run_empirical_speed(binary, workdir, sizes, width, repeats, module_python):
         # neural-tangents: empirical_ntk_fn, jitted, structured derivatives (implementation 3,
         # its fastest here; 1 = Jacobian contraction and 2 = NTK-vector products are far slower
         # at this size, see findings.md), with ntkit's weights (the CLI's network).
+        # The BLAS floor under both (the same algorithm: per Dense layer z = a W h + c b, the
+        # forward product, the backward product, and the Grams H Hᵀ and G Gᵀ whose Hadamard
+        # product is the layer's NTK term): those GEMMs in NumPy, all cores.
+        widths = [d] + [width] * 3 + [1]
+        hs = [np.random.default_rng(1).standard_normal((n, w)) for w in widths]
+        ws = [np.random.default_rng(2).standard_normal((a, b)) for a, b in zip(widths[:-1], widths[1:])]
+
+        def blas_floor():
+            for i, w in enumerate(ws):
+                hs[i] @ w                  # forward
+                hs[i + 1] @ w.T            # backward (cotangent to the layer below)
+                hs[i] @ hs[i].T            # H Hᵀ
+                hs[i + 1] @ hs[i + 1].T    # G Gᵀ
+        row["floor"], row["floor_times"] = median_time(blas_floor, repeats, warmup=True)
+        del hs, ws
         init_fn, apply_fn, _ = stax.serial(*nt_layers(arch))
         _, template = init_fn(jax.random.PRNGKey(0), (-1, d))
         nt_params = stax_params_from_flat(template, flat)
@@ -760,7 +775,8 @@ def run_empirical_speed(binary, workdir, sizes, width, repeats, module_python):
                 row["agree_module"] = rel_errors(mod_k, np.asarray(fn(xj, None, nt_params_mod)))[0]
         row["load_after"] = sh("cut -d' ' -f1-3 /proc/loadavg")
         rows.append(row)
-        line = (f"n={n:5d} width {width}: neural-tangents {row['nt']:.3f} s, ntkit CLI {row['cli']:.3f} s "
+        line = (f"n={n:5d} width {width}: BLAS floor {row['floor']:.3f} s, neural-tangents {row['nt']:.3f} s, "
+                f"ntkit CLI {row['cli']:.3f} s "
                 f"(ratio {row['nt'] / row['cli']:.1f}x)")
         if "module" in row:
             line += f", ntkit module {row['module']:.3f} s (ratio {row['nt'] / row['module']:.1f}x)"
@@ -939,15 +955,16 @@ def ntkit_predict_module(module_python, K, tasks, workdir, repeats=0):
     return res
 
 
-def ntkit_predict_cli(binary, K, task, workdir):
-    """The same task through `ntkit predict --kernels` (None if the CLI lacks it)."""
+def ntkit_predict_cli(binary, K, task, workdir, keep_files=False):
+    """The same task through `ntkit predict --kernels` ({"error": ...} if the CLI refuses it)."""
     kdir = os.path.join(workdir, "pkernels")
     os.makedirs(kdir, exist_ok=True)
-    for k in ("nngp", "ntk"):
+    for k in (() if keep_files else ("nngp", "ntk")):
         np.save(os.path.join(kdir, f"train.{k}.npy"), K[k + "_tt"])
         np.save(os.path.join(kdir, f"test.{k}.npy"), K[k + "_st"])
-    np.save(os.path.join(kdir, "test_test.nngp.npy"), K["nngp_ss"])
-    np.save(os.path.join(kdir, "test_test.ntk.npy"), K["ntk_ss"])
+    if not keep_files:
+        np.save(os.path.join(kdir, "test_test.nngp.npy"), K["nngp_ss"])
+        np.save(os.path.join(kdir, "test_test.ntk.npy"), K["ntk_ss"])
     for k in ("y", "f0_train", "f0_test"):
         np.save(os.path.join(workdir, f"p_{k}.npy"), K[k])
     out = os.path.join(workdir, "pout")
@@ -955,11 +972,14 @@ def ntkit_predict_cli(binary, K, task, workdir):
     times = ([t * task["lr"] for t in task["times"]] if task["kind"] != "gp" else [float("inf")])
     cmd = [binary, "predict", "--kernels", kdir, "--train", os.path.join(workdir, "p_y.npy"),
            "--time", ",".join("inf" if t == float("inf") else repr(float(t)) for t in times),
-           "--get", task["get"], "--loss", "mean", "--diag-reg", repr(task["diag_reg"]), "-o", out]
+           "--get", task["get"], "--diag-reg", repr(task["diag_reg"]), "-o", out]
+    if task["kind"] != "gp":  # the t = inf posterior does not depend on the loss's scale
+        cmd += ["--loss", "mean"]
     if task["kind"] == "mse":
         cmd += ["--f0", os.path.join(workdir, "p_f0_train.npy"), os.path.join(workdir, "p_f0_test.npy")]
     else:
         cmd += ["--ensemble"]
+    ntkit_predict_cli.last_cmd = cmd
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1][:200]}
@@ -1059,12 +1079,23 @@ def run_predict_speed(binary, workdir, n, m, repeats, module_python):
             return jax.block_until_ready(jax.tree_util.tree_leaves(nt_predict_test_only(task, Kj, tj)))
         nt_call()  # warm-up
         row["nt"], row["nt_times"] = median_time(nt_call, repeats)
+        # ntkit CLI: `ntkit predict --kernels` as a process (reading the kernels' .npy files
+        # included; predict_mse / the ensemble take every time at once).
+        # Not for the ensemble: the CLI also writes the training covariances (T x n x n, 2.7 GB
+        # at n = 4096, T = 20), which the timed neural-tangents call does not compute.
+        cli_task = dict(task, times=times) if task["kind"] != "gp" else dict(task)
+        if (task["kind"] != "ensemble"
+                and ntkit_predict_cli(binary, K, cli_task, workdir, keep_files=i > 0).get("error") is None):
+            cmd = ntkit_predict_cli.last_cmd
+            row["cli"], row["cli_times"] = median_time(
+                lambda: subprocess.run(cmd, check=True, capture_output=True), repeats)
         if mod is not None:
             row["module"], row["module_times"] = mod[i]["median"], mod[i]["times"]
         row["load_after"] = sh("cut -d' ' -f1-3 /proc/loadavg")
         rows.append(row)
         print(f"{row['task']:50s} n={n} m={m} T={row['T']}: neural-tangents {row['nt']:.3f} s"
               + (f", ntkit module {row['module']:.3f} s (ratio {row['nt'] / row['module']:.1f}x)" if "module" in row else "")
+              + (f", ntkit CLI {row['cli']:.3f} s (ratio {row['nt'] / row['cli']:.1f}x)" if "cli" in row else "")
               + f"  [load {row['load_before']} -> {row['load_after']}]", flush=True)
     return rows
 
@@ -1182,12 +1213,17 @@ def report_empirical(L, state):
             "ntkit CLI: `ntkit empirical --arch ... --get ntk -o K.npy` as a whole process (start, "
             "drawing the weights, writing n x n float64). Both sides use all cores. Median of "
             f"{state.get('repeats', 3)} runs; ratio = neural-tangents / ntkit. 'agree': NTK max-rel "
-            "between the timed results (the same weights).\n")
-        L.append("| n | neural-tangents (s) | NT first call (s) | ntkit module (s) | ratio (module) | ntkit CLI (s) | ratio (CLI) | agree | load before / after |")
-        L.append("|---|---|---|---|---|---|---|---|---|")
+            "between the timed results (the same weights). 'BLAS floor': the GEMMs both algorithms "
+            "perform (per Dense layer the forward and backward products and the Grams H Hᵀ, G Gᵀ), "
+            "timed with NumPy (the venv's OpenBLAS, all cores); NT / floor and ntkit / floor say how "
+            "close each side is to it.\n")
+        L.append("| n | BLAS floor (s) | neural-tangents (s) | NT / floor | NT first call (s) | ntkit module (s) | module / floor | ratio (module) | ntkit CLI (s) | ratio (CLI) | agree | load before / after |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in speed:
-            mod = (f"{r['module']:.3f} | {r['nt'] / r['module']:.1f}x" if "module" in r else " | ")
-            L.append(f"| {r['n']} | {r['nt']:.3f} | {r['nt_first']:.3f} | {mod} | {r['cli']:.3f} | "
+            fl = r.get("floor", float("nan"))
+            mod = (f"{r['module']:.3f} | {r['module'] / fl:.1f}x | {r['nt'] / r['module']:.1f}x" if "module" in r
+                   else " | | ")
+            L.append(f"| {r['n']} | {fl:.3f} | {r['nt']:.3f} | {r['nt'] / fl:.1f}x | {r['nt_first']:.3f} | {mod} | {r['cli']:.3f} | "
                      f"{r['nt'] / r['cli']:.1f}x | {fmt(max(r['agree_cli'], r.get('agree_module', 0.0)))} | "
                      f"{r['load_before']} / {r['load_after']} |")
         L.append("")
@@ -1256,17 +1292,25 @@ def report_predict(L, state):
             "(get='ntk'): test mean and covariance at every time; gp_inference (get='ntk'): test mean "
             "and covariance. neural-tangents: the nt.predict functions as documented (not jitted; "
             "jax.numpy on XLA CPU, all cores), kernels already jax arrays, `block_until_ready`, after "
-            "one warm-up; ntkit: the Python module in process, after one warm-up, all cores. Median "
+            "one warm-up; ntkit module: the Python module in process (gradient_descent_mse: "
+            "KernelDynamics, one call per time; it has no several-times call), after one warm-up; "
+            "ntkit CLI: `ntkit predict --kernels DIR ...` as a process, reading the kernels' .npy "
+            "files (page cache warm) and writing its outputs included, all times in one call "
+            "(predict_mse, one eigendecomposition); not for the ensemble, where the CLI also "
+            "computes and writes the training covariances (T x n x n), which the timed "
+            "neural-tangents call does not. All cores everywhere. Median "
             f"of {state.get('repeats', 3)}; ratio = neural-tangents / ntkit.\n")
-        L.append("| task | neural-tangents (s) | ntkit module (s) | ratio | load before / after |")
-        L.append("|---|---|---|---|---|")
+        L.append("| task | neural-tangents (s) | ntkit module (s) | ratio (module) | ntkit CLI (s) | ratio (CLI) | load before / after |")
+        L.append("|---|---|---|---|---|---|---|")
         for r in speed:
             mod = f"{r['module']:.3f} | {r['nt'] / r['module']:.1f}x" if "module" in r else " | "
-            L.append(f"| {r['task']} | {r['nt']:.3f} | {mod} | {r['load_before']} / {r['load_after']} |")
+            cli = f"{r['cli']:.3f} | {r['nt'] / r['cli']:.1f}x" if "cli" in r else " | "
+            L.append(f"| {r['task']} | {r['nt']:.3f} | {mod} | {cli} | {r['load_before']} / {r['load_after']} |")
         L.append("")
         L.append("Raw times (s): " + "; ".join(
             f"{r['task'].split()[0]}: NT {', '.join(f'{t:.3f}' for t in r['nt_times'])}"
             + (f" / module {', '.join(f'{t:.3f}' for t in r['module_times'])}" if "module" in r else "")
+            + (f" / CLI {', '.join(f'{t:.3f}' for t in r['cli_times'])}" if "cli" in r else "")
             for r in speed) + "\n")
 
 
@@ -1414,6 +1458,8 @@ def main():
     ap.add_argument("--skip-analytic-speed", action="store_true", help="skip only the kernel_fn speed rows")
     ap.add_argument("--skip-empirical", action="store_true", help="skip the empirical NTK/NNGP sections")
     ap.add_argument("--skip-predict", action="store_true", help="skip the nt.predict sections")
+    ap.add_argument("--skip-agreement", action="store_true",
+                    help="skip every agreement section (keep the speed rows)")
     ap.add_argument("--emp-sizes", default="256,1024", help="n of the empirical NTK speed rows")
     ap.add_argument("--emp-width", type=int, default=1024, help="hidden width of the empirical NTK speed network")
     ap.add_argument("--predict-size", default="4096,1024", help="train,test points of the prediction speed rows")
@@ -1443,13 +1489,13 @@ def main():
         module_info = (f"`import ntkit` works with {exe} ({mod})" if exe else
                        "`import ntkit` failed with every interpreter tried (this venv, the base "
                        "Python): not built/installed yet, so only the CLI is timed")
-        if not args.skip_analytic:
+        if not args.skip_analytic and not args.skip_agreement:
             print(f"== agreement: {len(cases)} architectures (float64); {module_info}", flush=True)
             rows = run_agreement(binary, cases, workdir, module_python=exe)
-        if not args.skip_empirical:
+        if not args.skip_empirical and not args.skip_agreement:
             print("== empirical NTK / NNGP agreement (float64, the same weights)", flush=True)
             emp = run_empirical_agreement(binary, workdir, only)
-        if not args.skip_predict:
+        if not args.skip_predict and not args.skip_agreement:
             print("== predictions agreement (float64, identical kernels)", flush=True)
             pred = run_predict_agreement(binary, workdir, exe)
         if not args.skip_speed:
