@@ -5,7 +5,9 @@ Error handling lives in test_cli_errors.py.
 """
 import json
 import math
+import os
 import re
+import subprocess
 
 import numpy as np
 import pytest
@@ -524,3 +526,19 @@ def test_classic_demo_small(ntkit_ok, tmp_path):
     ev = np.load(out / "kernel_rbf_eigenvalues.npy")
     assert ev.shape == (342,)
     assert_close(np.sort(ev)[::-1], np.linalg.eigvalsh(k)[::-1], 1e-9)
+
+
+def test_tool_reexecutes_itself_with_passive_openmp_threads_keeping_its_arguments(ntkit_bin, tmp_path):
+    # Without OMP_WAIT_POLICY the tool sets it to passive and re-executes itself once
+    # (apps/ntkit/main.cpp): arguments, output and exit status must come through unchanged.
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    x = tmp_path / "x.csv"
+    x.write_text("1 2\n3 4\n")
+    out = tmp_path / "k.npy"
+    done = subprocess.run([ntkit_bin, "kernel", "--kernel", "linear", "--x1", str(x), "-o", str(out)], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_array_equal(np.load(out), [[5.0, 11.0], [11.0, 25.0]])
+    bad = subprocess.run([ntkit_bin, "kernel", "--kernel", "nope", "--x1", str(x), "-o", str(out)], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "nope" in bad.stderr
