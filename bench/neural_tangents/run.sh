@@ -5,6 +5,10 @@
 #
 #   bash bench/neural_tangents/run.sh [compare.py options]     e.g. --skip-speed, --only relu-d1
 #
+# A full run (analytic, empirical and prediction sections, agreement and speed) takes ~30 min on
+# 2 cores; --skip-analytic / --skip-empirical / --skip-predict / --skip-agreement / --skip-speed
+# shorten it, and --merge OLD.json copies the skipped sections from an earlier run's results.
+#
 # Environment: NTKIT (the ntkit binary; default build/apps/ntkit/ntkit), NT_VENV (default
 # bench/.venv-nt), PYTHON (the interpreter that makes the venv; default python3, which on
 # Debian needs the python3-venv package). Only PyPI is used.
