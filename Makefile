@@ -38,6 +38,10 @@ endef
 python-install: deps
 	$(PIP_INSTALL) --root-user-action=ignore . || $(PIP_INSTALL) --break-system-packages .
 
+# Tests run two at a time on two cores: OpenMP threads that spin while idle would take the cores
+# from each other (the tool and `import ntkit` make the same choice themselves).
+test test-python test-asan: export OMP_WAIT_POLICY ?= passive
+
 # Every test: C++ (GoogleTest through CTest), a short fuzz run of the readers, then the
 # command-line and Python tests (pytest).
 test: build fuzz-smoke python-install
