@@ -9,7 +9,8 @@
   f(x) = m^(-1/2) Σ b_i σ(a_i·x), its training, empirical and infinite-width NTK.
 - ``Mlp``, ``LinearizedMlp``, ``monte_carlo_kernel``: finite deep networks of the same
   description, their empirical NTK/NNGP and training (gd, sgd, momentum; mse, cross-entropy).
-- ``KernelDynamics``: gradient-flow / gradient-descent predictions at any time, inf included.
+- ``KernelDynamics``: gradient-flow / gradient-descent predictions at any time, inf included;
+  ``predict_mse``: the same at a whole list of times in one call (one eigendecomposition).
 - ``gp_inference``, ``EnsemblePredictor``, ``max_learning_rate``: GP posteriors and the
   infinite ensemble of trained networks (neural-tangents' predict module) from NNGP/NTK blocks;
   ``predict_ode``: training with cross-entropy (or any supported loss) in function space.
@@ -59,6 +60,7 @@ from ntkit._core import (  # noqa: E402
     max_learning_rate,
     monte_carlo_kernel,
     parse_network,
+    predict_mse,
     predict_ode,
     select_ridge_lambda,
     two_layer_ntk,
@@ -90,6 +92,7 @@ __all__ = [
     "max_learning_rate",
     "monte_carlo_kernel",
     "parse_network",
+    "predict_mse",
     "predict_ode",
     "select_ridge_lambda",
     "two_layer_ntk",

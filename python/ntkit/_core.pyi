@@ -372,6 +372,20 @@ class EnsemblePredictor:
     ) -> tuple[F64Array, F64Array | None]: ...
     def train(self, times: Sequence[float], *, covariance: bool = False) -> tuple[F64Array, F64Array | None]: ...
 
+def predict_mse(
+    k_train: ArrayLike,
+    y_train: ArrayLike,
+    times: Sequence[float],
+    k_test_train: ArrayLike | None = None,
+    *,
+    loss: str = "sum",
+    learning_rate: float = 0.0,
+    momentum: float = 0.0,
+    diag_reg: float = 0.0,
+    diag_reg_absolute: bool = False,
+    f0_train: ArrayLike | None = None,
+    f0_test: ArrayLike | None = None,
+) -> tuple[F64Array, F64Array | None]: ...
 def predict_ode(
     k_train: ArrayLike,
     y_train: ArrayLike,

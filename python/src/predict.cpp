@@ -1,3 +1,5 @@
+// ntkit.predict_mse, ntkit.predict_ode: outputs at many times, squared loss in closed form or
+// any loss by an ODE solver (predict.hpp).
 // ntkit.gp_inference, ntkit.EnsemblePredictor, ntkit.max_learning_rate: the infinite ensemble
 // of infinitely wide networks and the GP posteriors, from NNGP/NTK blocks (predict.hpp,
 // neural-tangents' predict.gp_inference and gradient_descent_mse_ensemble).
@@ -102,9 +104,51 @@ py::tuple ode(const py::object& k_train, const py::object& y_train, const std::v
   return py::make_tuple(stack_outputs(trajectory.train, y.view.rows(), y.view.cols(), y.is_vector), test);
 }
 
+py::tuple mse(const py::object& k_train, const py::object& y_train, const std::vector<double>& times,
+              const py::object& k_test_train, const std::string& loss, double learning_rate, double momentum,
+              double diag_reg, bool diag_reg_absolute, const py::object& f0_train, const py::object& f0_test) {
+  DynamicsOptions options = dynamics_options(loss, diag_reg, diag_reg_absolute);
+  options.learning_rate = learning_rate;
+  options.momentum = momentum;
+  const MatrixArg<double> k = matrix_arg<double>(k_train, "k_train");
+  const MatrixArg<double> y = matrix_arg<double>(y_train, "y_train");
+  const RowMatrixD k_test = k_test_train.is_none() ? RowMatrixD(0, k.view.cols()) : optional_matrix(k_test_train, "k_test_train");
+  const RowMatrixD f0 = optional_matrix(f0_train, "f0_train");
+  const RowMatrixD f0_star = optional_matrix(f0_test, "f0_test");
+  Trajectory trajectory;
+  {
+    py::gil_scoped_release nogil;
+    trajectory = predict_mse(k.view, k_test, y.view, times, options, f0, f0_star);
+  }
+  const py::object test = k_test_train.is_none()
+                              ? py::object(py::none())
+                              : py::object(stack_outputs(trajectory.test, k_test.rows(), y.view.cols(), y.is_vector));
+  return py::make_tuple(stack_outputs(trajectory.train, y.view.rows(), y.view.cols(), y.is_vector), test);
+}
+
 }  // namespace
 
 void bind_predict(py::module_& m) {
+  m.def("predict_mse", &mse, py::arg("k_train"), py::arg("y_train"), py::arg("times"),
+        py::arg("k_test_train") = py::none(), py::kw_only(), py::arg("loss") = "sum", py::arg("learning_rate") = 0.0,
+        py::arg("momentum") = 0.0, py::arg("diag_reg") = 0.0, py::arg("diag_reg_absolute") = false,
+        py::arg("f0_train") = py::none(), py::arg("f0_test") = py::none(),
+        R"doc(Squared-loss training predicted at many times at once (neural-tangents'
+gradient_descent_mse with a list of times): one eigendecomposition of k_train and two threaded
+products for all finite times; t = inf by Cholesky. Returns (train, test): train (T, n) or
+(T, n, o) like y_train, test (T, m[, o]), or None without k_test_train.
+
+k_train: K(X, X) (n, n); k_test_train: K(X*, X) (m, n) or None; y_train (n,) or (n, o).
+times: >= 0, inf allowed: gradient flow, or, with learning_rate > 0, numbers of gradient
+descent steps (momentum in [0, 1): heavy-ball). loss "sum" (½ Σ (f - y)²) or "mean"
+(÷ y_train.size, neural-tangents'; its time unit is then ntkit's time divided by the
+learning rate it was given). diag_reg, diag_reg_absolute as KernelDynamics; f0_train,
+f0_test: initial outputs (default 0, the mean over initializations).
+
+Raises ValueError for mismatched shapes, NaN/Inf, no or negative times, an unknown loss, or
+t = inf with a kernel that is not positive definite (use diag_reg) or a learning rate above the
+stable limit.)doc");
+
   m.def(
       "gp_inference",
       [](const py::object& k_train, const py::object& y_train, const py::object& k_test_train,

@@ -104,3 +104,33 @@ def test_feature_map_and_primal_dual_descent(rng):
     assert primal.weights.shape == (10, 2) and dual.coefficients.shape == (12, 2)
     # 1-D targets, 1-D outputs.
     assert ntkit.DualKernelRegression(phi @ phi.T, y[:, 0]).train_outputs().shape == (12,)
+
+
+def test_predict_mse_all_times_at_once(problem):
+    # Every time in one call equals NumPy's gradient flow per time (and so KernelDynamics'); the
+    # discrete-step form equals explicit gradient descent; shapes follow y_train.
+    _, y, _, k, k_test = problem
+    times = [0.0, 0.3, 5.0, math.inf]
+    train, test = ntkit.predict_mse(k, y, times, k_test)
+    assert train.shape == (4, 25) and test.shape == (4, 6)
+    for i, t in enumerate(times):
+        train_ref, test_ref = gradient_flow(k, y, k_test, t)
+        np.testing.assert_allclose(train[i], train_ref, rtol=1e-8, atol=1e-8)
+        np.testing.assert_allclose(test[i], test_ref, rtol=1e-8, atol=1e-8)
+    two, none = ntkit.predict_mse(k, np.column_stack([y, -y]), [1.0])
+    assert two.shape == (1, 25, 2) and none is None
+    np.testing.assert_allclose(two[0, :, 1], -train_ref_at(k, y, 1.0), rtol=1e-8, atol=1e-10)
+    eta = 0.5 * ntkit.max_learning_rate(k, loss="mean", y_size=25)
+    steps, _ = ntkit.predict_mse(k, y, [3.0], loss="mean", learning_rate=eta)
+    u = -y.copy()
+    for _ in range(3):
+        u -= eta * (k / 25) @ u
+    np.testing.assert_allclose(steps[0], u + y, rtol=1e-9, atol=1e-10)
+    with pytest.raises(ValueError, match="time"):
+        ntkit.predict_mse(k, y, [-1.0])
+    with pytest.raises(ValueError):
+        ntkit.predict_mse(k, y[:5], [1.0])
+
+
+def train_ref_at(k, y, t):
+    return gradient_flow(k, y, k[:1], t)[0]
