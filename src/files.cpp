@@ -276,6 +276,20 @@ void write_matrix(const std::string& path, const RowMatrixD& matrix, DType dtype
   write_file_atomically(path, encode_npy(matrix, dtype, as_vector));
 }
 
+void write_npy(const std::string& path, const std::vector<std::size_t>& shape, const double* values) {
+  write_file_atomically(path, encode_npy(shape, values));
+}
+
+void write_npy_stack(const std::string& path, const std::vector<RowMatrixD>& stack) {
+  std::string bytes;
+  try {
+    bytes = encode_npy_stack(stack);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+  write_file_atomically(path, bytes);
+}
+
 void write_matrix(const std::string& path, const RowMatrixF& matrix, bool as_vector) {
   if (output_format(path) == OutputFormat::Text) {
     // Every float is exactly a double, so the text reads back as the same float32 values.

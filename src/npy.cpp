@@ -612,17 +612,13 @@ std::string encode_npy(const std::vector<std::size_t>& shape, const double* valu
   return out;
 }
 
-void write_npy(const std::string& path, const std::vector<std::size_t>& shape, const double* values) {
-  write_file_atomically(path, encode_npy(shape, values));
-}
-
-void write_npy_stack(const std::string& path, const std::vector<RowMatrixD>& stack) {
-  if (stack.empty()) throw Error(path + ": write_npy_stack needs at least one matrix (the shape of none is unknown)");
+std::string encode_npy_stack(const std::vector<RowMatrixD>& stack) {
+  if (stack.empty()) throw Error("write_npy_stack needs at least one matrix (the shape of none is unknown)");
   const Eigen::Index rows = stack.front().rows(), cols = stack.front().cols();
   for (std::size_t i = 1; i < stack.size(); ++i) {
     if (stack[i].rows() != rows || stack[i].cols() != cols)
-      throw Error(path + ": write_npy_stack: matrix " + std::to_string(i) + " is " + std::to_string(stack[i].rows()) +
-                  " x " + std::to_string(stack[i].cols()) + ", matrix 0 is " + std::to_string(rows) + " x " +
+      throw Error("write_npy_stack: matrix " + std::to_string(i) + " is " + std::to_string(stack[i].rows()) + " x " +
+                  std::to_string(stack[i].cols()) + ", matrix 0 is " + std::to_string(rows) + " x " +
                   std::to_string(cols) + "; a stack needs equal shapes");
   }
   const std::vector<std::size_t> shape{stack.size(), static_cast<std::size_t>(rows), static_cast<std::size_t>(cols)};
@@ -631,7 +627,7 @@ void write_npy_stack(const std::string& path, const std::vector<RowMatrixD>& sta
   out.reserve(out.size() + count * sizeof(double));
   // Row-major matrices one after another: C order of (count, rows, cols).
   for (const RowMatrixD& m : stack) append_values(m.data(), static_cast<std::size_t>(m.size()), out);
-  write_file_atomically(path, out);
+  return out;
 }
 
 }  // namespace ntkit

@@ -44,6 +44,8 @@ std::string encode_npy(const RowMatrixF& matrix, bool as_vector = false);
 /// Encodes float64 values as a .npy array of any shape (version 1.0, or 2.0 if the header needs
 /// it): product(shape) values from `values` in C order; an empty shape is a 0-d array of one value.
 std::string encode_npy(const std::vector<std::size_t>& shape, const double* values);
+/// The bytes of write_npy_stack's file (shape (count, rows, cols)); Error for none or unequal shapes.
+std::string encode_npy_stack(const std::vector<RowMatrixD>& stack);
 
 /// Parses CSV or whitespace-separated text into a matrix (see the file comment for the format).
 RowMatrixD parse_text_matrix(std::string_view text, const std::string& name);
