@@ -70,6 +70,27 @@ py::array stack_outputs(const std::vector<RowMatrixD>& outputs, Eigen::Index row
   return out;
 }
 
+// The shared frame of predict_ode and predict_mse: arrays in, `predict(k, k_test, y, f0,
+// f0_star)` without the GIL, (train (T, n[, o]), test (T, m[, o]) or None) out.
+template <class Predict>
+py::tuple trajectory_arrays(const py::object& k_train, const py::object& y_train, const py::object& k_test_train,
+                            const py::object& f0_train, const py::object& f0_test, Predict predict) {
+  const MatrixArg<double> k = matrix_arg<double>(k_train, "k_train");
+  const MatrixArg<double> y = matrix_arg<double>(y_train, "y_train");
+  const RowMatrixD k_test = k_test_train.is_none() ? RowMatrixD(0, k.view.cols()) : optional_matrix(k_test_train, "k_test_train");
+  const RowMatrixD f0 = optional_matrix(f0_train, "f0_train");
+  const RowMatrixD f0_star = optional_matrix(f0_test, "f0_test");
+  Trajectory trajectory;
+  {
+    py::gil_scoped_release nogil;
+    trajectory = predict(k.view, k_test, y.view, f0, f0_star);
+  }
+  const py::object test = k_test_train.is_none()
+                              ? py::object(py::none())
+                              : py::object(stack_outputs(trajectory.test, k_test.rows(), y.view.cols(), y.is_vector));
+  return py::make_tuple(stack_outputs(trajectory.train, y.view.rows(), y.view.cols(), y.is_vector), test);
+}
+
 OdeLoss parse_objective(const std::string& objective) {
   if (objective == "cross-entropy" || objective == "cross_entropy") return OdeLoss::SoftmaxCrossEntropy;
   if (objective == "mse") return OdeLoss::SquaredError;
@@ -88,20 +109,9 @@ py::tuple ode(const py::object& k_train, const py::object& y_train, const std::v
   options.relative_tolerance = rtol;
   options.absolute_tolerance = atol;
   options.max_steps = max_steps;
-  const MatrixArg<double> k = matrix_arg<double>(k_train, "k_train");
-  const MatrixArg<double> y = matrix_arg<double>(y_train, "y_train");
-  const RowMatrixD k_test = k_test_train.is_none() ? RowMatrixD(0, k.view.cols()) : optional_matrix(k_test_train, "k_test_train");
-  const RowMatrixD f0 = optional_matrix(f0_train, "f0_train");
-  const RowMatrixD f0_star = optional_matrix(f0_test, "f0_test");
-  Trajectory trajectory;
-  {
-    py::gil_scoped_release nogil;
-    trajectory = predict_ode(k.view, k_test, y.view, times, options, f0, f0_star);
-  }
-  const py::object test = k_test_train.is_none()
-                              ? py::object(py::none())
-                              : py::object(stack_outputs(trajectory.test, k_test.rows(), y.view.cols(), y.is_vector));
-  return py::make_tuple(stack_outputs(trajectory.train, y.view.rows(), y.view.cols(), y.is_vector), test);
+  return trajectory_arrays(k_train, y_train, k_test_train, f0_train, f0_test,
+                           [&](MatrixView<double> k, const RowMatrixD& k_test, MatrixView<double> y, const RowMatrixD& f0,
+                               const RowMatrixD& f0_star) { return predict_ode(k, k_test, y, times, options, f0, f0_star); });
 }
 
 py::tuple mse(const py::object& k_train, const py::object& y_train, const std::vector<double>& times,
@@ -110,20 +120,9 @@ py::tuple mse(const py::object& k_train, const py::object& y_train, const std::v
   DynamicsOptions options = dynamics_options(loss, diag_reg, diag_reg_absolute);
   options.learning_rate = learning_rate;
   options.momentum = momentum;
-  const MatrixArg<double> k = matrix_arg<double>(k_train, "k_train");
-  const MatrixArg<double> y = matrix_arg<double>(y_train, "y_train");
-  const RowMatrixD k_test = k_test_train.is_none() ? RowMatrixD(0, k.view.cols()) : optional_matrix(k_test_train, "k_test_train");
-  const RowMatrixD f0 = optional_matrix(f0_train, "f0_train");
-  const RowMatrixD f0_star = optional_matrix(f0_test, "f0_test");
-  Trajectory trajectory;
-  {
-    py::gil_scoped_release nogil;
-    trajectory = predict_mse(k.view, k_test, y.view, times, options, f0, f0_star);
-  }
-  const py::object test = k_test_train.is_none()
-                              ? py::object(py::none())
-                              : py::object(stack_outputs(trajectory.test, k_test.rows(), y.view.cols(), y.is_vector));
-  return py::make_tuple(stack_outputs(trajectory.train, y.view.rows(), y.view.cols(), y.is_vector), test);
+  return trajectory_arrays(k_train, y_train, k_test_train, f0_train, f0_test,
+                           [&](MatrixView<double> k, const RowMatrixD& k_test, MatrixView<double> y, const RowMatrixD& f0,
+                               const RowMatrixD& f0_star) { return predict_mse(k, k_test, y, times, options, f0, f0_star); });
 }
 
 }  // namespace
