@@ -881,10 +881,10 @@ y, f0, f0s = K["y"], K["f0_train"], K["f0_test"]
 def run(task):
     g, dr = task["get"], task["diag_reg"]
     if task["kind"] == "mse":
-        kd = ntkit.KernelDynamics(K[g + "_tt"], y, loss="mean", diag_reg=dr)
         ts = [t * task["lr"] for t in task["times"]]
-        test = np.stack([kd.test_at_time(t, K[g + "_st"], f0, f0s) for t in ts])
-        return {"train": np.stack([kd.train_at_time(t, f0) for t in ts]), "test": test}
+        train, test = ntkit.predict_mse(K[g + "_tt"], y, ts, K[g + "_st"], loss="mean", diag_reg=dr,
+                                        f0_train=f0, f0_test=f0s)
+        return {"train": train, "test": test}
     pair_tt, pair_st, pair_ss = ((K["nngp_tt"], K["ntk_tt"]), (K["nngp_st"], K["ntk_st"]),
                                  (K["nngp_ss"], K["ntk_ss"]))
     if task["kind"] == "ensemble":
@@ -1252,7 +1252,7 @@ def report_predict(L, state):
             "compute_cov=True)` (and x* = None for the training points), with a kernel_fn that "
             "returns the precomputed blocks (its inputs are row indices); `gp_inference(Kernel(nngp, "
             "ntk), y, diag_reg)(get, k_test_train, k_test_test)`. ntkit: the Python module "
-            "(`KernelDynamics(k, y, loss='mean', diag_reg)`.train_at_time / test_at_time, "
+            "(`predict_mse(k, y, times, k*, loss='mean', diag_reg, f0_train, f0_test)`, "
             "`EnsemblePredictor((nngp, ntk), y, get, loss='mean', diag_reg)`.test / .train(covariance=True), "
             "`gp_inference(...)`) and the CLI (`ntkit predict --kernels DIR --loss mean [--ensemble] "
             "[--f0 F0 F0*]`; gp_inference = `--ensemble --time inf`).\n\n"
@@ -1293,7 +1293,7 @@ def report_predict(L, state):
             "and covariance. neural-tangents: the nt.predict functions as documented (not jitted; "
             "jax.numpy on XLA CPU, all cores), kernels already jax arrays, `block_until_ready`, after "
             "one warm-up; ntkit module: the Python module in process (gradient_descent_mse: "
-            "KernelDynamics, one call per time; it has no several-times call), after one warm-up; "
+            "predict_mse, all times in one call, one eigendecomposition), after one warm-up; "
             "ntkit CLI: `ntkit predict --kernels DIR ...` as a process, reading the kernels' .npy "
             "files (page cache warm) and writing its outputs included, all times in one call "
             "(predict_mse, one eigendecomposition); not for the ensemble, where the CLI also "
