@@ -447,6 +447,8 @@ TEST(DualActivation, DefaultQuadratureIsAccurateAtLargeVariances) {
 // a tensor Gauss–Legendre rule (here, in long double: 64 angles × 128 radii on r ≤ 12, Gaussian
 // weight e^{−72} beyond) per sector converges geometrically. At ρ = 1 (L22 = 0) the reference is
 // the 1-D integral E[φ(u)²] split at 0.
+// Its own Gauss–Legendre nodes (long double, any n), on purpose not the library's: a wrong
+// rule in the library must not also be the reference's.
 struct LongRule {
   std::vector<long double> x, w;  // on [0, 1]
 };
