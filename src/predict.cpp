@@ -69,6 +69,13 @@ class Cholesky {
   RowMatrixD l_;
 };
 
+// Vᵀ without a copy: V's column-major storage read row-major (a transposing n x n copy, 128 MB
+// at n = 4096, saved in both predict_mse and EnsemblePredictor::test).
+Eigen::Map<const RowMatrixD> eigenvectors_transposed(const KernelDynamics& dyn) {
+  const Eigen::MatrixXd& v = dyn.eigenvectors();
+  return Eigen::Map<const RowMatrixD>(v.data(), v.cols(), v.rows());
+}
+
 }  // namespace
 
 Trajectory predict_mse(MatrixView<double> k_train, MatrixView<double> k_test_train, MatrixView<double> targets,
@@ -101,8 +108,8 @@ Trajectory predict_mse(const KernelDynamics& dyn, MatrixView<double> k_test_trai
   // The finite times share the eigenbasis work: c = Vᵀ(f0 - Y) once, K_* V once, then all
   // times in two threaded products: f(X) = Y + V [d_t ⊙ c]_t and f(X*) = f0* - s K_*V [g_t ⊙ c]_t
   // (chunks of times keep the stacked coefficients to about n x 2048).
-  const RowMatrixD v = dyn.eigenvectors();
-  const RowMatrixD vt = v.transpose();
+  const Eigen::Map<const RowMatrixD> vt = eigenvectors_transposed(dyn);
+  const RowMatrixD v = vt.transpose();
   const RowMatrixD c = vt * (f0 - dyn.targets());
   RowMatrixD ksv;
   if (m > 0) detail::gemm_abt<double>(k_test_train, vt, ksv);  // K_* V, m x n
@@ -191,8 +198,8 @@ std::vector<GaussianOutputs> EnsemblePredictor::test(const std::vector<double>& 
   // Everything that does not depend on t, once: the drive in the eigenbasis, P = drive·V
   // (m x n), and Vᵀ Y. Then per time the mean is s·P diag(g) VᵀY and the covariance costs
   // m²n ('nngp') or 2n²m + 2m²n ('ntk'), all in threaded BLAS.
-  const RowMatrixD v = dyn_.eigenvectors();  // row-major copy of V
-  const RowMatrixD vt = v.transpose();
+  const Eigen::Map<const RowMatrixD> vt = eigenvectors_transposed(dyn_);
+  const RowMatrixD v = vt.transpose();  // row-major V, for the products with Vᵀ on the right
   RowMatrixD p;
   detail::gemm_abt<double>(drive, vt, p);  // drive · V
   const RowMatrixD vty = vt * dyn_.targets();
