@@ -44,7 +44,7 @@ struct Blocks {
   KernelPair train, test_train, test_test;
 };
 
-// Which test-test blocks a run reads.
+// Which kernel blocks a run reads.
 struct Needs {
   bool nngp = false, ntk = false, nngp_test_test = false, ntk_test_test = false;
 };
