@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include "ntkit/eigen.hpp"  // first: silences a GCC 12 false positive in AVX-512 intrinsics
 #include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cfloat>

@@ -16,6 +16,7 @@
 #include <random>
 #include <vector>
 
+#include "ntkit/eigen.hpp"  // first: silences a GCC 12 false positive in AVX-512 intrinsics
 #include <Eigen/Eigenvalues>
 #include <nlohmann/json.hpp>
 

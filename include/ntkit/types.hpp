@@ -4,7 +4,7 @@
 // map onto them without a copy.
 #pragma once
 
-#include <Eigen/Core>
+#include "ntkit/eigen.hpp"
 
 namespace ntkit {
 

@@ -3,6 +3,7 @@
 // step-by-step gradient descent, and kernel regression by a dense solve.
 #include <gtest/gtest.h>
 
+#include "ntkit/eigen.hpp"  // first: silences a GCC 12 false positive in AVX-512 intrinsics
 #include <Eigen/Dense>
 #include <cmath>
 #include <limits>

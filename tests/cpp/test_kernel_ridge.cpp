@@ -1,6 +1,7 @@
 // Kernel ridge regression by Cholesky against an independent dense solve, and its errors.
 #include <gtest/gtest.h>
 
+#include "ntkit/eigen.hpp"  // first: silences a GCC 12 false positive in AVX-512 intrinsics
 #include <Eigen/Dense>
 
 #include "ntkit/error.hpp"

@@ -2,6 +2,7 @@
 // (SPEC §1), and both behave like gradient descent should.
 #include <gtest/gtest.h>
 
+#include "ntkit/eigen.hpp"  // first: silences a GCC 12 false positive in AVX-512 intrinsics
 #include <Eigen/Dense>
 
 #include "ntkit/error.hpp"

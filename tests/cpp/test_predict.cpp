@@ -5,6 +5,7 @@
 // RK4 integration for the cross-entropy ODE.
 #include <gtest/gtest.h>
 
+#include "ntkit/eigen.hpp"  // first: silences a GCC 12 false positive in AVX-512 intrinsics
 #include <Eigen/Dense>
 #include <cmath>
 #include <limits>

@@ -2,6 +2,7 @@
 // against a dense solve, the libsvm SVM on problems whose answer is known, cross-validation.
 #include <gtest/gtest.h>
 
+#include "ntkit/eigen.hpp"  // first: silences a GCC 12 false positive in AVX-512 intrinsics
 #include <Eigen/Dense>
 #include <cmath>
 

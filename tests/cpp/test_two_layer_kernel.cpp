@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ntkit/eigen.hpp"  // first: silences a GCC 12 false positive in AVX-512 intrinsics
 #include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cmath>
