@@ -152,6 +152,12 @@ void check_activation(const ActivationLayer& layer, std::string* bad) {
         bad_argument(info.name, "coef", "a non-empty list of numbers, e.g. coef=[0, 1, 0.5]",
                      "[]", bad);
       }
+      if (layer.coef.size() > static_cast<std::size_t>(kMaxDegree) + 1) {
+        bad_argument(info.name, "coef",
+                     "at most " + std::to_string(kMaxDegree + 1) + " coefficients (degree ≤ " +
+                         std::to_string(kMaxDegree) + ")",
+                     std::to_string(layer.coef.size()) + " coefficients", bad);
+      }
       for (double value : layer.coef) {
         if (!std::isfinite(value)) {
           bad_argument(info.name, "coef", "a list of finite numbers", format_list(layer.coef),
@@ -159,8 +165,10 @@ void check_activation(const ActivationLayer& layer, std::string* bad) {
         }
       }
     } else if (parameter.field == F::Degree) {
-      if (layer.degree < 0) {
-        bad_argument(info.name, "degree", "a non-negative integer",
+      if (layer.degree < 0 || layer.degree > kMaxDegree) {
+        bad_argument(info.name, "degree",
+                     "an integer from 0 to " + std::to_string(kMaxDegree) +
+                         " (higher powers overflow double precision at unit variance)",
                      std::to_string(layer.degree), bad);
       }
     } else if (!is_bool_field(parameter.field)) {
@@ -245,6 +253,11 @@ std::optional<Problem> walk_layer(const Layer& layer, const std::vector<int>& pa
   if (const auto* parallel = std::get_if<ParallelLayer>(&layer)) {
     const std::size_t k = parallel->branches.size();
     if (k == 0) return Problem{path, "parallel() {at} has no branches"};
+    // path alternates layer and branch indices: one pair per enclosing parallel.
+    if (path.size() / 2 >= static_cast<std::size_t>(kMaxNesting)) {
+      return Problem{path, "parallel(...) {at} is nested more than " +
+                               std::to_string(kMaxNesting) + " levels deep: flatten the network"};
+    }
     if (walk.streams.size() != k && !(walk.streams.size() == 1 && k == 1)) {
       if (walk.streams.size() == 1) {
         return Problem{path, "parallel(...) {at} has " + std::to_string(k) +
@@ -399,8 +412,9 @@ void check_layer_arguments(const Layer& layer, std::string* bad) {
       bad_argument("LayerNorm", "eps", "a finite number ≥ 0", format_number(norm->eps), bad);
     }
   } else if (const auto* fan_out = std::get_if<FanOutLayer>(&layer)) {
-    if (fan_out->num < 1) {
-      bad_argument("FanOut", "num", "a positive integer", std::to_string(fan_out->num), bad);
+    if (fan_out->num < 1 || fan_out->num > kMaxFanOut) {
+      bad_argument("FanOut", "num", "an integer from 1 to " + std::to_string(kMaxFanOut),
+                   std::to_string(fan_out->num), bad);
     }
   }
 }

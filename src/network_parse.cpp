@@ -273,6 +273,24 @@ class Parser {
   }
   const Token& advance() { return tokens_[std::min(position_++, tokens_.size() - 1)]; }
 
+  // Entered at each '(' or '[' that opens a nested level; left when its contents are parsed.
+  class Nesting {
+   public:
+    Nesting(int& depth, std::size_t open) : depth_(depth) {
+      if (++depth_ > kMaxNesting) {
+        throw ParseError{open, "brackets nested deeper than " + std::to_string(kMaxNesting) +
+                                   " levels {at}: flatten the network (serial(...) and "
+                                   "Residual(...) take several layers)"};
+      }
+    }
+    ~Nesting() { --depth_; }
+    Nesting(const Nesting&) = delete;
+    Nesting& operator=(const Nesting&) = delete;
+
+   private:
+    int& depth_;
+  };
+
   std::shared_ptr<Call> parse_layer() {
     const Token& name = peek();
     if (name.kind != TokenKind::Name) {
@@ -284,6 +302,7 @@ class Parser {
     call->offset = name.offset;
     if (peek().kind != TokenKind::LParen) return call;  // "Relu" = "Relu()"
     const std::size_t open = advance().offset;
+    const Nesting nesting(depth_, open);
     bool seen_keyword = false;
     while (peek().kind != TokenKind::RParen) {
       if (peek().kind == TokenKind::End) {
@@ -349,6 +368,7 @@ class Parser {
         const bool bracket = token.kind == TokenKind::LBracket;
         const TokenKind close = bracket ? TokenKind::RBracket : TokenKind::RParen;
         const std::size_t open = advance().offset;
+        const Nesting nesting(depth_, open);
         value.kind = Value::Kind::List;
         while (peek().kind != close) {
           if (peek().kind == TokenKind::End) {
@@ -385,6 +405,7 @@ class Parser {
 
   std::vector<Token> tokens_;
   std::size_t position_ = 0;
+  int depth_ = 0;  // brackets open at the current token
 };
 
 // ---- From syntax to layers -----------------------------------------------------------------

@@ -149,9 +149,21 @@ const ActivationInfo& activation_info(ActivationKind kind);
 /// An activation of this kind with every parameter at its default (required ones at 0/empty).
 ActivationLayer make_activation(ActivationKind kind);
 
+/// Largest Monomial/RectifiedMonomial degree and Polynomial degree (coef has at most
+/// kMaxDegree + 1 entries): E[x^{2p}] = (2p − 1)!! passes 1e308 near p = 150 already at unit
+/// variance, and the cost of a layer grows with the degree.
+inline constexpr int kMaxDegree = 64;
+/// Largest FanOut: each branch holds a whole copy of the kernel state.
+inline constexpr int kMaxFanOut = 64;
+/// Deepest nesting: of brackets in network text, and of parallel(...) inside parallel(...)
+/// (each Residual is one). The parser, validation and every engine recurse once per level, so
+/// without a bound a few kilobytes of "[[[[…" or "Residual(Residual(…" overflow the stack.
+inline constexpr int kMaxNesting = 64;
+
 /// Throws ntkit::Error naming the layer and argument if a value is out of its domain
-/// (Dense out_dim ≥ 1, W_std ≥ 0 finite, b_std ≥ 0 finite or None, degrees ≥ 0, non-empty
-/// finite Polynomial coef, finite activation parameters, FanOut num ≥ 1, LayerNorm eps ≥ 0).
+/// (Dense out_dim ≥ 1, W_std ≥ 0 finite, b_std ≥ 0 finite or None, degrees 0..kMaxDegree,
+/// non-empty finite Polynomial coef of at most kMaxDegree + 1 entries, finite activation
+/// parameters, FanOut num 1..kMaxFanOut, LayerNorm eps ≥ 0).
 /// Returns the argument's name in `bad_argument` (if given) for the parser's column.
 void check_layer_arguments(const Layer& layer, std::string* bad_argument = nullptr);
 

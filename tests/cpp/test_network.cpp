@@ -260,7 +260,8 @@ TEST(NetworkErrors, WrongTypesAndValues) {
   EXPECT_PARSE_ERROR("Dense(4, s=(2, 1))", "s must be (1, 1)");
   EXPECT_PARSE_ERROR("Dense(4, batch_axis=1)", "batch_axis must be 0");
   EXPECT_PARSE_ERROR("Dense(4), Monomial(-1), Dense(1)",
-                     "Monomial: degree must be a non-negative integer, got -1 at column 20");
+                     "Monomial: degree must be an integer from 0 to 64");
+  EXPECT_PARSE_ERROR("Dense(4), Monomial(-1), Dense(1)", "got -1 at column 20");
   EXPECT_PARSE_ERROR("Dense(4), Monomial(2.5), Dense(1)", "degree must be an integer, got 2.5");
   EXPECT_PARSE_ERROR("Dense(4), Polynomial([]), Dense(1)",
                      "Polynomial: coef must be a non-empty list");
@@ -274,7 +275,7 @@ TEST(NetworkErrors, WrongTypesAndValues) {
   EXPECT_PARSE_ERROR("Dense(4), Rbf(gamma=-1), Dense(1)", "gamma must be ≥ 0");
   EXPECT_PARSE_ERROR("Dense(4), LayerNorm(eps=-1), Dense(1)", "eps must be a finite number ≥ 0");
   EXPECT_PARSE_ERROR("Dense(4), LayerNorm(axis=0), Dense(1)", "axis must be -1");
-  EXPECT_PARSE_ERROR("Dense(4), FanOut(0), FanInSum", "FanOut: num must be a positive integer");
+  EXPECT_PARSE_ERROR("Dense(4), FanOut(0), FanInSum", "FanOut: num must be an integer from 1 to 64");
   EXPECT_PARSE_ERROR("Dense(4), Exp(b=1e999), Dense(1)", "out of range");
   EXPECT_PARSE_ERROR("Dense(4), Relu(Dense(3)), Dense(1)", "got the layer 'Dense'");
   // The builders check the same domains.
@@ -284,6 +285,52 @@ TEST(NetworkErrors, WrongTypesAndValues) {
   EXPECT_THROW(Monomial(-2), Error);
   EXPECT_THROW(Polynomial({}), Error);
   EXPECT_THROW(LeakyRelu(std::numeric_limits<double>::infinity()), Error);
+}
+
+// Bounds that keep tiny text from asking for unbounded work or stack (issue 13: 30,000 '['
+// crashed the parser, RectifiedMonomial(2147483647) ran for minutes, FanOut(2147483647) took
+// 4.2 GB, a 30,000-coefficient Polynomial 1.9 GB).
+TEST(NetworkErrors, DeepNestingIsAnErrorNotACrash) {
+  const auto nested = [](const std::string& open, const std::string& inner,
+                         const std::string& close, int depth) {
+    std::string text;
+    for (int i = 0; i < depth; ++i) text += open;
+    text += inner;
+    for (int i = 0; i < depth; ++i) text += close;
+    return text;
+  };
+  EXPECT_PARSE_ERROR("Dense(4), Polynomial(coef=" + nested("[", "1", "]", 30000) + "), Dense(1)",
+                     "brackets nested deeper than 64 levels");
+  EXPECT_PARSE_ERROR("Dense(4), " + nested("serial(", "Relu", ")", 15000) + ", Dense(1)",
+                     "brackets nested deeper than 64 levels at column");
+  EXPECT_PARSE_ERROR("Dense(4), FanOut(2), " + nested("parallel(", "Identity", ")", 12000),
+                     "nested deeper than 64");
+  EXPECT_PARSE_ERROR("Dense(4), " + nested("Residual(Relu, Dense(4), ", "Identity", ")", 10000),
+                     "nested deeper than 64");
+  // 63 levels of brackets (one is Dense's) still parse.
+  const Network ok =
+      parse_network("Dense(4), " + nested("serial(", "Relu, Dense(4)", ")", 63) + ", Dense(1)");
+  EXPECT_EQ(ok, parse_network("Dense(4), Relu, Dense(4), Dense(1)"));
+  // A network built in C++ is held to the same depth by validate().
+  Network inner = serial(Relu(), Dense(4));
+  for (int depth = 0; depth < 70; ++depth) inner = serial(Dense(4), Residual(inner));
+  EXPECT_THROW(validate(serial(Dense(4), Residual(inner), Dense(1))), Error);
+}
+
+TEST(NetworkErrors, UnboundedDegreesAndFanOutAreErrors) {
+  EXPECT_PARSE_ERROR("Dense(4), RectifiedMonomial(2147483647), Dense(1)",
+                     "RectifiedMonomial: degree must be an integer from 0 to 64");
+  EXPECT_PARSE_ERROR("Dense(4), Monomial(1000), Dense(1)", "got 1000");
+  EXPECT_PARSE_ERROR("Dense(4), FanOut(2147483647), FanInSum, Dense(1)",
+                     "FanOut: num must be an integer from 1 to 64, got 2147483647");
+  std::string coefficients = "1";
+  for (int i = 0; i < 30000; ++i) coefficients += ", 0.5";
+  EXPECT_PARSE_ERROR("Dense(4), Polynomial([" + coefficients + "]), Dense(1)",
+                     "Polynomial: coef must be at most 65 coefficients (degree ≤ 64), got 30001");
+  // The largest allowed values are accepted.
+  EXPECT_NO_THROW(parse_network("Dense(4), Monomial(64), Dense(4), RectifiedMonomial(64), "
+                                "Dense(4), FanOut(64), FanInSum, Dense(1)"));
+  EXPECT_THROW(Monomial(65), Error);
 }
 
 TEST(NetworkErrors, TooManyPositionalAndDuplicateKeywords) {
