@@ -86,6 +86,34 @@ std::string suggestion(std::string_view name, const std::vector<std::string>& va
   return "; valid: " + list;
 }
 
+// The UTF-8 character (1 to 4 bytes) that starts at text[i], whole: a message that cut it would
+// not be valid UTF-8 (Python's ValueError then failed to decode), and a lone byte means nothing.
+std::string_view character_at(std::string_view text, std::size_t i) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  std::size_t length = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  length = std::min(length, text.size() - i);
+  for (std::size_t k = 1; k < length; ++k) {
+    if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return text.substr(i, 1);
+  }
+  return text.substr(i, length);
+}
+
+// Shows a byte that is not valid UTF-8 as \xNN, so that the message stays valid UTF-8.
+std::string printable(std::string_view character) {
+  const auto lead = static_cast<unsigned char>(character[0]);
+  if (character.size() > 1 || lead < 0x80) return std::string(character);
+  static constexpr char kHex[] = "0123456789abcdef";
+  return std::string("\\x") + kHex[lead >> 4] + kHex[lead & 0xf];
+}
+
+bool is_continuation_byte(char ch) { return (static_cast<unsigned char>(ch) & 0xC0) == 0x80; }
+
+// Columns count characters, not bytes ("Relü" is 4 columns), so the caret lines up.
+std::size_t characters_in(std::string_view text) {
+  return static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char ch) { return !is_continuation_byte(ch); }));
+}
+
 std::string format_error(std::string_view text, const ParseError& error) {
   std::size_t line_start = 0, line = 1;
   for (std::size_t i = 0; i < error.offset && i < text.size(); ++i) {
@@ -94,8 +122,9 @@ std::string format_error(std::string_view text, const ParseError& error) {
       ++line;
     }
   }
-  const std::size_t line_end = std::min(text.find('\n', line_start), text.size());
-  const std::size_t column = error.offset - line_start + 1;
+  std::size_t line_end = std::min(text.find('\n', line_start), text.size());
+  const std::size_t column =
+      characters_in(text.substr(line_start, error.offset - line_start)) + 1;
   const bool multi_line = text.find('\n') != std::string_view::npos;
   const std::string at = (multi_line ? "at line " + std::to_string(line) + ", column "
                                      : std::string("at column ")) +
@@ -103,10 +132,38 @@ std::string format_error(std::string_view text, const ParseError& error) {
   std::string message = error.message;
   const std::size_t slot = message.find("{at}");
   if (slot != std::string::npos) message.replace(slot, 4, at);
-  std::string source(text.substr(line_start, line_end - line_start));
-  std::replace(source.begin(), source.end(), '\t', ' ');
-  return "parse_network: " + message + "\n  " + source + "\n  " + std::string(column - 1, ' ') +
-         "^";
+  // A long line is shown as a window around the error (30,000 '[' are not worth printing).
+  constexpr std::size_t kBefore = 60, kAfter = 20;
+  std::size_t shown_start = line_start;
+  std::string prefix, suffix;
+  std::size_t caret = column - 1;
+  if (column - 1 > kBefore) {
+    shown_start = error.offset;
+    for (std::size_t back = 0; back < kBefore && shown_start > line_start;) {
+      --shown_start;
+      if (!is_continuation_byte(text[shown_start])) ++back;
+    }
+    prefix = "…";
+    caret = kBefore + 1;
+  }
+  std::size_t shown_end = std::min(error.offset, line_end);
+  for (std::size_t ahead = 0; shown_end < line_end && ahead <= kAfter; ++shown_end) {
+    if (!is_continuation_byte(text[shown_end])) ++ahead;
+  }
+  while (shown_end < line_end && is_continuation_byte(text[shown_end])) ++shown_end;
+  if (shown_end < line_end) {
+    suffix = "…";
+    // Step back off the character that made the window one too long.
+    do --shown_end; while (shown_end > error.offset && is_continuation_byte(text[shown_end]));
+  }
+  std::string source;
+  for (std::size_t i = shown_start; i < shown_end;) {
+    const std::string_view character = character_at(text, i);
+    source += character == "\t" ? std::string(" ") : printable(character);
+    i += character.size();
+  }
+  return "parse_network: " + message + "\n  " + prefix + source + suffix + "\n  " +
+         std::string(caret, ' ') + "^";
 }
 
 // ---- Tokens --------------------------------------------------------------------------------
@@ -187,7 +244,8 @@ std::vector<Token> tokenize(std::string_view text) {
         i = j;
       }
       if (i < text.size() && is_name_char(text[i])) {
-        throw ParseError{i, "unexpected '" + std::string(1, text[i]) + "' {at} after a number"};
+        throw ParseError{i, "unexpected '" + printable(character_at(text, i)) +
+                                "' {at} after a number"};
       }
       Token token{TokenKind::Number, start, std::string(text.substr(start, i - start))};
       std::string_view digits_text = token.text;
@@ -200,7 +258,8 @@ std::vector<Token> tokenize(std::string_view text) {
       token.is_integer = integer && std::abs(token.number) < 2147483648.0;
       tokens.push_back(std::move(token));
     } else {
-      throw ParseError{start, "unexpected character '" + std::string(1, ch) + "' {at}"};
+      throw ParseError{start, "unexpected character '" + printable(character_at(text, start)) +
+                                  "' {at}"};
     }
   }
   tokens.push_back({TokenKind::End, text.size(), ""});

@@ -113,7 +113,7 @@ class TextMatrixParser {
       split_fields(line, line_separator == Separator::Comma ? Separator::Comma
                                                               : Separator::Whitespace,
                    fields);
-      if (is_first_line && !all_numbers(fields)) {
+      if (is_first_line && is_header(fields)) {
         // A header of column names. Its separator only counts when it has commas: names such
         // as "sepal length" contain spaces even in a CSV file.
         if (line_separator == Separator::Comma) note_separator(Separator::Comma, line_number);
@@ -161,10 +161,18 @@ class TextMatrixParser {
     }
   }
 
-  static bool all_numbers(const std::vector<std::string_view>& fields) {
+  // A header names every column and none of its names is a number (quoted or not). A first
+  // line with any number in it is data, so a damaged first row ("1,,3", "1,2,x") is reported
+  // instead of being dropped as a header, and so is "\"1\",\"2\"" (quoted numbers: data
+  // written with quotes, which this reader does not take).
+  static bool is_header(const std::vector<std::string_view>& fields) {
     double ignored = 0.0;
-    for (const std::string_view field : fields) {
-      if (parse_number(field, ignored) == NumberStatus::NotANumber) return false;
+    for (std::string_view field : fields) {
+      if (field.size() >= 2 && (field.front() == '"' || field.front() == '\'') &&
+          field.back() == field.front()) {
+        field = trim(field.substr(1, field.size() - 2));
+      }
+      if (field.empty() || parse_number(field, ignored) != NumberStatus::NotANumber) return false;
     }
     return true;
   }

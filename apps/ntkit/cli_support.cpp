@@ -1,5 +1,7 @@
 #include "cli_support.hpp"
 
+#include <charconv>
+
 #include <filesystem>
 #include <limits>
 #include <sstream>
@@ -78,13 +80,16 @@ std::vector<double> parse_times(const std::string& text) {
     if (item == "inf" || item == "infinity") {
       t = std::numeric_limits<double>::infinity();
     } else {
-      std::size_t used = 0;
-      try {
-        t = std::stod(item, &used);
-      } catch (const std::exception&) {
-        used = 0;
+      // from_chars: plain decimal only (std::stod also took "0x10" as sixteen).
+      const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), t);
+      if (item.empty() || error == std::errc::invalid_argument || end != item.data() + item.size() ||
+          item.find_first_of("xXnN") != std::string::npos) {
+        throw Error("--time: '" + item + "' is not a number; give e.g. 0,1,10,inf");
       }
-      if (used != item.size() || item.empty()) throw Error("--time: '" + item + "' is not a number; give e.g. 0,1,10,inf");
+      if (error == std::errc::result_out_of_range && item.find("e-") == std::string::npos &&
+          item.find("E-") == std::string::npos) {
+        throw Error("--time: " + item + " is beyond double precision; write inf for the end of training");
+      }
     }
     if (!(t >= 0)) throw Error("--time: times must be >= 0 (or inf), got " + item);
     times.push_back(t);

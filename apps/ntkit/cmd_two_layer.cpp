@@ -234,7 +234,9 @@ void register_two_layer_command(CLI::App& app) {
   s1->add_option("--x2", ntk->x2, "second input, n2 x d (default: --x1)");
   s1->add_option("--activation", ntk->activation, "relu | erf | tanh | identity")->capture_default_str();
   s1->add_option("--part", ntk->part, "a (first-layer weights), b (second layer) or total")->capture_default_str();
-  s1->add_option("--width", ntk->width, "m: the empirical kernel of a random network of this width (default: infinite)");
+  // Absent means infinite width; 0 is no network at all, so only m >= 1 is accepted.
+  s1->add_option("--width", ntk->width, "m: the empirical kernel of a random network of this width (default: infinite)")
+      ->check(CLI::Range(1, std::numeric_limits<int>::max()));
   s1->add_option("--seed", ntk->seed, "seed of the network's weights")->capture_default_str();
   s1->add_option("--quadrature-degree", ntk->quadrature_degree,
                  "tanh: 0 = automatic trapezoid rule (accurate to ~1e-12), N = Gauss–Hermite with N points per axis")
@@ -260,7 +262,8 @@ void register_two_layer_command(CLI::App& app) {
   s3->add_option("--train", predict->train, "training inputs X (n x d) and targets y (n)")->expected(2)->required();
   s3->add_option("--test", predict->test, "test inputs X* (n* x d)")->required();
   s3->add_option("--activation", predict->activation, "relu | erf | tanh | identity")->capture_default_str();
-  s3->add_option("--width", predict->width, "use the empirical kernel of this network (and its f0) instead of infinite width");
+  s3->add_option("--width", predict->width, "use the empirical kernel of this network (and its f0) instead of infinite width")
+      ->check(CLI::Range(1, std::numeric_limits<int>::max()));
   s3->add_option("--seed", predict->seed, "seed of the network (with --width)")->capture_default_str();
   s3->add_option("--time", predict->times, "comma-separated times t (gradient flow), or steps with --lr; 'inf' allowed")->capture_default_str();
   s3->add_option("--lr", predict->lr, "gradient descent with this learning rate: --time counts steps");

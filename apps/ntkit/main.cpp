@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "commands.hpp"
+#include "option_checks.hpp"
 #include "ntkit/error.hpp"
 #include "ntkit/version.hpp"
 
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
   ntkit::cli::register_classic_demo_command(app);
   ntkit::cli::register_empirical_command(app);
   ntkit::cli::register_train_command(app);
+  ntkit::cli::add_option_checks(app);
 
   // An unknown command would otherwise be reported as a missing one; name it.
   if (argc > 1 && argv[1][0] != '-') {

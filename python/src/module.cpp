@@ -2,6 +2,7 @@
 // re-exports it; the scikit-learn estimators are written in Python on top of it.
 #include <cstdint>
 #include <exception>
+#include <string_view>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
@@ -33,7 +34,19 @@ PYBIND11_MODULE(_core, m) {
     try {
       if (error) std::rethrow_exception(error);
     } catch (const ntkit::Error& e) {
-      py::set_error(PyExc_ValueError, e.what());
+      // Decoded leniently: a message that quotes the user's own bytes (a file's contents, a
+      // string in a network) may not be valid UTF-8, and a strict decode would replace the
+      // ValueError with a UnicodeDecodeError that says nothing about the mistake.
+      const std::string_view what = e.what();
+      PyObject* message = PyUnicode_DecodeUTF8(what.data(), static_cast<Py_ssize_t>(what.size()),
+                                               "backslashreplace");
+      if (message == nullptr) {
+        PyErr_Clear();
+        py::set_error(PyExc_ValueError, "ntkit: (the error message could not be decoded)");
+        return;
+      }
+      PyErr_SetObject(PyExc_ValueError, message);
+      Py_DECREF(message);
     }
   });
 

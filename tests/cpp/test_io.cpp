@@ -515,6 +515,22 @@ TEST(TextMatrix, NonNumericFieldAfterTheHeader) {
                         "line 2, column 1: '1e999' is outside the range of a float64");
 }
 
+// Issue 13: a damaged first row used to be dropped as a header, losing a data row silently.
+TEST(TextMatrix, DamagedFirstRowIsAnErrorNotAHeader) {
+  EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("1,,3\n4,5,6\n", "h.csv"),
+                        "line 1, column 2: empty field");
+  EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("1,2,x\n4,5,6\n", "h.csv"),
+                        "line 1, column 3: 'x' is not a number");
+  EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("\"1\",\"2\",\"3\"\n4,5,6\n", "h.csv"),
+                        "line 1, column 1: '\"1\"' is not a number");
+  EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("a,,c\n4,5,6\n", "h.csv"),
+                        "line 1, column 1: 'a' is not a number");
+  // A header of names, quoted or not, is still a header.
+  const auto quoted = ntkit::parse_text_matrix("\"a\",'b c',d\n4,5,6\n", "h.csv");
+  EXPECT_EQ(quoted.rows(), 1);
+  EXPECT_EQ(quoted(0, 2), 6.0);
+}
+
 TEST(TextMatrix, MixedSeparators) {
   EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("1,2\n3 4\n", "m.csv"),
                         "line 2 separates values with whitespace but line 1 uses commas");
