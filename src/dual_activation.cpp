@@ -50,9 +50,10 @@
 //   k, q1, q2, and T = Σ_m P_m(q1) P_m(q2) kᵐ with P_m(q) = √(m!) Σ_j coef_{m+2j} a_{m+2j,m} qʲ
 //   (the same expansion as neural-tangents' Polynomial, written without its division by
 //   √(q1q2), so q = 0 is exact); Ṫ = ∂T/∂k (Price's theorem).
-// Tanh, Softplus, Silu: no closed form; a 2-D trapezoid rule adapted to the variance (or
-//   Gauss–Hermite of a given degree, as neural-tangents' ElementwiseNumerical), with φ' in
-//   closed form (jax.nn definitions). Elu(α), Selu: the inner of the two integrals in closed
+// Tanh, Softplus, Silu: no closed form; by default a 2-D trapezoid rule for small variances
+//   and nested Gauss–Legendre rules graded towards the steep places for larger ones (cost and
+//   memory bounded for every q; see smooth_entry), or Gauss–Hermite of a given degree, as
+//   neural-tangents' ElementwiseNumerical; φ' in closed form (jax.nn definitions). Elu(α), Selu: the inner of the two integrals in closed
 //   form (erfc), the outer by Gauss–Legendre split at the kink (apply_kinked, end of file).
 //
 // Numerics (SPEC §6): θ through atan2 (never arccos); ρ = 1 exactly for k = q1 = q2 because
@@ -550,61 +551,274 @@ void DualActivation::apply_chunk(const double* q1, const double* q2, const doubl
   }
 }
 
-// The trapezoid rule for E[g(Z)], Z ~ N(0, 1), suited to φ(√q Z) for every q ≤ q_max: nodes
-// j·h (|j| ≤ m), weights h·e^{−z²/2}/√(2π). For g analytic in the strip |Im z| < δ the error
-// falls like e^{−2πδ/h}; tanh(√q z) has its nearest poles at δ = π/(2√q) (softplus and silu
-// at twice that), so h = π/(12√q_max) gives about e^{−12π} ≈ 4e−17 (measured against a dense
-// rule: 4e−14 relative for tanh up to q = 49). Nodes reach |z| = 8.5, where the Gaussian
-// weight is 2e−16. Cost: (2m + 1)² ≈ (65√q_max)² evaluations per entry (at least 35²), e.g.
-// 67² at q = 1 and 457² at q = 49. A Gauss–Hermite rule of fixed degree cannot do this: at
-// degree 40 it is off by 1e−7 at q = 1 and by up to 49% at q = 49 for tanh (measured).
+// ---- Tanh, Softplus, Silu: the default rule ------------------------------------------------------
+//
+// The integrand φ(√q_p z_a) φ(c + s z_b) (u = √q_p z_a with p the point with the larger q,
+// c = √q_o ρ z_a, s = √q_o sn) varies fast only where an argument of φ crosses 0: φ(√q z) has
+// its nearest complex singularities π/(2√q) off the real axis for tanh (twice that for softplus
+// and silu) and is, up to e^{−32} or less, linear or constant beyond |√q z| = 32. Two rules:
+//
+// Small variances (q_max ≤ kTrapezoidMaxQ): the product trapezoid rule, step h = π/(16√q_max)
+// (at most ½), nodes out to |z| = 8.5 (Gaussian weight 2e−16). For g analytic in the strip
+// |Im z| < δ its error falls like e^{−2πδ/h}, here e^{−16π} ≈ 1.5e−22, times a factor that
+// grows with the order of the poles: at ρ = ±1, Ṫ's integrand sech⁴ has fourth-order poles,
+// and the step π/(12√q) used before left 1e−12 (q = 1 … 16) to 4e−11 (q = 0.3) there; with
+// π/(16√q) it is 2e−16. (2⌈8.5/h⌉ + 1)² evaluations, 35² at q → 0, 175² at the switch (q = 4),
+// where the graded rule becomes the cheaper one.
+//
+// Larger variances: nested 1-D rules, outer over z_a, inner over z_b for each outer node, each
+// composite Gauss–Legendre (kGradedPoints per piece) on [−kGradedReach, kGradedReach] (the
+// Gaussian weight is 1e−20 at 9.5) with breakpoints at the transition point t and at t ± ℓ·2ʲ,
+// j = 0 … kGradedLevels, for each of the transition's length scales ℓ; gaps wider than
+// kGradedCap are split evenly. A piece [ℓ2ʲ, ℓ2ʲ⁺¹] sees a pole at t = transition from its
+// centre at three half-widths: Bernstein ellipse parameter 3 + √8 ≈ 5.8, and 10 points give
+// ~5.8^{−20} ≈ 5e−16; beyond 32ℓ·2 = 64ℓ φ is saturated, so one piece may reach far past the
+// pole without resolving it (what is left there is e^{−64} of the integrand). Transitions:
+//  - outer, at z_a = 0: φ(√q_p z_a) on ℓ = 1/√q_p, and the inner expectation E[φ(c + sZ)] on
+//    ℓ = max(1, s)/(√q_o |ρ|) (φ smoothed by the Gaussian of width s);
+//  - inner, at z_b = −c/s, on ℓ = 1/s (s = 0, i.e. ρ = ±1 or q_o = 0: the inner value is φ(c)).
+// Cost and memory do not depend on q: at most kMaxGradedNodes (360) outer and inner nodes, so
+// at most 360·361 evaluations (59 460 at most measured, q from 4 to 1e300: the
+// DefaultQuadratureCostIsBounded test; 28 897 at q = 4 for the trapezoid rule); everything
+// lives in fixed-size arrays on the stack, nothing is allocated, nothing can throw. For q → ∞ the ladder just starts lower (ℓ = 1e−150 at q = 1e300) and tanh's T
+// tends to the sign kernel (2/π) arcsin ρ. Measured against an independent long-double
+// tanh-sinh integration (DefaultQuadratureMatchesDoubleExponentialReference): see there.
 namespace {
-void trapezoid_rule(double q_max, std::vector<double>& z, std::vector<double>& w) {
-  constexpr double kReach = 8.5;
-  const double h = std::min(0.5, kPi / (12.0 * std::sqrt(std::max(q_max, 0.0))));
-  const auto m = static_cast<std::size_t>(std::ceil(kReach / h));
-  z.resize(2 * m + 1);
-  w.resize(2 * m + 1);
-  const double scale = h / std::sqrt(2.0 * kPi);
+
+constexpr double kTrapezoidMaxQ = 4.0;
+constexpr double kTrapezoidSteps = 16.0;  // h = π/(16√q)
+constexpr double kTrapezoidReach = 8.5;
+// ⌈8.5·16√4/π⌉ = 87 nodes on each side of 0.
+constexpr std::size_t kMaxTrapezoidNodes = 2 * 87 + 1;
+
+constexpr std::size_t kGradedPoints = 10;
+constexpr double kGradedReach = 9.5;
+constexpr double kGradedCap = 2.0;
+constexpr int kGradedLevels = 5;
+// Breakpoints: the two ends, the transition, and two scales × (levels + 1) × both sides.
+constexpr std::size_t kMaxBreaks = 3 + 2 * 2 * (kGradedLevels + 1);
+// Splitting the gaps adds at most ⌈2·reach/cap⌉ pieces to the kMaxBreaks − 1 gaps.
+constexpr std::size_t kMaxGradedPieces = kMaxBreaks - 1 + 10;
+constexpr std::size_t kMaxGradedNodes = kMaxGradedPieces * kGradedPoints;
+static_assert(2.0 * kGradedReach / kGradedCap <= 10.0);
+
+// Gauss–Legendre nodes on [0, 1] by Newton's method on the three-term recurrence, in long
+// double so the rounded nodes and weights are correct to the last bit of a double.
+template <std::size_t N>
+struct LegendreRule {
+  double nodes[N], weights[N];
+};
+
+template <std::size_t N>
+LegendreRule<N> make_legendre_rule() {
+  LegendreRule<N> rule{};
+  const int n = static_cast<int>(N);
+  for (int i = 0; i < n; ++i) {
+    long double x = std::cos(std::numbers::pi_v<long double> * (i + 0.75L) / (n + 0.5L)), dp = 1;
+    for (int iter = 0; iter < 100; ++iter) {
+      long double p0 = 1, p1 = x;
+      for (int j = 2; j <= n; ++j) {
+        const long double p2 = ((2 * j - 1) * x * p1 - (j - 1) * p0) / j;
+        p0 = p1;
+        p1 = p2;
+      }
+      dp = n * (x * p1 - p0) / (x * x - 1);
+      const long double step = p1 / dp;
+      x -= step;
+      if (std::abs(step) < 1e-19L) break;
+    }
+    rule.nodes[i] = static_cast<double>((1 - x) / 2);  // mapped from [−1, 1] to [0, 1]
+    rule.weights[i] = static_cast<double>(1 / ((1 - x * x) * dp * dp));  // 2/((1−x²)P'²) · ½
+  }
+  return rule;
+}
+
+template <std::size_t N>
+const LegendreRule<N>& legendre_rule() {
+  static const LegendreRule<N> rule = make_legendre_rule<N>();
+  return rule;
+}
+
+// The graded rule for E[g(Z)], Z ~ N(0, 1), g varying fast near `center` on the scales
+// scale1 and scale2 (either may be 0, inf or NaN: no such scale). Writes at most
+// kMaxGradedNodes nodes z and weights w (Gaussian density included); returns their number.
+// Every breakpoint is tested with `lo < b && b < hi`, so NaN or infinite centers or scales
+// drop out and the loop counts stay bounded whatever the inputs.
+std::size_t graded_rule(double center, double scale1, double scale2, double* z, double* w) {
+  const auto& rule = legendre_rule<kGradedPoints>();
+  double breaks[kMaxBreaks];
+  std::size_t nb = 0;
+  breaks[nb++] = -kGradedReach;
+  breaks[nb++] = kGradedReach;
+  const auto add = [&](double b) {
+    if (-kGradedReach < b && b < kGradedReach) breaks[nb++] = b;
+  };
+  add(center);
+  for (const double scale : {scale1, scale2}) {
+    if (!(scale > 0 && scale < kGradedReach)) continue;
+    double d = scale;
+    for (int j = 0; j <= kGradedLevels; ++j, d *= 2) {
+      add(center - d);
+      add(center + d);
+    }
+  }
+  std::sort(breaks, breaks + nb);
+  std::size_t m = 0;
+  for (std::size_t i = 0; i + 1 < nb; ++i) {
+    const double lo = breaks[i], gap = breaks[i + 1] - lo;
+    if (!(gap > 0)) continue;
+    const auto pieces = static_cast<std::size_t>(std::ceil(gap / kGradedCap));  // 1 … 10
+    const double width = gap / static_cast<double>(pieces);
+    for (std::size_t p = 0; p < pieces; ++p) {
+      const double start = lo + static_cast<double>(p) * width;
+      for (std::size_t j = 0; j < kGradedPoints; ++j, ++m) {
+        z[m] = start + width * rule.nodes[j];
+        w[m] = width * rule.weights[j];
+      }
+    }
+  }
+  double e[kMaxGradedNodes];
+#pragma omp simd
+  for (std::size_t j = 0; j < m; ++j) e[j] = -0.5 * z[j] * z[j];
+  detail::exp_array(e, e, m);
+  const double inv_sqrt_2pi = 1.0 / std::sqrt(k2Pi);
+#pragma omp simd
+  for (std::size_t j = 0; j < m; ++j) w[j] *= inv_sqrt_2pi * e[j];
+  return m;
+}
+
+// The trapezoid rule above for q_max ≤ kTrapezoidMaxQ (weights with the Gaussian density);
+// returns the number of nodes (≤ kMaxTrapezoidNodes).
+std::size_t trapezoid_rule(double q_max, double* z, double* w) {
+  const double h = min_value(0.5, kPi / (kTrapezoidSteps * std::sqrt(q_max)));
+  const auto m = static_cast<std::size_t>(std::ceil(kTrapezoidReach / h));
+  const double scale = h / std::sqrt(k2Pi);
   for (std::size_t j = 0; j <= 2 * m; ++j) {
     z[j] = (static_cast<double>(j) - static_cast<double>(m)) * h;
     w[j] = scale * std::exp(-0.5 * z[j] * z[j]);
   }
+  return 2 * m + 1;
 }
+
+// Scratch of one entry of the default smooth rule, on the caller's stack (≈ 50 KiB).
+struct SmoothScratch {
+  double za[kMaxGradedNodes], wa[kMaxGradedNodes], u[kMaxGradedNodes], fu[kMaxGradedNodes],
+      dfu[kMaxGradedNodes], zb[kMaxGradedNodes], wb[kMaxGradedNodes], v[kMaxGradedNodes],
+      f[kMaxGradedNodes], df[kMaxGradedNodes], e[kMaxGradedNodes];
+};
+static_assert(kMaxTrapezoidNodes <= kMaxGradedNodes);
+
+// One entry, E[φ(u)φ(v)] and (if tdot) E[φ'(u)φ'(v)] with u = √q_p z_a, v = c + s z_b (see
+// above). Returns the number of evaluations of φ (each with φ' when tdot is set).
+std::size_t smooth_entry(ActivationKind kind, double qp, double qo, double rho, double sn,
+                         SmoothScratch& sc, double* t, double* tdot) {
+  const double sp = std::sqrt(qp), so = std::sqrt(qo);
+  const double cu = so * rho, cs = so * sn;
+  const bool trapezoid = qp <= kTrapezoidMaxQ;  // false for NaN
+  std::size_t na = 0, nb = 0, evaluations = 0;
+  if (trapezoid) {
+    na = nb = trapezoid_rule(qp, sc.za, sc.wa);
+    std::copy_n(sc.za, nb, sc.zb);
+    std::copy_n(sc.wa, nb, sc.wb);
+  } else {
+    // max(1, s)/(√q_o |ρ|): inf (no such scale) for ρ = 0 or q_o = 0.
+    const double inner_scale = (cs > 1.0 ? cs : 1.0) / std::abs(cu);
+    na = graded_rule(0.0, 1.0 / sp, inner_scale, sc.za, sc.wa);
+  }
+  double* df_u = tdot ? sc.dfu : nullptr;
+  double* df_v = tdot ? sc.df : nullptr;
+#pragma omp simd
+  for (std::size_t a = 0; a < na; ++a) sc.u[a] = sp * sc.za[a];
+  activate_numerical(kind, 0.0, sc.u, sc.fu, df_u, na, sc.e);
+  evaluations += na;
+  double sum = 0, sum_dot = 0;
+  for (std::size_t a = 0; a < na; ++a) {
+    const double c = cu * sc.za[a];
+    double inner = 0, inner_dot = 0;
+    if (!(cs > 0)) {  // v = c: no inner integral
+      sc.v[0] = c;
+      activate_numerical(kind, 0.0, sc.v, sc.f, df_v, 1, sc.e);
+      evaluations += 1;
+      inner = sc.f[0];
+      if (tdot) inner_dot = sc.df[0];
+    } else {
+      if (!trapezoid) nb = graded_rule(-c / cs, 1.0 / cs, 0.0, sc.zb, sc.wb);
+      const double* zb = sc.zb;
+      const double* wb = sc.wb;
+#pragma omp simd
+      for (std::size_t b = 0; b < nb; ++b) sc.v[b] = c + cs * zb[b];
+      activate_numerical(kind, 0.0, sc.v, sc.f, df_v, nb, sc.e);
+      evaluations += nb;
+      const double* f = sc.f;
+#pragma omp simd reduction(+ : inner)
+      for (std::size_t b = 0; b < nb; ++b) inner += wb[b] * f[b];
+      if (tdot) {
+        const double* df = sc.df;
+#pragma omp simd reduction(+ : inner_dot)
+        for (std::size_t b = 0; b < nb; ++b) inner_dot += wb[b] * df[b];
+      }
+    }
+    sum += sc.wa[a] * sc.fu[a] * inner;
+    if (tdot) sum_dot += sc.wa[a] * sc.dfu[a] * inner_dot;
+  }
+  *t = sum;
+  if (tdot) *tdot = sum_dot;
+  return evaluations;
+}
+
 }  // namespace
 
-// E[φ(u)φ(v)] and E[φ'(u)φ'(v)] by a product rule, u = √q_p z_a, v = √q_o (ρ z_a + sn z_b),
-// where p is the point with the larger q: swapping q1 and q2 then runs the very same
-// arithmetic, so T is exactly symmetric. The rule: the adaptive trapezoid rule above by
-// default, or the Gauss–Hermite rule of the degree asked for (neural-tangents'
-// ElementwiseNumerical). Cost: N² evaluations of φ (and φ') per entry, vectorized.
+namespace detail {
+// The number of evaluations of φ the default rule of Tanh, Softplus and Silu spends on the
+// entry (q1, q2, k) (for the tests' cost bound; the same code as apply).
+std::size_t smooth_quadrature_evaluations(double q1, double q2, double k) {
+  Geometry g;
+  geometry(&q1, &q2, &k, 1, g);
+  SmoothScratch sc;
+  double t = 0, tdot = 0;
+  return smooth_entry(ActivationKind::Tanh, std::max(q1, q2), std::min(q1, q2), g.rho[0], g.sn[0],
+                      sc, &t, &tdot);
+}
+}  // namespace detail
+
+// E[φ(u)φ(v)] and E[φ'(u)φ'(v)], u = √q_p z_a, v = √q_o (ρ z_a + sn z_b), where p is the point
+// with the larger q: swapping q1 and q2 then runs the very same arithmetic, so T is exactly
+// symmetric. The rule: smooth_entry above by default, or the Gauss–Hermite product rule of the
+// degree asked for (neural-tangents' ElementwiseNumerical; N² evaluations per entry).
 void DualActivation::apply_quadrature(const double* q1, const double* q2, const double* k,
                                       double* t, double* tdot, std::size_t n) const {
   if (kinked_) {
     apply_kinked(q1, q2, k, t, tdot, n);
     return;
   }
-  const bool adaptive = nodes_.empty();
-  std::vector<double> zs = nodes_, ws = weights_;
-  std::vector<double> v, f, df, e;
-  std::vector<double> u, fu, dfu;
   Geometry g;
+  if (nodes_.empty()) {
+    SmoothScratch sc;
+    for (std::size_t start = 0; start < n; start += kChunk) {
+      const std::size_t len = std::min(kChunk, n - start);
+      geometry(q1 + start, q2 + start, k + start, len, g);
+      for (std::size_t i = 0; i < len; ++i) {
+        const double a1 = q1[start + i], a2 = q2[start + i];
+        double ti = 0, di = 0;
+        smooth_entry(layer_.kind, std::max(a1, a2), std::min(a1, a2), g.rho[i], g.sn[i], sc, &ti,
+                     tdot ? &di : nullptr);
+        // Written after all reads of entry i (outputs may alias the inputs).
+        t[start + i] = ti;
+        if (tdot) tdot[start + i] = di;
+      }
+    }
+    return;
+  }
+  const std::size_t nq = nodes_.size();
+  const double* z = nodes_.data();
+  const double* w = weights_.data();
+  std::vector<double> v(nq * nq), f(nq * nq), e(nq * nq), df(tdot ? nq * nq : 0);
+  std::vector<double> u(nq), fu(nq), dfu(nq);
   for (std::size_t start = 0; start < n; start += kChunk) {
     const std::size_t len = std::min(kChunk, n - start);
     geometry(q1 + start, q2 + start, k + start, len, g);
     for (std::size_t i = 0; i < len; ++i) {
       const double a1 = q1[start + i], a2 = q2[start + i];
-      if (adaptive) trapezoid_rule(std::max(a1, a2), zs, ws);
-      const std::size_t nq = zs.size();
-      const double* z = zs.data();
-      const double* w = ws.data();
-      v.resize(nq * nq);
-      f.resize(nq * nq);
-      e.resize(nq * nq);
-      if (tdot) df.resize(nq * nq);
-      u.resize(nq);
-      fu.resize(nq);
-      dfu.resize(nq);
       const double sp = std::sqrt(std::max(a1, a2)), so = std::sqrt(std::min(a1, a2));
       const double cu = so * g.rho[i], cs = so * g.sn[i];
       for (std::size_t a = 0; a < nq; ++a) u[a] = sp * z[a];
@@ -639,7 +853,6 @@ void DualActivation::apply_quadrature(const double* q1, const double* q2, const 
   }
 }
 
-
 // ---- Elu and Selu: φ' jumps at 0 ---------------------------------------------------------------
 //
 // ELU(α): φ(x) = x for x > 0, α(eˣ − 1) otherwise; Selu = λ·ELU(α_selu). With u = √q_p z (p the
@@ -663,40 +876,6 @@ namespace {
 constexpr std::size_t kLegendrePoints = 32;
 constexpr double kKinkReach = 10.0;
 
-struct LegendreRule {
-  double nodes[kLegendrePoints], weights[kLegendrePoints];  // on [0, 1]
-};
-
-// Gauss–Legendre nodes by Newton's method on the three-term recurrence, in long double so the
-// rounded nodes and weights are correct to the last bit of a double.
-LegendreRule make_legendre_rule() {
-  LegendreRule rule{};
-  const int n = static_cast<int>(kLegendrePoints);
-  for (int i = 0; i < n; ++i) {
-    long double x = std::cos(std::numbers::pi_v<long double> * (i + 0.75L) / (n + 0.5L)), dp = 1;
-    for (int iter = 0; iter < 100; ++iter) {
-      long double p0 = 1, p1 = x;
-      for (int j = 2; j <= n; ++j) {
-        const long double p2 = ((2 * j - 1) * x * p1 - (j - 1) * p0) / j;
-        p0 = p1;
-        p1 = p2;
-      }
-      dp = n * (x * p1 - p0) / (x * x - 1);
-      const long double step = p1 / dp;
-      x -= step;
-      if (std::abs(step) < 1e-19L) break;
-    }
-    rule.nodes[i] = static_cast<double>((1 - x) / 2);  // mapped from [−1, 1] to [0, 1]
-    rule.weights[i] = static_cast<double>(1 / ((1 - x * x) * dp * dp));  // 2/((1−x²)P'²) · ½
-  }
-  return rule;
-}
-
-const LegendreRule& legendre_rule() {
-  static const LegendreRule rule = make_legendre_rule();
-  return rule;
-}
-
 // erfcx(w) = e^{w²} erfc(w) for w ≥ 26: Σ_k (−1)^k (2k−1)!!/(2w²)^k / (w√π); the 9th term is
 // below 1e-19 of the first there.
 double erfcx_large(double w) {
@@ -714,7 +893,7 @@ double erfcx_large(double w) {
 void DualActivation::apply_kinked(const double* q1, const double* q2, const double* k, double* t,
                                   double* tdot, std::size_t n) const {
   constexpr std::size_t kMaxNodes = 2 * 3 * kLegendrePoints;  // two halves, at most 3 pieces each
-  const LegendreRule& rule = legendre_rule();
+  const auto& rule = legendre_rule<kLegendrePoints>();
   const double alpha = c1_;  // the ELU's α; c2_ = Selu's λ (1 for Elu)
   const double inv_sqrt2 = 1.0 / std::numbers::sqrt2, inv_sqrt_2pi = 1.0 / std::sqrt(k2Pi);
   double z[kMaxNodes], w[kMaxNodes], x[kMaxNodes], fu[kMaxNodes], dfu[kMaxNodes], e[kMaxNodes];
