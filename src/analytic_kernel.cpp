@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <string>
 #include <vector>
 
 #include "blas.hpp"
@@ -50,10 +52,29 @@ class Walker {
       : plan_(plan), record_(record), i_(i), j0_(j0), len_(len) {}
 
   void run(const Network& network, std::vector<Stream>& streams, int& width, std::size_t& visit) {
-    for (const Layer& layer : network.layers) std::visit([&](const auto& l) { apply(l, streams, width, visit); }, layer);
+    for (const Layer& layer : network.layers) {
+      std::visit([&](const auto& l) { apply(l, streams, width, visit); }, layer);
+      if (watch_ && first_non_finite_.empty() && !all_finite(streams)) {
+        first_non_finite_ = to_string(layer);
+      }
+    }
   }
 
+  // Watching: after each layer, checks that every value is finite, and remembers the first
+  // layer (innermost, in order) after which one is not.
+  void watch() { watch_ = true; }
+  const std::string& first_non_finite_layer() const { return first_non_finite_; }
+
  private:
+  bool all_finite(const std::vector<Stream>& streams) const {
+    for (const Stream& s : streams) {
+      for (Index e = 0; e < len_; ++e) {
+        if (!std::isfinite(s.k[e]) || !std::isfinite(s.theta[e])) return false;
+      }
+    }
+    return true;
+  }
+
   void apply(const DenseLayer& d, std::vector<Stream>& streams, int& width, std::size_t&) {
     const double w2 = d.W_std * d.W_std, b2 = d.b_std ? *d.b_std * *d.b_std : 0.0;
     const double n_in = static_cast<double>(width);
@@ -123,8 +144,11 @@ class Walker {
       double q1[kChunk], q2[kChunk];
       variances(s, visit, q1, q2);
       for (Index e = 0; e < len_; ++e) {
-        const double product = (q1[e] + norm.eps) * (q2[e] + norm.eps);
-        const double scale = product > 0 ? 1.0 / std::sqrt(product) : 0.0;
+        // Two square roots, not one of the product: (q1 + ε)(q2 + ε) overflows for inputs of
+        // scale 1e78 and the kernel became 0; this way LayerNorm is scale-invariant up to
+        // the largest finite variance.
+        const double root = std::sqrt(q1[e] + norm.eps) * std::sqrt(q2[e] + norm.eps);
+        const double scale = root > 0 ? 1.0 / root : 0.0;
         s.k[e] *= scale;
         s.theta[e] *= scale;
       }
@@ -164,7 +188,18 @@ class Walker {
   const Plan& plan_;
   std::vector<VectorD>* record_;
   Index i_, j0_, len_;
+  bool watch_ = false;
+  std::string first_non_finite_;
 };
+
+// The error for a kernel value that is not finite: which layer made it so (found by walking
+// the offending entry again, watching every layer), and the fix.
+[[noreturn]] void throw_not_finite(const std::string& layer, const std::string& where) {
+  throw Error("analytic kernels: the kernel is not finite after the layer " +
+              (layer.empty() ? std::string("(unknown)") : layer) + " for " + where +
+              ": its value there is infinite or beyond double precision (about 1.8e308) for "
+              "inputs of this scale; scale the inputs (or W_std, b_std) down");
+}
 
 // One entry per variance-reading layer, in visit order (nullptr for LayerNorm).
 void collect_duals(const Network& network, int degree, std::vector<std::unique_ptr<DualActivation>>& out) {
@@ -202,6 +237,13 @@ struct DiagonalPass {
 // The diagonal pass: each point's variances before every visited layer, and its K(x, x), Θ(x, x).
 DiagonalPass diagonal_pass(const Network& network, const Plan& plan, const VectorD& sq_norms, Index d) {
   const Index n = sq_norms.size();
+  for (Index i = 0; i < n; ++i) {
+    if (!std::isfinite(sq_norms[i])) {
+      throw Error("analytic kernels: row " + std::to_string(i) +
+                  " of the input has a squared norm beyond double precision (about 1.8e308); "
+                  "scale the inputs down (the kernels of a network are computed from ‖x‖²)");
+    }
+  }
   DiagonalPass out;
   out.record.assign(plan.duals.size(), VectorD(n));
   out.k.resize(n);
@@ -218,7 +260,19 @@ DiagonalPass diagonal_pass(const Network& network, const Plan& plan, const Vecto
     for (Index e = 0; e < len; ++e) streams[0].k[e] = sq_norms[j0 + e] * inv_d;
     int width = static_cast<int>(d);
     std::size_t visit = 0;
-    Walker(plan, &out.record, 0, j0, len).run(network, streams, width, visit);
+    Walker walker(plan, &out.record, 0, j0, len);
+    walker.watch();  // serial and O(n): every point's variances are checked on the way
+    walker.run(network, streams, width, visit);
+    if (!walker.first_non_finite_layer().empty()) {
+      std::string where = "a point in rows " + std::to_string(j0) + "-" + std::to_string(j0 + len - 1);
+      for (Index e = 0; e < len; ++e) {
+        if (!std::isfinite(streams[0].k[e]) || !std::isfinite(streams[0].theta[e])) {
+          where = "the point in row " + std::to_string(j0 + e);
+          break;
+        }
+      }
+      throw_not_finite(walker.first_non_finite_layer(), where);
+    }
     for (Index e = 0; e < len; ++e) {
       out.k[j0 + e] = streams[0].k[e];
       out.theta[j0 + e] = streams[0].theta[e];
@@ -243,9 +297,10 @@ T to_output(double v) {
 // the final K and Θ (written to k_out / theta_out, either may be null; either may alias gram).
 // first_value: when set, replaces the first Gram value (the diagonal entry of K(X, X), so that
 // it starts from exactly the diagonal pass's ‖x‖²).
+// Returns the offset in the chunk of the first value that is not finite, or -1.
 template <class T>
-void map_chunk(const Network& network, const Plan& plan, Index d, Index i, Index j0, Index len, const T* gram,
-               T* k_out, T* theta_out) {
+Index map_chunk(const Network& network, const Plan& plan, Index d, Index i, Index j0, Index len, const T* gram,
+                T* k_out, T* theta_out) {
   thread_local std::vector<Stream> streams;  // reused: no allocation per chunk
   streams.resize(1);
   Stream& s = streams[0];
@@ -256,10 +311,29 @@ void map_chunk(const Network& network, const Plan& plan, Index d, Index i, Index
   int width = static_cast<int>(d);
   std::size_t visit = 0;
   Walker(plan, nullptr, i, j0, len).run(network, streams, width, visit);
+  Index bad = -1;
+  for (Index e = len; e-- > 0;) {
+    if (!std::isfinite(streams[0].k[e]) || !std::isfinite(streams[0].theta[e])) bad = e;
+  }
   if (k_out != nullptr)
     for (Index e = 0; e < len; ++e) k_out[e] = to_output<T>(streams[0].k[e]);
   if (theta_out != nullptr)
     for (Index e = 0; e < len; ++e) theta_out[e] = to_output<T>(streams[0].theta[e]);
+  return bad;
+}
+
+// The layer after which entry (i, j), of Gram value `gram`, stops being finite.
+std::string first_non_finite_layer(const Network& network, const Plan& plan, Index d, Index i, Index j,
+                                   double gram) {
+  std::vector<Stream> streams(1);
+  streams[0].k.assign(1, gram / static_cast<double>(d));
+  streams[0].theta.assign(1, 0.0);
+  int width = static_cast<int>(d);
+  std::size_t visit = 0;
+  Walker walker(plan, nullptr, i, j, 1);
+  walker.watch();
+  walker.run(network, streams, width, visit);
+  return walker.first_non_finite_layer();
 }
 
 // Where the kernels go: row-major n1 x n2 arrays with row stride ld (either pointer may be null).
@@ -270,7 +344,10 @@ struct Destination {
   Index ld = 0;
 };
 
-// Reports progress from the calling thread (OpenMP thread 0) as rows finish.
+// Reports progress from the calling thread (OpenMP thread 0) as rows finish. The callback may
+// throw (Python raises KeyboardInterrupt from it on Ctrl-C): an exception must not leave an
+// OpenMP region (std::terminate), so inside the loop it is caught and kept, stopped() tells
+// every thread to skip the rest of its work, and rethrow() raises it after the region.
 class ProgressCounter {
  public:
   ProgressCounter(const std::function<void(double)>& callback, double total)
@@ -278,7 +355,18 @@ class ProgressCounter {
   // From inside the parallel loop: counts, and reports if this is the calling thread.
   void add(Index entries) {
     done_.fetch_add(entries, std::memory_order_relaxed);
-    if (omp_get_thread_num() == 0) report();
+    if (omp_get_thread_num() != 0 || stopped()) return;
+    try {
+      report();
+    } catch (...) {
+      error_ = std::current_exception();
+      stop_.store(true, std::memory_order_relaxed);
+    }
+  }
+  bool stopped() const { return stop_.load(std::memory_order_relaxed); }
+  void stop() { stop_.store(true, std::memory_order_relaxed); }
+  void rethrow() const {
+    if (error_) std::rethrow_exception(error_);
   }
   // From the calling thread between parallel regions (e.g. after each panel).
   void report() const {
@@ -292,6 +380,8 @@ class ProgressCounter {
   const std::function<void(double)>& callback_;
   double total_;
   std::atomic<Index> done_{0};
+  std::atomic<bool> stop_{false};
+  std::exception_ptr error_;  // written by thread 0 only, read after the region
 };
 
 Index choose_panel_rows(Index requested, Index rows) {
@@ -337,16 +427,36 @@ void compute_kernels(const Network& network, Plan& plan, MatrixView<T> x1, const
     } else if (i1 < n1) {
       detail::gemm_abt_into<T>(rows, x1.middleRows(i1, n1 - i1), gram + i0 * ld + i1, ld);
     }
+    // The first entry (in row-major order) that came out non-finite, for the message.
+    std::atomic<Index> bad_entry{std::numeric_limits<Index>::max()};
 #pragma omp parallel for schedule(dynamic, 4) if ((i1 - i0) * n2 > 4096)
     for (Index i = i0; i < i1; ++i) {
+      if (counter.stopped()) continue;
       const Index first = symmetric ? i : 0;
       for (Index j0 = first; j0 < n2; j0 += kChunk) {
         const Index len = std::min(kChunk, n2 - j0);
-        map_chunk<T>(network, plan, d, i, j0, len, gram + i * ld + j0,
-                     out.nngp != nullptr ? out.nngp + i * ld + j0 : nullptr,
-                     out.ntk != nullptr ? out.ntk + i * ld + j0 : nullptr);
+        const T* g = gram + i * ld + j0;
+        const Index bad = map_chunk<T>(network, plan, d, i, j0, len, g,
+                                       out.nngp != nullptr ? out.nngp + i * ld + j0 : nullptr,
+                                       out.ntk != nullptr ? out.ntk + i * ld + j0 : nullptr);
+        if (bad >= 0) {
+          Index entry = i * n2 + j0 + bad, seen = bad_entry.load();
+          while (entry < seen && !bad_entry.compare_exchange_weak(seen, entry)) {
+          }
+          counter.stop();
+          break;
+        }
       }
       counter.add(n2 - first);
+    }
+    counter.rethrow();
+    if (bad_entry.load() != std::numeric_limits<Index>::max()) {
+      const Index i = bad_entry.load() / n2, j = bad_entry.load() % n2;
+      // The Gram value of (i, j) was overwritten by the kernel; it is recomputed.
+      const double gram_ij = symmetric ? x1.row(i).template cast<double>().dot(x1.row(j).template cast<double>())
+                                       : x1.row(i).template cast<double>().dot(x2->row(j).template cast<double>());
+      throw_not_finite(first_non_finite_layer(network, plan, d, i, j, gram_ij),
+                       "the pair (" + std::to_string(i) + ", " + std::to_string(j) + ")");
     }
     if (symmetric) {
       if (out.nngp != nullptr) detail::mirror_rows_to_lower(out.nngp, ld, n1, i0, i1);
@@ -366,6 +476,11 @@ void check_inputs(MatrixView<T> x1, const MatrixView<T>* x2) {
     throw Error(msg.str());
   }
   if (x1.cols() == 0) throw Error("analytic kernels: inputs have no features");
+  // As the command-line tool: an empty input is a mistake, not an empty kernel.
+  if (x1.rows() == 0 || (x2 != nullptr && x2->rows() == 0)) {
+    throw Error(std::string("analytic kernels: ") + (x1.rows() == 0 ? (x2 ? "x1" : "x") : "x2") +
+                " has no rows; give at least one point");
+  }
   detail::require_finite_input(x1, "analytic kernels", x2 != nullptr ? "x1" : "x");
   if (x2 != nullptr) detail::require_finite_input(*x2, "analytic kernels", "x2");
 }

@@ -124,7 +124,11 @@ void geometry(const double* q1, const double* q2, const double* k, std::size_t n
     // conditional division (it could trap), and that branch alone blocked vectorization.
     const double ratio = clamp_value(k[i] / safe_r, -1.0, 1.0);
     const double clipped = clamp_value(k[i], -r, r);
-    const double rho = positive ? ratio : 0.0;
+    // A point with itself (or a duplicate, or its negative) is ρ = ±1 exactly, also where
+    // √q1·√q2 ≠ q rounds (huge q): ρ one ulp below 1 puts sn at 1e-8, and kernels with an
+    // infinite slope at ρ = 1 (Erf's at large q) moved by 1e-8 on the diagonal.
+    const bool parallel = positive & (q1[i] == q2[i]) & (std::abs(k[i]) == q1[i]);
+    const double rho = parallel ? std::copysign(1.0, k[i]) : positive ? ratio : 0.0;
     const double sn = std::sqrt((1.0 - rho) * (1.0 + rho));
     g.rho[i] = rho;
     g.sn[i] = sn;
@@ -428,27 +432,38 @@ void DualActivation::apply_chunk(const double* q1, const double* q2, const doubl
     }
     case Family::Erf: {
       // D = 1 + 2b²(q1 + q2) + 4b⁴ s²; T = a² (2/π) atan2(2b²k, √D) + c²; Ṫ = a²b² (4/π)/√D.
+      // Both arguments of atan2 are divided by m = 1 + b²(q1 + q2) ≥ 1 (atan2 does not change):
+      // then b²s/m ≤ ½ (s ≤ (q1 + q2)/2), where (b²s)² itself overflowed for inputs of scale
+      // 1e150 and T came out 0 off the diagonal. root = √D / m.
       const double a2 = c0_, b2 = c1_, c2 = c2_;
-      double y[kChunk], root[kChunk];
+      double y[kChunk], root[kChunk], m[kChunk];
 #pragma omp simd
       for (std::size_t i = 0; i < n; ++i) {
-        const double bs = b2 * s[i];
-        root[i] = std::sqrt(1.0 + 2.0 * b2 * (q1[i] + q2[i]) + 4.0 * (bs * bs));
-        y[i] = 2.0 * b2 * kc[i];
+        const double sum = b2 * (q1[i] + q2[i]);
+        m[i] = 1.0 + sum;
+        const double inv_m = 1.0 / m[i];
+        const double bs = b2 * s[i] * inv_m;
+        root[i] = std::sqrt((1.0 + 2.0 * sum) * inv_m * inv_m + 4.0 * (bs * bs));
+        y[i] = 2.0 * b2 * kc[i] * inv_m;
       }
       detail::atan2_array(y, root, theta, n);
       const double tf = 2.0 * std::numbers::inv_pi * a2, df = 4.0 * std::numbers::inv_pi * a2 * b2;
 #pragma omp simd
       for (std::size_t i = 0; i < n; ++i) {
         t[i] = tf * theta[i] + c2;
-        if (tdot) tdot[i] = df / root[i];
+        if (tdot) tdot[i] = df / root[i] / m[i];
       }
       return;
     }
     case Family::Gelu: {
       double delta[kChunk];
 #pragma omp simd
-      for (std::size_t i = 0; i < n; ++i) delta[i] = std::sqrt(1.0 + q1[i] + q2[i] + s[i] * s[i]);
+      for (std::size_t i = 0; i < n; ++i) {
+        // δ = √(1 + q1 + q2 + s²) as m √(1/m + (s/m)²), m = 1 + q1 + q2 (s ≤ m/2): s² overflowed
+        // for s > 1.3e154 and δ became inf.
+        const double m = 1.0 + q1[i] + q2[i], sm = s[i] / m;
+        delta[i] = m * std::sqrt(1.0 / m + sm * sm);
+      }
       detail::atan2_array(kc, delta, theta, n);
 #pragma omp simd
       for (std::size_t i = 0; i < n; ++i) {

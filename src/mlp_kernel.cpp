@@ -115,10 +115,12 @@ EmpiricalKernels monte_carlo(const Network& network, MatrixView<double> x1, cons
     EmpiricalKernels k = x2 ? empirical_kernels(net, x1, *x2, options) : empirical_kernels(net, x1, options);
     if (s == 0) {
       sum = std::move(k);
+      if (options.progress) options.progress(1.0 / samples);
       continue;
     }
     if (options.nngp) sum.nngp += k.nngp;
     if (options.ntk) sum.ntk += k.ntk;
+    if (options.progress) options.progress(static_cast<double>(s + 1) / samples);
   }
   if (options.nngp) sum.nngp /= samples;
   if (options.ntk) sum.ntk /= samples;

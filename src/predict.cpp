@@ -88,6 +88,12 @@ Trajectory predict_mse(MatrixView<double> k_train, MatrixView<double> k_test_tra
 Trajectory predict_mse(const KernelDynamics& dyn, MatrixView<double> k_test_train, const std::vector<double>& times,
                        const RowMatrixD& f0_train, const RowMatrixD& f0_test) {
   if (times.empty()) throw Error("predict_mse: give at least one time");
+  for (const double t : times) {
+    // −inf used to take the t = +inf path (std::isinf does not look at the sign).
+    if (!(t >= 0)) {
+      throw Error("predict_mse: times must be >= 0 (or inf), got " + std::to_string(t));
+    }
+  }
   const Eigen::Index n = dyn.targets().rows(), m = k_test_train.rows(), o = dyn.targets().cols();
   if (k_test_train.cols() != n)
     throw Error("predict_mse: K(X*, X) is " + shape(m, k_test_train.cols()) + " but K(X, X) is " + shape(n, n) +

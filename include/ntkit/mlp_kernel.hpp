@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "ntkit/mlp.hpp"
 #include "ntkit/network.hpp"
@@ -36,6 +37,9 @@ struct EmpiricalOptions {
   bool nngp = true;
   bool ntk = true;
   bool full_logits = false;  // (n1·O) x (n2·O) per-logit blocks instead of the average
+  /// monte_carlo_kernels: called with the fraction of networks done, after each one, from the
+  /// calling thread; it may throw to stop the computation (the exception propagates).
+  std::function<void(double)> progress;
 };
 
 struct EmpiricalKernels {

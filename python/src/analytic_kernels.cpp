@@ -45,6 +45,7 @@ AnalyticOptions options_for(const std::vector<std::string>& names, int quadratur
   options.nngp = options.ntk = false;
   for (const std::string& name : names) (name == "ntk" ? options.ntk : options.nngp) = true;
   options.quadrature_degree = quadrature_degree;
+  options.progress = python_interrupt_check();
   return options;
 }
 
@@ -113,6 +114,7 @@ void kernel_to_npy(const py::object& arch, const py::object& x1, const py::objec
   AnalyticOptions options;
   options.quadrature_degree = quadrature_degree;
   options.panel_rows = static_cast<Eigen::Index>(panel_rows);
+  options.progress = python_interrupt_check();
   const MatrixArg<double> a = matrix_arg<double>(x1, "x1");
   if (x2.is_none()) {
     py::gil_scoped_release nogil;

@@ -4,6 +4,9 @@
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -28,6 +31,25 @@ void bind_predict(pybind11::module_& m);           // predict.cpp
 Network as_network(const pybind11::handle& arch);
 /// get: "ntk", "nngp" or a sequence of them; ValueError otherwise.
 std::vector<std::string> requested_kernels(const pybind11::handle& get);
+
+/// A progress callback that lets Ctrl-C stop a long library call made with the GIL released.
+/// Python only runs its signal handlers when the interpreter gets control, so without this a
+/// KeyboardInterrupt arrived only after the call ended (152 s into a kernel). The library calls
+/// progress callbacks from the calling thread (also inside its OpenMP loops, as thread 0); every
+/// 0.1 s this takes the GIL there and runs the handlers, and if one raised, throws that as
+/// error_already_set: the library stops its work (the engines catch it inside parallel regions
+/// and rethrow after them), and the exception reaches Python as the KeyboardInterrupt it is.
+inline std::function<void(double)> python_interrupt_check() {
+  using Clock = std::chrono::steady_clock;
+  auto last = std::make_shared<Clock::time_point>(Clock::now());
+  return [last](double) {
+    const Clock::time_point now = Clock::now();
+    if (now - *last < std::chrono::milliseconds(100)) return;
+    *last = now;
+    pybind11::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) throw pybind11::error_already_set();
+  };
+}
 
 /// The kernels `names` asked for, from a struct with members nngp and ntk: one array when
 /// get was a single name, else a tuple in the order asked.

@@ -257,7 +257,8 @@ gradient descent on "mse-sum" it follows kernel gradient descent with the empiri
          const py::object& get, bool full_logits) {
         const Network network = as_network(arch);
         return empirical(x1, x2, get, full_logits,
-                         [&](MatrixView<double> a, const MatrixView<double>* b, const EmpiricalOptions& options) {
+                         [&](MatrixView<double> a, const MatrixView<double>* b, EmpiricalOptions options) {
+                           options.progress = python_interrupt_check();  // Ctrl-C between networks
                            return b ? monte_carlo_kernels(network, a, *b, samples, seed, options)
                                     : monte_carlo_kernels(network, a, samples, seed, options);
                          });

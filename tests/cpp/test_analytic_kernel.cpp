@@ -3,6 +3,7 @@
 // NNGP, and a per-entry recursion for deep ReLU written here from SPEC §5.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <random>
@@ -141,6 +142,93 @@ TEST(AnalyticKernel, EdgeCasesAndErrors) {
   RowMatrixD bad = x;
   bad(0, 0) = NAN;
   EXPECT_THROW(analytic_kernels(serial(Dense(8), Relu(), Dense(1)), bad), Error);
+}
+
+// Issue 13: these gave NaN, Inf or zeros with no error.
+TEST(AnalyticKernel, OverflowIsAnErrorNamingTheLayer) {
+  const RowMatrixD x = gaussian_matrix(5, 4, 11);
+  const auto message = [&](const Network& network, const RowMatrixD& input) -> std::string {
+    try {
+      analytic_kernels(network, input);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(message(serial(Dense(4, 1e300), Relu(), Dense(1)), x).find("after the layer Dense(4, W_std=1e+300)"),
+            std::string::npos);
+  EXPECT_NE(message(serial(Dense(4, 1.0, 1e200), Relu(), Dense(1)), x).find("b_std=1e+200"), std::string::npos);
+  EXPECT_NE(message(serial(Dense(4), LeakyRelu(1e308), Dense(4), Relu(), Dense(1)), x)
+                .find("after the layer LeakyRelu(alpha=1e+308)"),
+            std::string::npos);
+  // Gaussian(a, b > 0): E[exp(2b u²)] is infinite once 4bq ≥ 1 (here q ≈ 1).
+  EXPECT_NE(message(serial(Dense(4), Gaussian(1.0, 0.5), Dense(1)), x).find("Gaussian(b=0.5)"), std::string::npos);
+  EXPECT_NE(message(serial(Dense(4), Monomial(64), Dense(1)), RowMatrixD(x * 100.0)).find("Monomial(degree=64)"),
+            std::string::npos);
+  // ‖x‖² itself beyond double range.
+  EXPECT_NE(message(serial(Dense(4), Relu(), Dense(1)), RowMatrixD(x * 1e160)).find("squared norm beyond double"),
+            std::string::npos);
+  // The same networks on inputs they can handle still work.
+  EXPECT_TRUE(analytic_kernels(serial(Dense(4), Monomial(64), Dense(1)), RowMatrixD(x * 0.1)).ntk.allFinite());
+}
+
+TEST(AnalyticKernel, LayerNormIsScaleInvariantUpToHugeInputs) {
+  const RowMatrixD x = gaussian_matrix(5, 4, 12);
+  const Network net = serial(Dense(4), LayerNorm(), Relu(), Dense(1));
+  const AnalyticKernels unit = analytic_kernels(net, x);
+  for (const double scale : {1e78, 1e150}) {  // (small scales meet LayerNorm's ε = 1e-12)
+    const AnalyticKernels scaled = analytic_kernels(net, RowMatrixD(x * scale));
+    // Was all zeros at 1e78 ((q1 + ε)(q2 + ε) overflowed). Observed here: ≤ 5e-12 relative,
+    // the rounding of q ≈ 1e300 through the Dense layers.
+    EXPECT_LT(max_relative_error(scaled.nngp, unit.nngp), 1e-10) << scale;
+    EXPECT_LT(max_relative_error(scaled.ntk, unit.ntk), 1e-10) << scale;
+  }
+}
+
+// Erf saturates to a sign and Gelu becomes a ReLU for huge inputs; at the scale 1e150 their
+// kernels came out 0 off the diagonal ((b²s)² and s² overflowed). At that scale the limits hold
+// to O(q^−½) = 1e-150, i.e. to rounding: Erf's T → (2/π) asin ρ and, off the diagonal,
+// Ṫ·K → (2/π) ρ / √(1 − ρ²); Gelu's kernels → ReLU's.
+TEST(AnalyticKernel, ErfAndGeluAtHugeInputScales) {
+  const RowMatrixD x = gaussian_matrix(5, 4, 14);
+  const RowMatrixD huge = x * 1e150;
+  const AnalyticKernels erf = analytic_kernels(serial(Dense(4), Erf(), Dense(1)), huge);
+  const RowMatrixD gram = x * x.transpose();
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    for (Eigen::Index j = 0; j < x.rows(); ++j) {
+      const double rho = std::clamp(gram(i, j) / std::sqrt(gram(i, i) * gram(j, j)), -1.0, 1.0);
+      const double t = 2.0 / std::numbers::pi * std::asin(rho);
+      EXPECT_NEAR(erf.nngp(i, j), t, 1e-14) << i << ", " << j;
+      if (i != j) {
+        const double theta = t + 2.0 / std::numbers::pi * rho / std::sqrt(1.0 - rho * rho);
+        EXPECT_NEAR(erf.ntk(i, j), theta, 1e-12 * std::abs(theta) + 1e-14) << i << ", " << j;
+      }
+    }
+  }
+  const AnalyticKernels gelu = analytic_kernels(serial(Dense(4), Gelu(), Dense(1)), huge);
+  const AnalyticKernels relu = analytic_kernels(serial(Dense(4), Relu(), Dense(1)), huge);
+  EXPECT_LT(max_relative_error(gelu.nngp, relu.nngp), 1e-13);
+  EXPECT_LT(max_relative_error(gelu.ntk, relu.ntk), 1e-13);
+}
+
+TEST(AnalyticKernel, EmptyInputIsAnError) {
+  const Network net = serial(Dense(4), Relu(), Dense(1));
+  EXPECT_THROW(analytic_kernels(net, RowMatrixD(0, 3)), Error);
+  EXPECT_THROW(analytic_kernels(net, gaussian_matrix(2, 3, 1), RowMatrixD(0, 3)), Error);
+}
+
+// A progress callback that throws (Python's Ctrl-C) stops the work and the exception comes out
+// of the call, instead of std::terminate from inside the OpenMP region.
+TEST(AnalyticKernel, ThrowingProgressCallbackStopsTheComputation) {
+  const RowMatrixD x = gaussian_matrix(600, 8, 13);
+  AnalyticOptions options;
+  int calls = 0;
+  options.progress = [&](double fraction) {
+    ++calls;
+    if (fraction > 0.0) throw std::runtime_error("interrupted");
+  };
+  EXPECT_THROW(analytic_kernels(serial(Dense(8), Tanh(), Dense(1)), x, options), std::runtime_error);
+  EXPECT_GE(calls, 1);
 }
 
 }  // namespace
