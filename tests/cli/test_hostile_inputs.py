@@ -45,6 +45,8 @@ CASES = [
     ("two_layer_width_zero", ["two-layer", "ntk", "--x1", "x.npy", "--width", "0", "-o", "K.npy"], "--width: Value 0 not in range"),
     ("time_hex", ["two-layer", "predict", "--train", "x.npy", "y.npy", "--test", "x.npy", "--time", "0x10", "--out", "pred"], "--time: '0x10' is not a number"),
     ("time_overflow", ["two-layer", "predict", "--train", "x.npy", "y.npy", "--test", "x.npy", "--time", "1e400", "--out", "pred"], "beyond double precision; write inf"),
+    # The divergence error used to be glued to the end of the progress line.
+    ("two_layer_train_diverges", ["two-layer", "train", "--train", "x.npy", "y.npy", "--width", "16", "--steps", "50", "--lr", "1e6", "--out", "run"], "the loss diverged"),
     # A damaged first CSV row used to be dropped as a header.
     ("csv_empty_field_first_row", ["kernel", "--kernel", "linear", "--x1", "bad1.csv", "-o", "K.npy"], "line 1, column 2: empty field"),
     ("csv_word_in_first_row", ["kernel", "--kernel", "linear", "--x1", "bad2.csv", "-o", "K.npy"], "line 1, column 3: 'x' is not a number"),
@@ -81,7 +83,9 @@ def test_hostile_input_is_one_clean_error(ntkit, tmp_path, name, args, phrase):
     before = snapshot(tmp_path)
     result = ntkit(*args, timeout=60)
     assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
-    lines = result.stderr.splitlines()
+    # Progress lines end in '\r' updates; the message must start a line of its own.
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("\r")]
+    lines = [line for line in lines if not line.startswith("ntkit two-layer train: step")]
     # One message; a network's parse error adds the excerpt and a caret under it, each line
     # short however long the text was.
     assert lines and lines[0].startswith("ntkit: error: "), result.stderr[-2000:]
