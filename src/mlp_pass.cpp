@@ -11,7 +11,6 @@
 //   LayerNorm  y = (x − mean x) s   g ← s (g − mean g − y·mean(g ⊙ y))  (its Jacobian is
 //                                    symmetric, so the tangent rule is the same)
 //   FanOut / FanInSum: copies and sums, each the other's transpose.
-#include <cblas.h>
 
 #include <algorithm>
 #include <cmath>
@@ -306,11 +305,8 @@ void gemm(double alpha, MatrixView<double> a, bool transpose_a, MatrixView<doubl
     else apply(a.transpose() * b.transpose());
     return;
   }
-  sync_blas_threads();
-  const auto ld = [](Index stride) { return static_cast<int>(std::max<Index>(stride, 1)); };
-  cblas_dgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
-              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a.data(), ld(a.outerStride()),
-              b.data(), ld(b.outerStride()), beta, c.data(), ld(c.outerStride()));
+  gemm_rowmajor<double>(transpose_a, transpose_b, m, n, k, alpha, a.data(), a.outerStride(), b.data(),
+                        b.outerStride(), beta, c.data(), c.outerStride());
 }
 
 void forward_pass(const MlpProgram& program, const double* params, MatrixView<double> x, MlpPass& pass,

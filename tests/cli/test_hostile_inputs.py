@@ -84,8 +84,8 @@ def test_hostile_input_is_one_clean_error(ntkit, tmp_path, name, args, phrase):
     result = ntkit(*args, timeout=60)
     assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
     # Progress lines end in '\r' updates; the message must start a line of its own.
-    lines = [line for line in result.stderr.splitlines() if not line.startswith("\r")]
-    lines = [line for line in lines if not line.startswith("ntkit two-layer train: step")]
+    # (splitlines also splits at '\r', so each redraw is a "line" of its own.)
+    lines = [line for line in result.stderr.splitlines() if line and not line.startswith("ntkit two-layer train: step")]
     # One message; a network's parse error adds the excerpt and a caret under it, each line
     # short however long the text was.
     assert lines and lines[0].startswith("ntkit: error: "), result.stderr[-2000:]
