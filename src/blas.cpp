@@ -69,9 +69,9 @@ void call_syrk(int n, int k, float alpha, const float* a, int lda, float* c, int
 // threads, and the split decides which micro-kernel (and so which rounding) computes an entry:
 // a kernel differed by up to 1.4e-14 between OMP_NUM_THREADS=1 and 2. Here every entry's
 // arithmetic depends on the shapes alone, so results are bit-identical for any thread count.
-// Tiles are large enough (up to 256 x 1024) that packing each tile's operands again costs a
+// Tiles are large enough (up to 512 x 2048) that packing each tile's operands again costs a
 // few per cent of the product at most.
-constexpr Eigen::Index kTileRows = 256, kTileCols = 1024;
+constexpr Eigen::Index kTileRows = 512, kTileCols = 2048;
 
 // OpenBLAS single-threaded for the tiles; its previous thread count is restored afterwards, for
 // the LAPACK calls that use it.
