@@ -538,8 +538,17 @@ void to_npy(const Network& network, MatrixView<T> x1, const MatrixView<T>* x2, c
     panel = std::max<Index>(64, static_cast<Index>(static_cast<double>(Index{1} << 30) / std::max(row_bytes, 1.0)));
   }
   compute_kernels<T>(network, plan, x1, x2, out, panel, options.progress);
-  if (nngp_file) nngp_file->commit();
-  if (ntk_file) ntk_file->commit();
+  // Both files written before either is renamed into place: they appear together or not at all.
+  std::vector<detail::AtomicFile*> finished;
+  if (nngp_file) {
+    nngp_file->finish();
+    finished.push_back(&nngp_file->file());
+  }
+  if (ntk_file) {
+    ntk_file->finish();
+    finished.push_back(&ntk_file->file());
+  }
+  detail::publish_all(finished);
 }
 
 }  // namespace

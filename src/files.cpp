@@ -12,14 +12,18 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "ntkit/error.hpp"
 #include "atomic_file.hpp"
 #include "ntkit/io.hpp"
+#include "temporary_files.hpp"
 
 namespace ntkit {
 namespace {
@@ -81,17 +85,6 @@ mode_t default_file_mode() {
     }
   }
   return static_cast<mode_t>(0666 & ~mask);
-}
-
-void write_all(int fd, std::string_view bytes, const std::string& path) {
-  while (!bytes.empty()) {
-    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      fail_errno(path, "cannot write", errno);
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(written));
-  }
 }
 
 std::string lowercase_extension(const std::string& path) {
@@ -177,43 +170,63 @@ std::string read_file(const std::string& path) {
 
 namespace detail {
 
-AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+void write_all(int fd, std::string_view bytes, const std::string& path) {
+  while (!bytes.empty()) {
+    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      fail_errno(path, "cannot write", errno);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(written));
+  }
+}
+
+AtomicFile::AtomicFile(std::string path, std::string staging_directory) : path_(std::move(path)) {
   if (path_.empty()) throw Error("writing a file: the output path is empty");
   directory_ = directory_of(path_);
+  const std::string staging = staging_directory.empty() ? directory_ : staging_directory;
   // The leading dot keeps the temporary file out of `ls` and shell globs.
-  temp_path_ = directory_ + "/." + base_name_of(path_) + ".tmp.XXXXXX";
-  fd_ = ::mkstemp(temp_path_.data());
-  if (fd_ < 0) {
-    fail_errno(path_, "cannot create a temporary file in directory '" + directory_ + "'", errno);
-  }
+  TemporaryFile temp = create_temporary_file(staging + "/." + base_name_of(path_) + ".tmp.",
+                                             path_ + ": cannot create a temporary file in directory '" + staging + "'");
+  fd_ = temp.fd;
+  slot_ = temp.slot;
+  temp_path_ = std::move(temp.path);
   // Keep an existing file's permissions; give a new one what open(2) would have.
   struct stat old_info {};
-  const mode_t mode = ::stat(path_.c_str(), &old_info) == 0 ? (old_info.st_mode & 07777)
-                                                            : default_file_mode();
+  const mode_t mode = ::stat(path_.c_str(), &old_info) == 0 && S_ISREG(old_info.st_mode) ? (old_info.st_mode & 07777)
+                                                                                          : default_file_mode();
   if (::fchmod(fd_, mode) != 0) {
     const int error = errno;
     ::close(fd_);
     ::unlink(temp_path_.c_str());
+    forget_temporary_file(slot_);
     fail_errno(path_, "cannot set permissions", error);
   }
 }
 
 AtomicFile::~AtomicFile() {
-  if (committed_) return;
+  if (published_) return;
   if (fd_ >= 0) ::close(fd_);
   ::unlink(temp_path_.c_str());
+  forget_temporary_file(slot_);
 }
 
-void AtomicFile::commit() {
+void AtomicFile::finish() {
+  if (fd_ < 0) return;
   // Without fsync a crash soon after the rename can leave an empty file under the new name.
   if (::fsync(fd_) != 0) fail_errno(path_, "cannot write (fsync failed)", errno);
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) fail_errno(path_, "cannot write (close failed)", errno);
+}
+
+void AtomicFile::publish() {
+  finish();
   if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
     fail_errno(path_, "cannot replace the file", errno);
   }
-  committed_ = true;
+  published_ = true;
+  forget_temporary_file(slot_);
   // Make the rename itself durable. Failing here is not an error: the data is written.
   const int dir_fd = ::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd >= 0) {
@@ -222,11 +235,71 @@ void AtomicFile::commit() {
   }
 }
 
+void AtomicFile::commit() {
+  finish();
+  publish();
+}
+
+namespace {
+
+// mkdir(2) for `directory` and each missing parent, outermost first; `created` gets each one
+// made here, so that they can be removed again.
+void make_directories(const std::string& directory, std::vector<std::string>& created) {
+  std::vector<std::string> missing;
+  struct stat info {};
+  for (std::string d = directory; !d.empty() && d != "." && d != "/"; d = directory_of(d)) {
+    if (::stat(d.c_str(), &info) == 0) {
+      if (!S_ISDIR(info.st_mode)) fail(d, "exists and is not a directory");
+      break;
+    }
+    missing.push_back(d);
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (::mkdir(it->c_str(), 0777) != 0) {
+      const int error = errno;
+      if (error == EEXIST && ::stat(it->c_str(), &info) == 0 && S_ISDIR(info.st_mode)) continue;
+      fail_errno(*it, "cannot create directory", error);
+    }
+    created.push_back(*it);
+  }
+}
+
+}  // namespace
+
+void publish_all(const std::vector<AtomicFile*>& files, const std::vector<std::string>& directories) {
+  DeferTerminationSignals defer;
+  // Check everything that can be checked first: a directory in a destination's place would make
+  // its rename fail after the files before it were replaced.
+  struct stat info {};
+  for (const std::string& d : directories)
+    if (::stat(d.c_str(), &info) == 0 && !S_ISDIR(info.st_mode)) fail(d, "exists and is not a directory");
+  for (const AtomicFile* file : files)
+    if (::stat(file->path().c_str(), &info) == 0 && S_ISDIR(info.st_mode))
+      fail(file->path(), "is a directory; cannot replace it with the output file");
+  std::vector<std::string> created;
+  std::size_t done = 0;
+  try {
+    for (const std::string& d : directories) make_directories(d, created);
+    for (AtomicFile* file : files) {
+      file->publish();
+      ++done;
+    }
+  } catch (const Error& e) {
+    if (done == 0) {  // nothing in place yet: leave no directory behind either
+      for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
+      throw;
+    }
+    std::string replaced;
+    for (std::size_t i = 0; i < done; ++i) replaced += (i > 0 ? ", " : "") + files[i]->path();
+    throw Error(std::string(e.what()) + " (already in place: " + replaced + ")");
+  }
+}
+
 }  // namespace detail
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
   detail::AtomicFile file(path);
-  write_all(file.fd(), bytes, path);
+  detail::write_all(file.fd(), bytes, path);
   file.commit();
 }
 
@@ -263,17 +336,36 @@ RowMatrixD read_matrix(const std::string& path, const ReadOptions& options) {
   return matrix;
 }
 
-void write_matrix(const std::string& path, const RowMatrixD& matrix, DType dtype,
-                  bool as_vector) {
-  if (output_format(path) == OutputFormat::Text) {
-    write_file_atomically(path, format_csv(matrix));
-    return;
-  }
+namespace {
+
+// The bytes of each kind of output, as the write_* functions and OutputSet write them.
+std::string matrix_file_bytes(const std::string& path, const RowMatrixD& matrix, DType dtype, bool as_vector) {
+  if (output_format(path) == OutputFormat::Text) return format_csv(matrix);
   if (dtype != DType::Float64 && dtype != DType::Float32) {
     fail(path, std::string("cannot write dtype ") + dtype_name(dtype) +
                    "; .npy output is float64 or float32");
   }
-  write_file_atomically(path, encode_npy(matrix, dtype, as_vector));
+  return encode_npy(matrix, dtype, as_vector);
+}
+
+std::string matrix_file_bytes(const std::string& path, const RowMatrixF& matrix, bool as_vector) {
+  // Every float is exactly a double, so the text reads back as the same float32 values.
+  if (output_format(path) == OutputFormat::Text) return format_csv(matrix.cast<double>());
+  return encode_npy(matrix, as_vector);
+}
+
+std::string stack_file_bytes(const std::string& path, const std::vector<RowMatrixD>& stack) {
+  try {
+    return encode_npy_stack(stack);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+void write_matrix(const std::string& path, const RowMatrixD& matrix, DType dtype, bool as_vector) {
+  write_file_atomically(path, matrix_file_bytes(path, matrix, dtype, as_vector));
 }
 
 void write_npy(const std::string& path, const std::vector<std::size_t>& shape, const double* values) {
@@ -281,22 +373,97 @@ void write_npy(const std::string& path, const std::vector<std::size_t>& shape, c
 }
 
 void write_npy_stack(const std::string& path, const std::vector<RowMatrixD>& stack) {
-  std::string bytes;
-  try {
-    bytes = encode_npy_stack(stack);
-  } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
-  }
-  write_file_atomically(path, bytes);
+  write_file_atomically(path, stack_file_bytes(path, stack));
 }
 
 void write_matrix(const std::string& path, const RowMatrixF& matrix, bool as_vector) {
-  if (output_format(path) == OutputFormat::Text) {
-    // Every float is exactly a double, so the text reads back as the same float32 values.
-    write_file_atomically(path, format_csv(matrix.cast<double>()));
-    return;
+  write_file_atomically(path, matrix_file_bytes(path, matrix, as_vector));
+}
+
+// ---- OutputSet ---------------------------------------------------------------------------
+
+struct OutputSet::Impl {
+  std::vector<std::unique_ptr<detail::AtomicFile>> files;  // finished, in the order added
+  std::vector<std::string> directories;                    // created by commit()
+  bool committed = false;
+
+  static std::string normal(const std::string& path) {
+    std::string p = std::filesystem::path(path).lexically_normal().string();
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    return p.empty() ? "." : p;
   }
-  write_file_atomically(path, encode_npy(matrix, as_vector));
+
+  // Where a file for `path` is staged: its directory, or for a directory that commit() will
+  // create, that directory's nearest existing ancestor (the same file system: a directory that
+  // does not exist yet cannot be a mount point).
+  std::string staging_directory(const std::string& path) const {
+    const std::string directory = directory_of(path);
+    struct stat info {};
+    if (::stat(directory.c_str(), &info) == 0) return directory;
+    bool declared = false;
+    for (std::string d = normal(directory); !declared; d = directory_of(d)) {
+      for (const std::string& c : directories) declared = declared || normal(c) == d;
+      if (d == "." || d == "/") break;
+    }
+    if (!declared) return directory;  // AtomicFile reports the missing directory
+    std::string d = directory;
+    while (d != "." && d != "/" && ::stat(d.c_str(), &info) != 0) d = directory_of(d);
+    return d;
+  }
+
+  void add(const std::string& path, std::string_view bytes) {
+    if (committed) throw Error(path + ": the output set was already committed");
+    for (const auto& file : files)
+      if (normal(file->path()) == normal(path))
+        throw Error(path + ": the same file is given for two outputs; give each its own path");
+    auto file = std::make_unique<detail::AtomicFile>(path, staging_directory(path));
+    detail::write_all(file->fd(), bytes, path);
+    file->finish();
+    files.push_back(std::move(file));
+  }
+};
+
+OutputSet::OutputSet() : impl_(std::make_unique<Impl>()) {}
+
+OutputSet::~OutputSet() = default;
+
+void OutputSet::create_directory(const std::string& directory) {
+  struct stat info {};
+  if (::stat(directory.c_str(), &info) == 0 && !S_ISDIR(info.st_mode))
+    fail(directory, "exists and is not a directory");
+  impl_->directories.push_back(directory);
+}
+
+void OutputSet::add_file(const std::string& path, std::string_view bytes) { impl_->add(path, bytes); }
+
+void OutputSet::add_matrix(const std::string& path, const RowMatrixD& matrix, DType dtype, bool as_vector) {
+  impl_->add(path, matrix_file_bytes(path, matrix, dtype, as_vector));
+}
+
+void OutputSet::add_matrix(const std::string& path, const RowMatrixF& matrix, bool as_vector) {
+  impl_->add(path, matrix_file_bytes(path, matrix, as_vector));
+}
+
+void OutputSet::add_npy(const std::string& path, const std::vector<std::size_t>& shape, const double* values) {
+  impl_->add(path, encode_npy(shape, values));
+}
+
+void OutputSet::add_npy_stack(const std::string& path, const std::vector<RowMatrixD>& stack) {
+  impl_->add(path, stack_file_bytes(path, stack));
+}
+
+void OutputSet::commit() {
+  if (impl_->committed) throw Error("the output set was already committed");
+  std::vector<detail::AtomicFile*> files;
+  for (const auto& file : impl_->files) files.push_back(file.get());
+  try {
+    detail::publish_all(files, impl_->directories);
+  } catch (...) {
+    impl_->files.clear();  // removes the temporary files not renamed: the set is spent
+    impl_->committed = true;
+    throw;
+  }
+  impl_->committed = true;
 }
 
 }  // namespace ntkit

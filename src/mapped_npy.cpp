@@ -51,11 +51,16 @@ void MappedNpyMatrix::unmap() {
   data_ = nullptr;
 }
 
-void MappedNpyMatrix::commit() {
+void MappedNpyMatrix::finish() {
   if (mapping_ != nullptr && ::msync(mapping_, mapped_bytes_, MS_SYNC) != 0)
     fail(file_.path(), "cannot write the output file", errno);
   unmap();
-  file_.commit();
+  file_.finish();
+}
+
+void MappedNpyMatrix::commit() {
+  finish();
+  file_.publish();
 }
 
 }  // namespace ntkit::detail

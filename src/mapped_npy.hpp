@@ -3,7 +3,8 @@
 // For outputs that may be larger than memory (a 100 000² float32 kernel is 40 GB): the file is
 // created at its final size, mapped, written by the caller row by row, and the kernel's page
 // cache writes it out as memory runs short. The file is an AtomicFile: it appears at its path
-// only on commit(); an error or exception before that leaves nothing behind.
+// only on commit(); an error or exception before that leaves nothing behind (and a signal
+// handled by remove_temporaries_on_signals removes it).
 #pragma once
 
 #include <cstddef>
@@ -28,6 +29,10 @@ class MappedNpyMatrix {
 
   /// Writes the mapped pages back, unmaps, and puts the file in place atomically.
   void commit();
+  /// The first half of commit(): writes the mapped pages back and unmaps; the file is complete
+  /// but not yet in place (publish file(), e.g. with detail::publish_all for several files).
+  void finish();
+  AtomicFile& file() { return file_; }
 
  private:
   void unmap();

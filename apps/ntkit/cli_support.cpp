@@ -26,6 +26,14 @@ void check_output_path(const std::string& path) {
   if (!std::filesystem::is_directory(dir, ec)) {
     throw Error(path + ": output directory '" + dir.string() + "' does not exist; create it first");
   }
+  if (std::filesystem::is_directory(p, ec))
+    throw Error(path + ": is a directory; the output is a file, give a file name");
+}
+
+void check_output_directory(const std::string& dir, const std::string& option) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec))
+    throw Error(option + ": '" + dir + "' exists and is not a directory");
 }
 
 DType parse_float_dtype(const std::string& name) {
@@ -62,12 +70,12 @@ std::string with_suffix(const std::string& path, const std::string& suffix) {
   return (p.parent_path() / (p.stem().string() + "." + suffix + p.extension().string())).string();
 }
 
-void write_as(const std::string& path, const RowMatrixD& matrix, DType dtype) {
+void add_as(OutputSet& outputs, const std::string& path, const RowMatrixD& matrix, DType dtype) {
   if (dtype == DType::Float64) {
-    write_matrix(path, matrix);
+    outputs.add_matrix(path, matrix);
   } else {
     const RowMatrixF narrowed = matrix.cast<float>();
-    write_matrix(path, narrowed);
+    outputs.add_matrix(path, narrowed);
   }
 }
 

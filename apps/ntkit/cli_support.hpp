@@ -1,4 +1,9 @@
 // Shared plumbing of the command-line tool: reading inputs, checking and writing outputs.
+//
+// Outputs: a command that writes more than one file stages them all in an ntkit::OutputSet
+// (io.hpp) and commits it once everything is computed, so its files appear together or not at
+// all; options are checked before any work, and output directories are created only by the
+// commit. main() makes SIGINT/SIGTERM/SIGHUP remove the temporary files (exit status 128 + signal).
 #pragma once
 
 #include <optional>
@@ -17,14 +22,19 @@ namespace ntkit::cli {
 RowMatrixD load_matrix(const std::string& path);
 
 /// Fails early (before any computation) if `path` cannot be an output: an unsupported
-/// extension or a directory that does not exist.
+/// extension, a directory that does not exist, or a directory in the file's place.
 void check_output_path(const std::string& path);
+
+/// Fails early if the output directory `dir` (given by `option`, e.g. "--out") exists and is
+/// not a directory. The directory itself is created only when the outputs are committed
+/// (OutputSet::create_directory), so a failed run leaves none behind.
+void check_output_directory(const std::string& dir, const std::string& option);
 
 /// "K.npy" → "K.nngp.npy": the file names of `--get both` (kernel, empirical).
 std::string with_suffix(const std::string& path, const std::string& suffix);
 
-/// Writes a float64 matrix as --dtype asks (float32 is rounded from it).
-void write_as(const std::string& path, const RowMatrixD& matrix, DType dtype);
+/// Adds a float64 matrix to a command's outputs as --dtype asks (float32 is rounded from it).
+void add_as(OutputSet& outputs, const std::string& path, const RowMatrixD& matrix, DType dtype);
 
 /// Parses --time: comma-separated times ≥ 0, "inf" allowed (predict, two-layer predict).
 std::vector<double> parse_times(const std::string& text);

@@ -93,6 +93,7 @@ void run(const LearnCommand& cmd) {
     if (!(svm ? r > 0 : r >= 0) || !std::isfinite(r))
       throw Error(std::string(svm ? "--C: costs must be > 0" : "--diag-reg: values must be >= 0") + ", got " + number(r));
   if (!(cmd.epsilon >= 0)) throw Error("--epsilon: must be >= 0");
+  check_output_directory(cmd.out, "-o");
 
   RowMatrixD x = load_matrix(cmd.train.at(0));
   const RowMatrixD y = load_matrix(cmd.train.at(1));
@@ -173,12 +174,12 @@ void run(const LearnCommand& cmd) {
     }
   }
 
-  std::error_code ec;
-  std::filesystem::create_directories(cmd.out, ec);
-  if (ec || !std::filesystem::is_directory(cmd.out)) throw Error("-o: cannot create directory '" + cmd.out + "': " + ec.message());
+  OutputSet outputs;  // both files or neither; the directory is created by the commit
+  outputs.create_directory(cmd.out);
   const std::filesystem::path dir(cmd.out);
-  if (pred.size() != 0) write_matrix((dir / "predictions.npy").string(), pred, DType::Float64, pred.cols() == 1);
-  write_file_atomically((dir / "report.json").string(), report.dump(2) + "\n");
+  if (pred.size() != 0) outputs.add_matrix((dir / "predictions.npy").string(), pred, DType::Float64, pred.cols() == 1);
+  outputs.add_file((dir / "report.json").string(), report.dump(2) + "\n");
+  outputs.commit();
   std::cout << "chosen: " << kernels[best_kernel].name << ", " << (svm ? "C " : "diag_reg ") << best_reg << " (cv "
             << (cmd.classify ? "accuracy " : "mse ") << best_score << ")";
   if (report.contains("test_accuracy")) std::cout << "; test accuracy " << report["test_accuracy"].get<double>();

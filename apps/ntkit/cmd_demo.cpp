@@ -42,7 +42,7 @@ struct DemoCommand {
   int record_every = 10;
 };
 
-json ridge_with_every_kernel(const Split& s, const std::string& out_dir, std::uint64_t seed) {
+json ridge_with_every_kernel(const Split& s, OutputSet& outputs, const std::string& out_dir, std::uint64_t seed) {
   std::vector<KernelSpec> specs;
   const double d = static_cast<double>(s.x_train.cols());
   specs.push_back({KernelKind::Linear});
@@ -75,10 +75,10 @@ json ridge_with_every_kernel(const Split& s, const std::string& out_dir, std::ui
                        {"test_r2", 1.0 - mse / y_var},
                        {"test_predictions", to_vector(RowMatrixD(pred.array() * s.y_std + s.y_mean))}});
     if (spec.kind == KernelKind::Rbf && i == 3) {
-      write_matrix(out_dir + "/kernel_rbf_train.npy", k);
+      outputs.add_matrix(out_dir + "/kernel_rbf_train.npy", k);
       Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(k, Eigen::EigenvaluesOnly);
       const Eigen::VectorXd ev = eig.eigenvalues().reverse();
-      write_matrix(out_dir + "/kernel_rbf_eigenvalues.npy", RowMatrixD(ev), DType::Float64, true);
+      outputs.add_matrix(out_dir + "/kernel_rbf_eigenvalues.npy", RowMatrixD(ev), DType::Float64, true);
     }
   }
   return results;
@@ -133,7 +133,9 @@ void run(const DemoCommand& cmd) {
   if (cmd.record_every < 1) throw Error("--record-every: must be >= 1");
   const std::string data_path = cmd.data.empty() ? default_data_path() : cmd.data;
   const RowMatrixD data = read_matrix(data_path);
-  std::filesystem::create_directories(cmd.out);
+  check_output_directory(cmd.out, "--out");
+  OutputSet outputs;  // every file or none; the directory is created by the commit
+  outputs.create_directory(cmd.out);
   std::cerr << "ntkit demo: classic kernel methods on " << data_path << " (" << data.rows()
             << " examples, " << data.cols() - 1 << " features; the last column is the target)\n";
   const Split s = split_and_standardize(data, cmd.test_size, cmd.seed);
@@ -142,9 +144,10 @@ void run(const DemoCommand& cmd) {
   report["data"] = {{"path", data_path}, {"train", s.x_train.rows()}, {"test", s.x_test.rows()},
                     {"features", s.x_train.cols()}};
   report["test_targets"] = to_vector(RowMatrixD(s.y_test.array() * s.y_std + s.y_mean));
-  report["ridge"] = ridge_with_every_kernel(s, cmd.out, cmd.seed);
+  report["ridge"] = ridge_with_every_kernel(s, outputs, cmd.out, cmd.seed);
   report["primal_vs_dual"] = primal_versus_dual(s, cmd.steps, cmd.record_every);
-  write_file_atomically(cmd.out + "/report.json", report.dump(2) + "\n");
+  outputs.add_file(cmd.out + "/report.json", report.dump(2) + "\n");
+  outputs.commit();
 
   std::cout << "\nKernel ridge regression on the held-out " << s.x_test.rows()
             << " patients (target: disease progression; predicting the mean gives RMSE "

@@ -27,6 +27,10 @@ void run(const EmpiricalCommand& cmd) {
   const DType dtype = parse_float_dtype(cmd.dtype);
   if (cmd.get != "ntk" && cmd.get != "nngp" && cmd.get != "both")
     throw Error("--get: unknown value '" + cmd.get + "'; choose ntk, nngp or both");
+  if (cmd.get == "both") {  // the files actually written
+    check_output_path(with_suffix(cmd.output, "nngp"));
+    check_output_path(with_suffix(cmd.output, "ntk"));
+  }
   if (cmd.samples < 1) throw Error("--samples: must be >= 1 (networks to average over), got " + std::to_string(cmd.samples));
   if (!cmd.params_out.empty()) {
     if (cmd.samples != 1) throw Error("--params-out: saves one network's parameters; use it with --samples 1");
@@ -51,16 +55,18 @@ void run(const EmpiricalCommand& cmd) {
   const bool symmetric = cmd.x2.empty();
   const EmpiricalKernels k = symmetric ? monte_carlo_kernels(network, x1, cmd.samples, cmd.seed, options)
                                        : monte_carlo_kernels(network, x1, x2, cmd.samples, cmd.seed, options);
+  OutputSet outputs;  // the kernels and the parameters appear together or not at all
   if (cmd.get == "both") {
-    write_as(with_suffix(cmd.output, "nngp"), k.nngp, dtype);
-    write_as(with_suffix(cmd.output, "ntk"), k.ntk, dtype);
+    add_as(outputs, with_suffix(cmd.output, "nngp"), k.nngp, dtype);
+    add_as(outputs, with_suffix(cmd.output, "ntk"), k.ntk, dtype);
   } else {
-    write_as(cmd.output, cmd.get == "ntk" ? k.ntk : k.nngp, dtype);
+    add_as(outputs, cmd.output, cmd.get == "ntk" ? k.ntk : k.nngp, dtype);
   }
   if (!cmd.params_out.empty()) {  // the one network of --samples 1
     const Mlp net(network, static_cast<int>(x1.cols()), monte_carlo_seed(cmd.seed, 0));
-    write_matrix(cmd.params_out, RowMatrixD(net.parameters()), DType::Float64, true);
+    outputs.add_matrix(cmd.params_out, RowMatrixD(net.parameters()), DType::Float64, true);
   }
+  outputs.commit();
 }
 
 }  // namespace

@@ -53,8 +53,10 @@ void run_arch(const KernelCommand& cmd, const RowMatrixD& x1, const RowMatrixD& 
   if (cmd.diagonal) {  // K(x_i, x_i) only: a vector of n values, O(n · depth)
     if (!cmd.x2.empty()) throw Error("--diagonal: K(x, x) of --x1's points only; remove --x2");
     const AnalyticDiagonal diag = analytic_kernel_diagonal(network, x1, options);
-    if (options.nngp) write_matrix(both ? with_suffix(cmd.output, "nngp") : cmd.output, diag.nngp, dtype, true);
-    if (options.ntk) write_matrix(both ? with_suffix(cmd.output, "ntk") : cmd.output, diag.ntk, dtype, true);
+    OutputSet outputs;
+    if (options.nngp) outputs.add_matrix(both ? with_suffix(cmd.output, "nngp") : cmd.output, diag.nngp, dtype, true);
+    if (options.ntk) outputs.add_matrix(both ? with_suffix(cmd.output, "ntk") : cmd.output, diag.ntk, dtype, true);
+    outputs.commit();
     return;
   }
   const std::string nngp_path = both ? with_suffix(cmd.output, "nngp") : cmd.output;
@@ -71,12 +73,18 @@ void run_arch(const KernelCommand& cmd, const RowMatrixD& x1, const RowMatrixD& 
   // Text output: the whole matrix in memory (text of a large kernel is impractical anyway).
   const AnalyticKernels k = x2_ptr == nullptr ? analytic_kernels(network, x1, options)
                                               : analytic_kernels(network, x1, x2, options);
-  if (options.nngp) write_as(nngp_path, k.nngp, dtype);
-  if (options.ntk) write_as(ntk_path, k.ntk, dtype);
+  OutputSet outputs;
+  if (options.nngp) add_as(outputs, nngp_path, k.nngp, dtype);
+  if (options.ntk) add_as(outputs, ntk_path, k.ntk, dtype);
+  outputs.commit();
 }
 
 void run(const KernelCommand& cmd) {
   check_output_path(cmd.output);
+  if (!cmd.arch.empty() && cmd.get == "both") {  // the files actually written
+    check_output_path(with_suffix(cmd.output, "nngp"));
+    check_output_path(with_suffix(cmd.output, "ntk"));
+  }
   const DType dtype = parse_float_dtype(cmd.dtype);
   const RowMatrixD x1 = load_matrix(cmd.x1);
   RowMatrixD x2;

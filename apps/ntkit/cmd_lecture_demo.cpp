@@ -102,7 +102,9 @@ void run(const LectureDemo& cmd) {
   if (cmd.record_every < 1) throw Error("--record-every: must be >= 1");
   const std::string data_path = cmd.data.empty() ? default_data_path() : cmd.data;
   const RowMatrixD data = read_matrix(data_path);
-  std::filesystem::create_directories(cmd.out);
+  check_output_directory(cmd.out, "--out");
+  OutputSet outputs;  // every file or none; the directory is created by the commit
+  outputs.create_directory(cmd.out);
   const Split s = split_and_standardize(data, cmd.test_size, cmd.seed);
   const auto start = std::chrono::steady_clock::now();
 
@@ -116,8 +118,8 @@ void run(const LectureDemo& cmd) {
   // kernels (down to m = 64) differ from it by tens of percent at most, so the networks are
   // stable too.
   const double lr = dyn.max_stable_learning_rate() / 4;
-  write_matrix(cmd.out + "/ntk_train.npy", k);
-  write_matrix(cmd.out + "/ntk_eigenvalues.npy", RowMatrixD(dyn.eigenvalues().reverse()), DType::Float64, true);
+  outputs.add_matrix(cmd.out + "/ntk_train.npy", k);
+  outputs.add_matrix(cmd.out + "/ntk_eigenvalues.npy", RowMatrixD(dyn.eigenvalues().reverse()), DType::Float64, true);
 
   std::vector<double> widths;
   for (long m = cmd.min_width; m <= cmd.max_width; m *= 2) widths.push_back(static_cast<double>(m));
@@ -174,8 +176,9 @@ void run(const LectureDemo& cmd) {
     slopes[key] = widths.size() >= 2 ? loglog_slope(widths, values) : 0.0;
   }
   report["slopes"] = slopes;
-  write_file_atomically(cmd.out + "/report.json", report.dump(2) + "\n");
-  write_file_atomically(cmd.out + "/details.json", details.dump(2) + "\n");
+  outputs.add_file(cmd.out + "/report.json", report.dump(2) + "\n");
+  outputs.add_file(cmd.out + "/details.json", details.dump(2) + "\n");
+  outputs.commit();
 
   std::cout << "\nThe two-layer " << activation_name(act) << " network f(x) = m^(-1/2) Σ b_i σ(a_i·x), " << cmd.steps
             << " gradient-descent steps (t = ηT = " << std::setprecision(3) << lr * cmd.steps << "), "

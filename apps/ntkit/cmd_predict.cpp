@@ -94,6 +94,7 @@ void run(const PredictCommand& cmd) {
   if (cmd.test.empty() && cmd.arch.size() > 0) throw Error("--test: required with --arch");
   if (cmd.f0.size() != 0 && cmd.f0.size() != 2) throw Error("--f0: give F0_TRAIN.npy F0_TEST.npy");
   if (cmd.f0.size() == 2 && cmd.ensemble) throw Error("--f0: an ensemble averages over initial outputs; drop --f0 or --ensemble");
+  check_output_directory(cmd.out, "-o");
   // The NTK-GP posterior (gp_inference 'ntkgp') is Bayesian inference with Θ as the prior
   // covariance, not a training run: a Gaussian, at t = inf only, with no rate or loss scale.
   const bool gp = cmd.get == "ntkgp";
@@ -225,27 +226,26 @@ void run(const PredictCommand& cmd) {
     test_out = std::move(tr.test);
   }
 
-  std::error_code ec;
-  std::filesystem::create_directories(cmd.out, ec);
-  if (ec || !std::filesystem::is_directory(cmd.out))
-    throw Error("-o: cannot create directory '" + cmd.out + "': " + ec.message());
+  OutputSet outputs;  // every file or none; the directory is created by the commit
+  outputs.create_directory(cmd.out);
   const std::filesystem::path dir(cmd.out);
-  write_npy_stack((dir / "train.npy").string(), train_out);
-  write_npy_stack((dir / "test.npy").string(), test_out);
+  outputs.add_npy_stack((dir / "train.npy").string(), train_out);
+  outputs.add_npy_stack((dir / "test.npy").string(), test_out);
   if (cmd.ensemble) {
-    write_npy_stack((dir / "train_cov.npy").string(), train_cov);
-    write_npy_stack((dir / "test_cov.npy").string(), test_cov);
+    outputs.add_npy_stack((dir / "train_cov.npy").string(), train_cov);
+    outputs.add_npy_stack((dir / "test_cov.npy").string(), test_cov);
   }
   RowMatrixD tcol(static_cast<Eigen::Index>(times.size()), 1);
   for (std::size_t i = 0; i < times.size(); ++i) tcol(static_cast<Eigen::Index>(i), 0) = times[i];
-  write_matrix((dir / "times.npy").string(), tcol, DType::Float64, true);
+  outputs.add_matrix((dir / "times.npy").string(), tcol, DType::Float64, true);
   nlohmann::json summary = {{"get", cmd.get},          {"objective", cmd.objective}, {"loss", cmd.loss},
                             {"learning_rate", cmd.lr}, {"momentum", cmd.momentum},   {"diag_reg", cmd.diag_reg},
                             {"diag_reg_absolute", cmd.diag_reg_absolute},            {"ensemble", cmd.ensemble},
                             {"train_points", n},       {"test_points", m},           {"outputs", o}};
   // JSON has no infinity: the times are in times.npy; here only the stable rate, when defined.
   if (!ce && !gp && std::isfinite(max_lr)) summary["max_stable_learning_rate"] = max_lr;
-  write_file_atomically((dir / "summary.json").string(), summary.dump(2) + "\n");
+  outputs.add_file((dir / "summary.json").string(), summary.dump(2) + "\n");
+  outputs.commit();
 }
 
 }  // namespace

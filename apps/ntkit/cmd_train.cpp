@@ -1,7 +1,6 @@
 // ntkit train: trains a finite network drawn from --arch (or its linearization) and records the
 // loss, outputs, weight change and kernel drift (mlp_train.hpp).
 #include <cmath>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -82,8 +81,7 @@ void run(const TrainCommand& cmd) {
     msg << "--momentum: must be in [0, 1), got " << cmd.momentum;
     throw Error(msg.str());
   }
-  if (std::filesystem::exists(cmd.out) && !std::filesystem::is_directory(cmd.out))
-    throw Error("--out: '" + cmd.out + "' exists and is not a directory");
+  check_output_directory(cmd.out, "--out");
   const Network network = parse_network(cmd.arch);
   const RowMatrixD x = load_matrix(cmd.train.at(0));
   Mlp net(network, static_cast<int>(x.cols()), cmd.seed);
@@ -130,22 +128,21 @@ void run(const TrainCommand& cmd) {
   }
   if (cmd.steps > 0) std::cerr << "\n";
 
-  // Everything computed: only now create the directory and write.
-  std::error_code ec;
-  std::filesystem::create_directories(cmd.out, ec);
-  if (ec || !std::filesystem::is_directory(cmd.out))
-    throw Error("--out: cannot create directory '" + cmd.out + "': " + ec.message());
+  // Everything computed: only now write, all files or none (the directory is created by the commit).
+  OutputSet outputs;
+  outputs.create_directory(cmd.out);
   const std::string dir = cmd.out + "/";
-  write_matrix(dir + "steps.npy", column(std::vector<double>(trace.steps.begin(), trace.steps.end())), DType::Float64, true);
-  write_matrix(dir + "loss.npy", column(trace.loss), DType::Float64, true);
-  write_matrix(dir + "weight_rel_change.npy", column(trace.weight_rel_change), DType::Float64, true);
+  outputs.add_matrix(dir + "steps.npy", column(std::vector<double>(trace.steps.begin(), trace.steps.end())),
+                     DType::Float64, true);
+  outputs.add_matrix(dir + "loss.npy", column(trace.loss), DType::Float64, true);
+  outputs.add_matrix(dir + "weight_rel_change.npy", column(trace.weight_rel_change), DType::Float64, true);
   if (!trace.kernel_rel_drift.empty())
-    write_matrix(dir + "kernel_rel_drift.npy", column(trace.kernel_rel_drift), DType::Float64, true);
+    outputs.add_matrix(dir + "kernel_rel_drift.npy", column(trace.kernel_rel_drift), DType::Float64, true);
   // (records, n, O): f(X) at every record, as ntkit predict's (times, points, outputs).
-  write_npy_stack(dir + "train_outputs.npy", trace.train_outputs);
-  if (xt.rows() > 0) write_npy_stack(dir + "test_outputs.npy", trace.test_outputs);
-  write_matrix(dir + "params_initial.npy", RowMatrixD(initial), DType::Float64, true);
-  write_matrix(dir + "params_final.npy", RowMatrixD(final_parameters), DType::Float64, true);
+  outputs.add_npy_stack(dir + "train_outputs.npy", trace.train_outputs);
+  if (xt.rows() > 0) outputs.add_npy_stack(dir + "test_outputs.npy", trace.test_outputs);
+  outputs.add_matrix(dir + "params_initial.npy", RowMatrixD(initial), DType::Float64, true);
+  outputs.add_matrix(dir + "params_final.npy", RowMatrixD(final_parameters), DType::Float64, true);
   json layout = json::array();
   for (const Mlp::DenseParameters& d : net.dense_parameters())
     layout.push_back({{"in", d.in}, {"out", d.out}, {"weight_offset", d.weight_offset}, {"bias_offset", d.bias_offset}});
@@ -163,7 +160,8 @@ void run(const TrainCommand& cmd) {
                   {"weight_rel_change", trace.weight_rel_change.back()},
                   {"dense_parameters", layout}};
   if (!trace.kernel_rel_drift.empty()) summary["kernel_rel_drift"] = trace.kernel_rel_drift.back();
-  write_file_atomically(dir + "summary.json", summary.dump(2) + "\n");
+  outputs.add_file(dir + "summary.json", summary.dump(2) + "\n");
+  outputs.commit();
   std::cout << "loss " << trace.loss.front() << " -> " << trace.loss.back() << ", weights moved "
             << trace.weight_rel_change.back() << " (relative)";
   if (!trace.kernel_rel_drift.empty()) std::cout << ", kernel drifted " << trace.kernel_rel_drift.back() << " (relative)";

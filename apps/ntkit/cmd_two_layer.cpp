@@ -1,7 +1,6 @@
 // ntkit two-layer ntk | train | predict: the lecture's two-layer network (SPEC §2–§4).
 #include <cmath>
 #include <cstdlib>
-#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -39,12 +38,6 @@ void require_columns(const RowMatrixD& m, Eigen::Index cols, const std::string& 
     throw Error(path + ": has " + std::to_string(m.cols()) + " columns but " + other + " has " +
                 std::to_string(cols) + "; both need the same number of features");
   }
-}
-
-void prepare_output_dir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec || !std::filesystem::is_directory(dir)) throw Error("--out: cannot create directory '" + dir + "': " + ec.message());
 }
 
 // ---- ntkit two-layer ntk ---------------------------------------------------------------
@@ -94,6 +87,12 @@ void run_train(const TrainCommand& cmd) {
   if (cmd.width < 1) throw Error("--width: must be >= 1, got " + std::to_string(cmd.width));
   if (cmd.steps < 0) throw Error("--steps: must be >= 0");
   if (cmd.record_every < 1) throw Error("--record-every: must be >= 1");
+  if (cmd.lr < 0 || !std::isfinite(cmd.lr)) {
+    std::ostringstream msg;
+    msg << "--lr: must be a finite number > 0 (or absent for 1 / λ_max of the network's kernel), got " << cmd.lr;
+    throw Error(msg.str());
+  }
+  check_output_directory(cmd.out, "--out");
   const RowMatrixD x = load_matrix(cmd.train.at(0));
   const VectorD y = load_targets(cmd.train.at(1), x.rows(), cmd.train[0]);
   RowMatrixD xt(0, x.cols());
@@ -101,7 +100,6 @@ void run_train(const TrainCommand& cmd) {
     xt = load_matrix(cmd.test);
     require_columns(xt, x.cols(), cmd.test, cmd.train[0]);
   }
-  prepare_output_dir(cmd.out);
 
   TwoLayerNet net(static_cast<int>(x.cols()), cmd.width, act, cmd.seed);
   const NtkParts k0 = net.empirical_ntk(x);
@@ -130,11 +128,13 @@ void run_train(const TrainCommand& cmd) {
     loss(r, 0) = trace.loss[static_cast<std::size_t>(r)];
     change(r, 0) = trace.weight_rel_change[static_cast<std::size_t>(r)];
   }
-  write_matrix(cmd.out + "/steps.npy", steps, DType::Float64, true);
-  write_matrix(cmd.out + "/loss.npy", loss, DType::Float64, true);
-  write_matrix(cmd.out + "/weight_rel_change.npy", change, DType::Float64, true);
-  write_matrix(cmd.out + "/train_outputs.npy", train_out);
-  if (xt.rows() > 0) write_matrix(cmd.out + "/test_outputs.npy", test_out);
+  OutputSet outputs;  // every file or none; the directory is created by the commit
+  outputs.create_directory(cmd.out);
+  outputs.add_matrix(cmd.out + "/steps.npy", steps, DType::Float64, true);
+  outputs.add_matrix(cmd.out + "/loss.npy", loss, DType::Float64, true);
+  outputs.add_matrix(cmd.out + "/weight_rel_change.npy", change, DType::Float64, true);
+  outputs.add_matrix(cmd.out + "/train_outputs.npy", train_out);
+  if (xt.rows() > 0) outputs.add_matrix(cmd.out + "/test_outputs.npy", test_out);
   const json summary = {{"width", cmd.width},
                         {"activation", activation_name(act)},
                         {"seed", cmd.seed},
@@ -145,7 +145,8 @@ void run_train(const TrainCommand& cmd) {
                         {"final_loss", trace.loss.back()},
                         {"weight_rel_change", trace.weight_rel_change.back()},
                         {"kernel_rel_drift", drift}};
-  write_file_atomically(cmd.out + "/summary.json", summary.dump(2) + "\n");
+  outputs.add_file(cmd.out + "/summary.json", summary.dump(2) + "\n");
+  outputs.commit();
   std::cout << "loss " << trace.loss.front() << " -> " << trace.loss.back() << ", weights moved "
             << trace.weight_rel_change.back() << " (relative), kernel drifted " << drift << " (relative)\n";
 }
@@ -173,6 +174,13 @@ void run_predict(const PredictCommand& cmd) {
     msg << "--lr: must be a finite number > 0 (or absent for gradient flow), got " << cmd.lr;
     throw Error(msg.str());
   }
+  if (!(cmd.diag_reg >= 0) || !std::isfinite(cmd.diag_reg)) {
+    std::ostringstream msg;
+    msg << "--diag-reg: must be a finite number >= 0, got " << cmd.diag_reg;
+    throw Error(msg.str());
+  }
+  if (cmd.width < 0) throw Error("--width: must be >= 1 (or absent for the infinite-width kernel)");
+  check_output_directory(cmd.out, "--out");
   if (cmd.lr > 0) {
     for (double t : times) {
       if (std::isfinite(t) && (t != std::floor(t) || t > 1e15)) {
@@ -186,8 +194,6 @@ void run_predict(const PredictCommand& cmd) {
   const RowMatrixD y = load_targets(cmd.train.at(1), x.rows(), cmd.train[0]);
   const RowMatrixD xt = load_matrix(cmd.test);
   require_columns(xt, x.cols(), cmd.test, cmd.train[0]);
-  if (cmd.width < 0) throw Error("--width: must be >= 1 (or absent for the infinite-width kernel)");
-  prepare_output_dir(cmd.out);
 
   RowMatrixD k, kt, f0, f0t;
   if (cmd.width > 0) {  // the empirical kernel of one network, starting from its own outputs
@@ -214,11 +220,14 @@ void run_predict(const PredictCommand& cmd) {
       test.row(i) = dyn.test_at_time(t, kt, f0, f0t).transpose();
     }
   }
-  write_matrix(cmd.out + "/train.npy", train);
-  write_matrix(cmd.out + "/test.npy", test);
+  OutputSet outputs;  // every file or none; the directory is created by the commit
+  outputs.create_directory(cmd.out);
+  outputs.add_matrix(cmd.out + "/train.npy", train);
+  outputs.add_matrix(cmd.out + "/test.npy", test);
   RowMatrixD tcol(n_times, 1);
   for (Eigen::Index i = 0; i < n_times; ++i) tcol(i, 0) = times[static_cast<std::size_t>(i)];
-  write_matrix(cmd.out + "/times.npy", tcol, DType::Float64, true);
+  outputs.add_matrix(cmd.out + "/times.npy", tcol, DType::Float64, true);
+  outputs.commit();
 }
 
 }  // namespace

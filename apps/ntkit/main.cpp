@@ -1,5 +1,8 @@
 // ntkit: the command-line front end. Exit status 0 on success, 2 on a usage or input error
-// (message on stderr, no output written), 1 on an unexpected internal failure.
+// (message on stderr, no output written), 1 on an unexpected internal failure, 128 + N when
+// interrupted by signal N (SIGINT: 130; SIGTERM, SIGHUP likewise): the temporary files of the
+// outputs being written are removed, so the outputs are as before the run (a signal during the
+// final renames of a command's outputs takes effect after them: then all are in place).
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -13,6 +16,7 @@
 #include "commands.hpp"
 #include "option_checks.hpp"
 #include "ntkit/error.hpp"
+#include "ntkit/io.hpp"
 #include "ntkit/version.hpp"
 
 namespace {
@@ -34,6 +38,7 @@ void prefer_passive_openmp_threads(char** argv) {
 
 int main(int argc, char** argv) {
   prefer_passive_openmp_threads(argv);
+  ntkit::remove_temporaries_on_signals("ntkit");
   CLI::App app{"ntkit: Neural Tangent Kernels and classic kernel methods"};
   app.name("ntkit");
   app.set_version_flag("--version", std::string("ntkit ") + ntkit::version());

@@ -81,9 +81,10 @@ struct AnalyticOutputFiles {
 
 /// Computes the kernels straight into .npy files of dtype float32 or float64, panel by panel
 /// through memory-mapped files, so a kernel larger than memory can be written (n = 100 000 in
-/// float32 is 40 GB). Each file appears only when complete (atomically); on any error nothing
-/// is left behind. x2 == nullptr: K(X1, X1), symmetric. The nngp/ntk flags of `options` are
-/// ignored (the non-empty paths decide).
+/// float32 is 40 GB). Each file appears only when complete (atomically), and with both paths
+/// given neither is renamed into place before both are written (as an OutputSet, io.hpp); on
+/// any error nothing is left behind. x2 == nullptr: K(X1, X1), symmetric. The nngp/ntk flags of
+/// `options` are ignored (the non-empty paths decide).
 void write_analytic_kernels_npy(const Network& network, MatrixView<double> x1, const MatrixView<double>* x2,
                                 DType dtype, const AnalyticOutputFiles& files, AnalyticOptions options = {});
 

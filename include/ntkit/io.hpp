@@ -9,9 +9,11 @@
 // Every problem throws ntkit::Error with a message that starts with the file name.
 // Outputs are written atomically: to a temporary file in the same directory, then renamed over
 // the destination, so a failed write never leaves a truncated file or destroys an old one.
+// Several outputs that belong together go through an OutputSet: all of them appear, or none.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +79,59 @@ void write_npy_stack(const std::string& path, const std::vector<RowMatrixD>& sta
 
 /// Writes bytes to `path` atomically (temporary file in the same directory, fsync, rename).
 void write_file_atomically(const std::string& path, std::string_view bytes);
+
+/// Output files that appear together or not at all (e.g. every file of a command's run).
+///
+/// Each add_*() writes its file at once (and fsyncs it) to a hidden temporary file beside the
+/// destination, ".NAME.tmp.XXXXXX"; no destination changes. commit() then checks every
+/// destination (none may be a directory), creates the directories given to
+/// create_directory(), and renames the temporary files into place one after another, in the
+/// order they were added. A set destroyed without commit() (an error, an exception) removes its
+/// temporary files and creates no directory, so every existing file is left as it was.
+///
+/// The final renames are not one atomic step across files: nothing is renamed until every file
+/// is written, and termination signals (see remove_temporaries_on_signals) wait until the last
+/// rename, but a crash or power loss during the renames, or a rename failing after the checks
+/// passed (then the error names the files already replaced), can leave some files new and
+/// others old.
+class OutputSet {
+ public:
+  OutputSet();
+  ~OutputSet();
+  OutputSet(const OutputSet&) = delete;
+  OutputSet& operator=(const OutputSet&) = delete;
+
+  /// `directory` (and any missing parent) is created by commit(), not before; files can be
+  /// added inside it already (their temporary files wait in its nearest existing ancestor).
+  /// Error if it exists and is not a directory.
+  void create_directory(const std::string& directory);
+
+  /// The outputs: the same formats and errors as write_file_atomically, write_matrix, write_npy
+  /// and write_npy_stack. The same path twice is an error.
+  void add_file(const std::string& path, std::string_view bytes);
+  void add_matrix(const std::string& path, const RowMatrixD& matrix, DType dtype = DType::Float64,
+                  bool as_vector = false);
+  void add_matrix(const std::string& path, const RowMatrixF& matrix, bool as_vector = false);
+  void add_npy(const std::string& path, const std::vector<std::size_t>& shape, const double* values);
+  void add_npy_stack(const std::string& path, const std::vector<RowMatrixD>& stack);
+
+  /// Puts every file in place (see above). Once only: after an error the set's temporary files
+  /// are removed at once.
+  void commit();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// For programs: SIGINT, SIGTERM and SIGHUP remove the temporary files of every write in progress
+/// (write_file_atomically, write_matrix, OutputSet, write_analytic_kernels_npy), print one line
+/// "PROGRAM: error: interrupted by SIGINT" on stderr and exit with status 128 + the signal number
+/// (130 for SIGINT); during OutputSet::commit's renames they take effect after the last one.
+/// SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT remove the temporary files and then end the
+/// process as they would have. A signal that is ignored when this is called stays ignored.
+/// The handlers are async-signal-safe; call this once, early in main().
+void remove_temporaries_on_signals(const char* program_name);
 
 /// Reads a whole file; a clear error if it cannot be opened or read.
 std::string read_file(const std::string& path);
