@@ -73,6 +73,10 @@ TEST(PredictMse, ManyTimesMatchMatrixExponentialAndDenseSolve) {
   EXPECT_LT(max_relative_error(tr.test.front(), f0t), 1e-14);
   const Trajectory zero = predict_mse(b.th, b.th_st, b.y, {0.0}, {});
   EXPECT_EQ(zero.test.front().cwiseAbs().maxCoeff(), 0.0);
+  // −inf used to be taken for +inf (std::isinf has no sign); negative times and NaN are errors.
+  for (const double bad : {-std::numeric_limits<double>::infinity(), -1.0, std::nan("")}) {
+    EXPECT_THROW(predict_mse(b.th, b.th_st, b.y, {1.0, bad}, {}), Error) << bad;
+  }
 }
 
 // Heavy-ball gradient descent on the weights of f(x) = φ(x)ᵀw + f0(x), the linearized model
