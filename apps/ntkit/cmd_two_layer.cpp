@@ -110,10 +110,16 @@ void run_train(const TrainCommand& cmd) {
   }
   if (!(lr > 0) || !std::isfinite(lr)) throw Error("--lr: must be a finite number > 0");
   const int report_every = std::max(1, cmd.steps / 20);
-  const TwoLayerTrace trace = train_two_layer(net, x, y, xt, {lr, cmd.steps, cmd.record_every}, [&](int step) {
-    if (step % report_every == 0 || step == cmd.steps)
-      std::cerr << "\rntkit two-layer train: step " << step << "/" << cmd.steps << std::flush;
-  });
+  TwoLayerTrace trace;
+  try {
+    trace = train_two_layer(net, x, y, xt, {lr, cmd.steps, cmd.record_every}, [&](int step) {
+      if (step % report_every == 0 || step == cmd.steps)
+        std::cerr << "\rntkit two-layer train: step " << step << "/" << cmd.steps << std::flush;
+    });
+  } catch (const Error&) {
+    if (cmd.steps > 0) std::cerr << "\n";  // end the progress line before the error message
+    throw;
+  }
   if (cmd.steps > 0) std::cerr << "\n";
   const NtkParts k_end = net.empirical_ntk(x);
   const double drift = (k_end.total() - k0.total()).norm() / k0.total().norm();
