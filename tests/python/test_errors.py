@@ -35,6 +35,17 @@ CASES = {
     "parse_network": (lambda: ntkit.parse_network("Dense(8), Relu, Dense("), "parse_network"),
     "deep columns": (lambda: ntkit.kernel(ARCH, X, X4), "analytic kernels: x1 has 3 columns but x2 has 4"),
     "deep nan": (lambda: ntkit.kernel(ARCH, NAN), "non-finite value (nan) at row 0, column 0"),
+    # issue 13: an empty input returned a (0, 0) kernel; the command-line tool rejects it too.
+    "deep empty": (lambda: ntkit.kernel(ARCH, np.zeros((0, 3))), "analytic kernels: x has no rows"),
+    "deep empty x2": (lambda: ntkit.kernel(ARCH, X, np.zeros((0, 3))), "analytic kernels: x2 has no rows"),
+    # issue 13: a non-ASCII name used to cut the message inside a UTF-8 character, and Python
+    # raised UnicodeDecodeError instead of the ValueError.
+    "non-ASCII layer": (lambda: ntkit.kernel("Dense(8), Relü, Dense(1)", X), "unexpected character 'ü' at column 14"),
+    "overflow names the layer": (lambda: ntkit.kernel("Dense(8, W_std=1e300), Relu, Dense(1)", X),
+                                 "not finite after the layer Dense(8, W_std=1e+300)"),
+    "deep nesting": (lambda: ntkit.kernel("Dense(4), " + "serial(" * 5000 + "Relu" + ")" * 5000, X),
+                     "nested deeper than 64 levels"),
+    "predict_mse -inf": (lambda: ntkit.predict_mse(np.eye(3), np.ones(3), [-math.inf]), "times must be >= 0"),
     "unknown get": (lambda: ntkit.kernel(ARCH, X, get="nnpg"), "get: unknown kernel 'nnpg'"),
     "empty get": (lambda: ntkit.kernel(ARCH, X, get=()), "get must be \"ntk\", \"nngp\" or a tuple of them"),
     "diagonal get": (lambda: ntkit.kernel_diagonal(ARCH, X, get="both"), "get: unknown kernel 'both'"),
