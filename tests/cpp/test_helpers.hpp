@@ -1,9 +1,19 @@
 // Small helpers shared by the C++ tests.
 #pragma once
 
-#include <cstdint>
-#include <random>
+#include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ntkit/error.hpp"
 #include "ntkit/types.hpp"
 
 namespace ntkit::test {
@@ -23,4 +33,55 @@ inline double max_relative_error(const RowMatrixD& a, const RowMatrixD& b) {
   return (a - b).cwiseAbs().maxCoeff() / scale;
 }
 
+/// Runs `action`, which must throw ntkit::Error, and returns the message (empty, and a test
+/// failure, if it did not throw).
+inline std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected ntkit::Error, but nothing was thrown";
+  return "";
+}
+
+/// A fresh directory per test, removed afterwards.
+class ScratchDirectory : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "ntkit_test.XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  void write_raw(const std::string& name, const std::string& bytes) const {
+    std::ofstream(path(name), std::ios::binary) << bytes;
+  }
+
+  /// Every entry below the directory, hidden ones included, sorted ("sub/" for directories).
+  std::vector<std::string> entries() const {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_)) {
+      std::string name = std::filesystem::relative(entry.path(), dir_).string();
+      if (entry.is_directory()) name += "/";
+      names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  std::filesystem::path dir_;
+};
+
 }  // namespace ntkit::test
+
+/// Expects `statement` to throw ntkit::Error whose message contains `phrase`.
+#define EXPECT_ERROR_CONTAINS(statement, phrase)                                      \
+  do {                                                                                \
+    const std::string message_ = ::ntkit::test::error_of([&] { (void)(statement); }); \
+    EXPECT_NE(message_.find(phrase), std::string::npos)                               \
+        << "message: " << message_ << "\nexpected to contain: " << (phrase);          \
+  } while (0)

@@ -20,6 +20,7 @@
 
 #include "ntkit/error.hpp"
 #include "ntkit/io.hpp"
+#include "test_helpers.hpp"
 
 namespace {
 
@@ -32,25 +33,6 @@ using ntkit::RowMatrixF;
 std::string fixture(const std::string& name) {
   return std::string(NTKIT_TEST_DATA_DIR) + "/npy/" + name;
 }
-
-// Runs `action`, which must throw ntkit::Error, and returns the message (empty, and a test
-// failure, if it did not throw).
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected ntkit::Error, but nothing was thrown";
-  return "";
-}
-
-#define EXPECT_ERROR_CONTAINS(statement, phrase)                                      \
-  do {                                                                                \
-    const std::string message_ = error_of([&] { (void)(statement); });                \
-    EXPECT_NE(message_.find(phrase), std::string::npos)                               \
-        << "message: " << message_ << "\nexpected to contain: " << (phrase);          \
-  } while (0)
 
 std::uint64_t bits(double x) {
   std::uint64_t b;
@@ -559,32 +541,7 @@ TEST(TextMatrix, FormatCsvIsShortestRoundTrip) {
 
 // ---- Files -------------------------------------------------------------------------------------
 
-class FilesTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "ntkit_test_io.XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  void write_raw(const std::string& name, const std::string& bytes) const {
-    std::ofstream(path(name), std::ios::binary) << bytes;
-  }
-
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_)) {
-      names.push_back(entry.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
-  fs::path dir_;
-};
+using FilesTest = ntkit::test::ScratchDirectory;
 
 TEST_F(FilesTest, ReadFileErrorsNameThePath) {
   EXPECT_ERROR_CONTAINS(ntkit::read_file(path("missing.npy")),
@@ -635,7 +592,7 @@ TEST_F(FilesTest, FailedRenameRemovesTheTemporaryFile) {
   write_raw("target.csv/inside", "x");
   EXPECT_ERROR_CONTAINS(ntkit::write_file_atomically(path("target.csv"), "1\n"),
                         path("target.csv") + ": cannot replace the file");
-  EXPECT_EQ(entries(), std::vector<std::string>{"target.csv"});
+  EXPECT_EQ(entries(), (std::vector<std::string>{"target.csv/", "target.csv/inside"}));
 }
 
 TEST_F(FilesTest, SuccessfulWriteLeavesNoTemporaryFiles) {

@@ -23,66 +23,18 @@ namespace fs = std::filesystem;
 namespace ntkit {
 namespace {
 
-// Runs `action`, which must throw ntkit::Error, and returns the message.
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected ntkit::Error, but nothing was thrown";
-  return "";
-}
-
-#define EXPECT_ERROR_CONTAINS(statement, phrase)                             \
-  do {                                                                       \
-    const std::string message_ = error_of([&] { (void)(statement); });       \
-    EXPECT_NE(message_.find(phrase), std::string::npos)                      \
-        << "message: " << message_ << "\nexpected to contain: " << (phrase); \
-  } while (0)
-
-std::string slurp(const std::string& path) { return read_file(path); }
-
-class FilesOutputSet : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "ntkit_test_output_set.XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  void write_raw(const std::string& name, const std::string& bytes) const {
-    std::ofstream(path(name), std::ios::binary) << bytes;
-  }
-
-  // Every entry below the directory, hidden ones included ("sub/" for directories).
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
-      std::string name = fs::relative(entry.path(), dir_).string();
-      if (entry.is_directory()) name += "/";
-      names.push_back(name);
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
-  fs::path dir_;
-};
+using FilesOutputSet = test::ScratchDirectory;
 
 TEST_F(FilesOutputSet, NothingChangesBeforeCommit) {
   write_raw("a.csv", "old a\n");
   OutputSet outputs;
   outputs.add_file(path("a.csv"), "new a\n");
   outputs.add_matrix(path("b.npy"), RowMatrixD(RowMatrixD::Ones(2, 3)));
-  EXPECT_EQ(slurp(path("a.csv")), "old a\n");
+  EXPECT_EQ(read_file(path("a.csv")), "old a\n");
   EXPECT_FALSE(fs::exists(path("b.npy")));
   EXPECT_EQ(entries().size(), 3u);  // a.csv and two hidden temporaries
   outputs.commit();
-  EXPECT_EQ(slurp(path("a.csv")), "new a\n");
+  EXPECT_EQ(read_file(path("a.csv")), "new a\n");
   EXPECT_EQ(read_matrix(path("b.npy")), RowMatrixD(RowMatrixD::Ones(2, 3)));
   EXPECT_EQ(entries(), (std::vector<std::string>{"a.csv", "b.npy"}));
 }
@@ -95,7 +47,7 @@ TEST_F(FilesOutputSet, DestroyedWithoutCommitLeavesEverythingAsItWas) {
     outputs.add_file(path("a.csv"), "new a\n");
     outputs.add_npy_stack(path("run/s.npy"), {RowMatrixD(RowMatrixD::Zero(2, 2))});
   }
-  EXPECT_EQ(slurp(path("a.csv")), "old a\n");
+  EXPECT_EQ(read_file(path("a.csv")), "old a\n");
   EXPECT_EQ(entries(), std::vector<std::string>{"a.csv"});
 }
 
@@ -107,7 +59,7 @@ TEST_F(FilesOutputSet, ADirectoryInALaterFilesPlaceChangesNothing) {
   outputs.add_matrix(path("K.nngp.npy"), RowMatrixD(RowMatrixD::Ones(2, 2)));
   outputs.add_matrix(path("K.ntk.npy"), RowMatrixD(RowMatrixD::Ones(2, 2)));
   EXPECT_ERROR_CONTAINS(outputs.commit(), path("K.ntk.npy") + ": is a directory");
-  EXPECT_EQ(slurp(path("K.nngp.npy")), "old nngp");
+  EXPECT_EQ(read_file(path("K.nngp.npy")), "old nngp");
   EXPECT_EQ(entries(), (std::vector<std::string>{"K.nngp.npy", "K.ntk.npy/", "K.ntk.npy/inside"}));
 }
 
@@ -165,7 +117,7 @@ TEST_F(FilesOutputSet, AnalyticKernelsAppearTogetherOrNotAtAll) {
   EXPECT_ERROR_CONTAINS(
       write_analytic_kernels_npy(net, x, nullptr, DType::Float64, {path("k.nngp.npy"), path("k.ntk.npy")}, {}),
       "is a directory");
-  EXPECT_EQ(slurp(path("k.nngp.npy")), "old nngp");
+  EXPECT_EQ(read_file(path("k.nngp.npy")), "old nngp");
   EXPECT_EQ(entries(), (std::vector<std::string>{"k.nngp.npy", "k.ntk.npy/", "k.ntk.npy/inside"}));
   fs::remove_all(path("k.ntk.npy"));
   write_analytic_kernels_npy(net, x, nullptr, DType::Float32, {path("k.nngp.npy"), path("k.ntk.npy")}, {});
