@@ -117,18 +117,17 @@ void geometry(const double* q1, const double* q2, const double* k, std::size_t n
     // Tiny or huge norms: q1 q2 would underflow or overflow where √q1 √q2 does not.
     const bool in_range = (r2 >= DBL_MIN) & (r2 <= DBL_MAX);
     const double r_direct = std::sqrt(r2), r_split = std::sqrt(q1[i]) * std::sqrt(q2[i]);
-    const double r = in_range ? r_direct : r_split;
+    // √(q·q) is q exactly; √q·√q (the split form) may be off by an ulp, which put a point
+    // paired with itself at ρ one ulp below 1, sn at 1e-8, and moved kernels with an infinite
+    // slope at ρ = 1 (Erf's at huge q) by 1e-8 on the diagonal.
+    const double r = q1[i] == q2[i] ? q1[i] : in_range ? r_direct : r_split;
     const bool positive = r > 0;
     const double safe_r = positive ? r : 1.0;
     // Everything is evaluated unconditionally and then selected: GCC does not speculate a
     // conditional division (it could trap), and that branch alone blocked vectorization.
     const double ratio = clamp_value(k[i] / safe_r, -1.0, 1.0);
     const double clipped = clamp_value(k[i], -r, r);
-    // A point with itself (or a duplicate, or its negative) is ρ = ±1 exactly, also where
-    // √q1·√q2 ≠ q rounds (huge q): ρ one ulp below 1 puts sn at 1e-8, and kernels with an
-    // infinite slope at ρ = 1 (Erf's at large q) moved by 1e-8 on the diagonal.
-    const bool parallel = positive & (q1[i] == q2[i]) & (std::abs(k[i]) == q1[i]);
-    const double rho = parallel ? std::copysign(1.0, k[i]) : positive ? ratio : 0.0;
+    const double rho = positive ? ratio : 0.0;
     const double sn = std::sqrt((1.0 - rho) * (1.0 + rho));
     g.rho[i] = rho;
     g.sn[i] = sn;
@@ -731,10 +730,13 @@ std::size_t smooth_entry(ActivationKind kind, double qp, double qo, double rho, 
   const double cu = so * rho, cs = so * sn;
   const bool trapezoid = qp <= kTrapezoidMaxQ;  // false for NaN
   std::size_t na = 0, nb = 0, evaluations = 0;
+  // The trapezoid rule serves both integrals; the graded inner rule is built per outer node.
+  const double* zb = sc.zb;
+  const double* wb = sc.wb;
   if (trapezoid) {
     na = nb = trapezoid_rule(qp, sc.za, sc.wa);
-    std::copy_n(sc.za, nb, sc.zb);
-    std::copy_n(sc.wa, nb, sc.wb);
+    zb = sc.za;
+    wb = sc.wa;
   } else {
     // max(1, s)/(√q_o |ρ|): inf (no such scale) for ρ = 0 or q_o = 0.
     const double inner_scale = (cs > 1.0 ? cs : 1.0) / std::abs(cu);
@@ -758,8 +760,6 @@ std::size_t smooth_entry(ActivationKind kind, double qp, double qo, double rho, 
       if (tdot) inner_dot = sc.df[0];
     } else {
       if (!trapezoid) nb = graded_rule(-c / cs, 1.0 / cs, 0.0, sc.zb, sc.wb);
-      const double* zb = sc.zb;
-      const double* wb = sc.wb;
 #pragma omp simd
       for (std::size_t b = 0; b < nb; ++b) sc.v[b] = c + cs * zb[b];
       activate_numerical(kind, 0.0, sc.v, sc.f, df_v, nb, sc.e);
