@@ -311,9 +311,16 @@ Index map_chunk(const Network& network, const Plan& plan, Index d, Index i, Inde
   int width = static_cast<int>(d);
   std::size_t visit = 0;
   Walker(plan, nullptr, i, j0, len).run(network, streams, width, visit);
+  // x − x is 0 for finite x and NaN for ±inf and NaN, so one vectorized sum tells whether any
+  // value is not finite; only then is the entry looked for.
+  const double* kv = streams[0].k.data();
+  const double* tv = streams[0].theta.data();
+  double residue = 0;
+#pragma omp simd reduction(+ : residue)
+  for (Index e = 0; e < len; ++e) residue += (kv[e] - kv[e]) + (tv[e] - tv[e]);
   Index bad = -1;
-  for (Index e = len; e-- > 0;) {
-    if (!std::isfinite(streams[0].k[e]) || !std::isfinite(streams[0].theta[e])) bad = e;
+  if (residue != 0) {
+    for (bad = 0; bad < len && std::isfinite(kv[bad]) && std::isfinite(tv[bad]);) ++bad;
   }
   if (k_out != nullptr)
     for (Index e = 0; e < len; ++e) k_out[e] = to_output<T>(streams[0].k[e]);
