@@ -1,7 +1,7 @@
 // A file that appears at its path only when complete (private to the library).
 //
 // The data goes to a hidden temporary file (".NAME.tmp.XXXXXX") in the destination's directory
-// (rename(2) is only atomic within one file system); commit() syncs it and renames it over the
+// (rename(2) is only atomic within one file system); publish() syncs it and renames it over the
 // destination. If the object is destroyed before that (an error, an exception), the temporary
 // file is removed and an existing file at the path is left untouched. While it exists the
 // temporary file is known to the signal handlers (temporary_files.hpp), which remove it.
@@ -32,10 +32,9 @@ class AtomicFile {
 
   /// fsync and close: the data is on disk, still under the temporary name.
   void finish();
-  /// Renames the finished file over the destination, then fsyncs the destination's directory.
+  /// finish() if not yet done, renames the file over the destination, then fsyncs the
+  /// destination's directory.
   void publish();
-  /// finish() and publish().
-  void commit();
 
  private:
   std::string path_, temp_path_, directory_;

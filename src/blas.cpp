@@ -164,10 +164,6 @@ void mirror_upper_to_lower(RowMatrix<double>& m) {
   mirror_rows_to_lower(m.data(), m.cols(), m.rows(), 0, m.rows());
 }
 
-void sync_blas_threads() {
-  const int want = omp_get_max_threads();
-  if (openblas_get_num_threads() != want) openblas_set_num_threads(want);
-}
 
 template <class T>
 void gemm_abt_into(MatrixView<T> a, MatrixView<T> b, T* out, Eigen::Index ld) {

@@ -41,8 +41,5 @@ void mirror_upper_to_lower(RowMatrix<double>& m);  // the whole matrix
 /// (fewer page faults and TLB misses); advisory, failures change nothing but speed.
 void advise_huge_pages_for(void* data, std::size_t bytes);
 
-/// Makes OpenBLAS use as many threads as OpenMP would (omp_get_max_threads), so the BLAS and
-/// OpenMP phases of a computation use the same cores. Idempotent and cheap.
-void sync_blas_threads();
 
 }  // namespace ntkit::detail

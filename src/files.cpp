@@ -235,11 +235,6 @@ void AtomicFile::publish() {
   }
 }
 
-void AtomicFile::commit() {
-  finish();
-  publish();
-}
-
 namespace {
 
 // mkdir(2) for `directory` and each missing parent, outermost first; `created` gets each one
@@ -300,7 +295,7 @@ void publish_all(const std::vector<AtomicFile*>& files, const std::vector<std::s
 void write_file_atomically(const std::string& path, std::string_view bytes) {
   detail::AtomicFile file(path);
   detail::write_all(file.fd(), bytes, path);
-  file.commit();
+  file.publish();
 }
 
 void require_finite(const RowMatrixD& matrix, const std::string& what) {

@@ -58,9 +58,4 @@ void MappedNpyMatrix::finish() {
   file_.finish();
 }
 
-void MappedNpyMatrix::commit() {
-  finish();
-  file_.publish();
-}
-
 }  // namespace ntkit::detail

@@ -3,7 +3,7 @@
 // For outputs that may be larger than memory (a 100 000² float32 kernel is 40 GB): the file is
 // created at its final size, mapped, written by the caller row by row, and the kernel's page
 // cache writes it out as memory runs short. The file is an AtomicFile: it appears at its path
-// only on commit(); an error or exception before that leaves nothing behind (and a signal
+// only when published; an error or exception before that leaves nothing behind (and a signal
 // handled by remove_temporaries_on_signals removes it).
 #pragma once
 
@@ -27,10 +27,8 @@ class MappedNpyMatrix {
   /// The row-major data (rows x cols values of the dtype).
   void* data() { return data_; }
 
-  /// Writes the mapped pages back, unmaps, and puts the file in place atomically.
-  void commit();
-  /// The first half of commit(): writes the mapped pages back and unmaps; the file is complete
-  /// but not yet in place (publish file(), e.g. with detail::publish_all for several files).
+  /// Writes the mapped pages back and unmaps: the file is complete but not yet in place; put it
+  /// there with file().publish(), or with detail::publish_all for several files at once.
   void finish();
   AtomicFile& file() { return file_; }
 
