@@ -106,14 +106,6 @@ std::string printable(std::string_view character) {
   return std::string("\\x") + kHex[lead >> 4] + kHex[lead & 0xf];
 }
 
-bool is_continuation_byte(char ch) { return (static_cast<unsigned char>(ch) & 0xC0) == 0x80; }
-
-// Columns count characters, not bytes ("Relü" is 4 columns), so the caret lines up.
-std::size_t characters_in(std::string_view text) {
-  return static_cast<std::size_t>(
-      std::count_if(text.begin(), text.end(), [](char ch) { return !is_continuation_byte(ch); }));
-}
-
 std::string format_error(std::string_view text, const ParseError& error) {
   std::size_t line_start = 0, line = 1;
   for (std::size_t i = 0; i < error.offset && i < text.size(); ++i) {
@@ -122,48 +114,34 @@ std::string format_error(std::string_view text, const ParseError& error) {
       ++line;
     }
   }
-  std::size_t line_end = std::min(text.find('\n', line_start), text.size());
-  const std::size_t column =
-      characters_in(text.substr(line_start, error.offset - line_start)) + 1;
+  const std::size_t line_end = std::min(text.find('\n', line_start), text.size());
+  // The line as whole characters (a tab shown as a space); columns count characters, not
+  // bytes ("Relü" is 4 columns), so that the caret lines up.
+  std::vector<std::string> characters;
+  std::size_t at_char = 0;  // the character the error points at
+  for (std::size_t i = line_start; i < line_end;) {
+    if (i <= error.offset) at_char = characters.size();
+    const std::string_view character = character_at(text, i);
+    characters.push_back(character == "\t" ? std::string(" ") : printable(character));
+    i += character.size();
+  }
+  if (error.offset >= line_end) at_char = characters.size();  // at the end of the line
   const bool multi_line = text.find('\n') != std::string_view::npos;
   const std::string at = (multi_line ? "at line " + std::to_string(line) + ", column "
                                      : std::string("at column ")) +
-                         std::to_string(column);
+                         std::to_string(at_char + 1);
   std::string message = error.message;
   const std::size_t slot = message.find("{at}");
   if (slot != std::string::npos) message.replace(slot, 4, at);
   // A long line is shown as a window around the error (30,000 '[' are not worth printing).
   constexpr std::size_t kBefore = 60, kAfter = 20;
-  std::size_t shown_start = line_start;
-  std::string prefix, suffix;
-  std::size_t caret = column - 1;
-  if (column - 1 > kBefore) {
-    shown_start = error.offset;
-    for (std::size_t back = 0; back < kBefore && shown_start > line_start;) {
-      --shown_start;
-      if (!is_continuation_byte(text[shown_start])) ++back;
-    }
-    prefix = "…";
-    caret = kBefore + 1;
-  }
-  std::size_t shown_end = std::min(error.offset, line_end);
-  for (std::size_t ahead = 0; shown_end < line_end && ahead <= kAfter; ++shown_end) {
-    if (!is_continuation_byte(text[shown_end])) ++ahead;
-  }
-  while (shown_end < line_end && is_continuation_byte(text[shown_end])) ++shown_end;
-  if (shown_end < line_end) {
-    suffix = "…";
-    // Step back off the character that made the window one too long.
-    do --shown_end; while (shown_end > error.offset && is_continuation_byte(text[shown_end]));
-  }
-  std::string source;
-  for (std::size_t i = shown_start; i < shown_end;) {
-    const std::string_view character = character_at(text, i);
-    source += character == "\t" ? std::string(" ") : printable(character);
-    i += character.size();
-  }
-  return "parse_network: " + message + "\n  " + prefix + source + suffix + "\n  " +
-         std::string(caret, ' ') + "^";
+  const std::size_t first = at_char > kBefore ? at_char - kBefore : 0;
+  const std::size_t last = std::min(characters.size(), at_char + kAfter + 1);
+  std::string source = first > 0 ? "…" : "";
+  for (std::size_t c = first; c < last; ++c) source += characters[c];
+  if (last < characters.size()) source += "…";
+  const std::size_t caret = at_char - first + (first > 0 ? 1 : 0);
+  return "parse_network: " + message + "\n  " + source + "\n  " + std::string(caret, ' ') + "^";
 }
 
 // ---- Tokens --------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 #include "cli_support.hpp"
 
 #include <charconv>
-
 #include <filesystem>
 #include <limits>
 #include <sstream>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "ntkit/error.hpp"
+#include "option_checks.hpp"
 
 namespace ntkit::cli {
 
@@ -88,16 +88,11 @@ std::vector<double> parse_times(const std::string& text) {
     if (item == "inf" || item == "infinity") {
       t = std::numeric_limits<double>::infinity();
     } else {
-      // from_chars: plain decimal only (std::stod also took "0x10" as sixteen).
-      const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), t);
-      if (item.empty() || error == std::errc::invalid_argument || end != item.data() + item.size() ||
-          item.find_first_of("xXnN") != std::string::npos) {
-        throw Error("--time: '" + item + "' is not a number; give e.g. 0,1,10,inf");
-      }
-      if (error == std::errc::result_out_of_range && item.find("e-") == std::string::npos &&
-          item.find("E-") == std::string::npos) {
-        throw Error("--time: " + item + " is beyond double precision; write inf for the end of training");
-      }
+      // The same rule as every numeric option (std::stod took "0x10" as sixteen, "1e400" as an
+      // error of its own); below the smallest double a time is 0.
+      const std::string problem = strict_number_problem(item, "FLOAT");
+      if (!problem.empty()) throw Error("--time: " + problem + "; give e.g. 0,1,10,inf");
+      std::from_chars(item.data(), item.data() + item.size(), t);
     }
     if (!(t >= 0)) throw Error("--time: times must be >= 0 (or inf), got " + item);
     times.push_back(t);

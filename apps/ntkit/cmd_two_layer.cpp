@@ -53,7 +53,6 @@ void run_ntk(const NtkCommand& cmd) {
   const Activation act = parse_activation(cmd.activation);
   if (cmd.part != "a" && cmd.part != "b" && cmd.part != "total")
     throw Error("--part: unknown value '" + cmd.part + "'; choose a, b or total");
-  if (cmd.width < 0) throw Error("--width: must be >= 1 (or absent for the infinite-width kernel)");
   const RowMatrixD x1 = load_matrix(cmd.x1);
   RowMatrixD x2;
   if (!cmd.x2.empty()) {
@@ -61,7 +60,7 @@ void run_ntk(const NtkCommand& cmd) {
     require_columns(x2, x1.cols(), cmd.x2, "--x1 " + cmd.x1);
   }
   NtkParts k;
-  if (cmd.width > 0) {
+  if (cmd.width > 0) {  // 0: --width absent (the option accepts only m >= 1)
     const TwoLayerNet net(static_cast<int>(x1.cols()), cmd.width, act, cmd.seed);
     k = cmd.x2.empty() ? net.empirical_ntk(x1) : net.empirical_ntk(x1, x2);
   } else {
@@ -185,7 +184,6 @@ void run_predict(const PredictCommand& cmd) {
     msg << "--diag-reg: must be a finite number >= 0, got " << cmd.diag_reg;
     throw Error(msg.str());
   }
-  if (cmd.width < 0) throw Error("--width: must be >= 1 (or absent for the infinite-width kernel)");
   check_output_directory(cmd.out, "--out");
   if (cmd.lr > 0) {
     for (double t : times) {

@@ -44,7 +44,7 @@ CASES = [
     ("float_overflow", ["kernel", "--kernel", "rbf", "--gamma", "1e400", "--x1", "x.npy", "-o", "K.npy"], "beyond the range of double precision"),
     ("two_layer_width_zero", ["two-layer", "ntk", "--x1", "x.npy", "--width", "0", "-o", "K.npy"], "--width: Value 0 not in range"),
     ("time_hex", ["two-layer", "predict", "--train", "x.npy", "y.npy", "--test", "x.npy", "--time", "0x10", "--out", "pred"], "--time: '0x10' is not a number"),
-    ("time_overflow", ["two-layer", "predict", "--train", "x.npy", "y.npy", "--test", "x.npy", "--time", "1e400", "--out", "pred"], "beyond double precision; write inf"),
+    ("time_overflow", ["two-layer", "predict", "--train", "x.npy", "y.npy", "--test", "x.npy", "--time", "1e400", "--out", "pred"], "beyond the range of double precision (±1.8e308); give e.g. 0,1,10,inf"),
     # The divergence error used to be glued to the end of the progress line.
     ("two_layer_train_diverges", ["two-layer", "train", "--train", "x.npy", "y.npy", "--width", "16", "--steps", "50", "--lr", "1e6", "--out", "run"], "the loss diverged"),
     # A damaged first CSV row used to be dropped as a header.
