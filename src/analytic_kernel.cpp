@@ -40,6 +40,7 @@ struct Plan {
   std::vector<std::unique_ptr<DualActivation>> duals;  // by visit
   std::vector<VectorD> var1, var2;                     // by visit: q of X1's / X2's points
   bool ntk = true;
+  int fixed_layers = 0;  // the first this many Dense layers add no NTK term (analytic.hpp)
 };
 
 // Walks the layers on a set of streams; `visit` counts the variance-reading layers so that
@@ -79,6 +80,8 @@ class Walker {
     const double w2 = d.W_std * d.W_std, b2 = d.b_std ? *d.b_std * *d.b_std : 0.0;
     const double n_in = static_cast<double>(width);
     const double bias_ntk = d.b_std ? 1.0 : 0.0;
+    // A fixed layer's parameters are not trained: no term of its own, the earlier ones carried.
+    const bool fixed = dense_seen_++ < plan_.fixed_layers;
     // Branch-free loops per case, so that each vectorizes.
     for (Stream& s : streams) {
       double* k = s.k.data();
@@ -86,6 +89,12 @@ class Walker {
       if (!plan_.ntk) {
 #pragma omp simd
         for (Index e = 0; e < len_; ++e) k[e] = w2 * k[e] + b2;
+      } else if (fixed) {
+#pragma omp simd
+        for (Index e = 0; e < len_; ++e) {
+          k[e] = w2 * k[e] + b2;
+          theta[e] = w2 * theta[e];
+        }
       } else if (d.parameterization == Parameterization::Ntk) {
 #pragma omp simd
         for (Index e = 0; e < len_; ++e) {
@@ -188,6 +197,7 @@ class Walker {
   const Plan& plan_;
   std::vector<VectorD>* record_;
   Index i_, j0_, len_;
+  int dense_seen_ = 0;  // Dense layers walked so far (for Plan::fixed_layers)
   bool watch_ = false;
   std::string first_non_finite_;
 };
@@ -211,11 +221,18 @@ void collect_duals(const Network& network, int degree, std::vector<std::unique_p
   }
 }
 
-Plan make_plan(const Network& network, bool nngp, bool ntk, int quadrature_degree) {
+Plan make_plan(const Network& network, bool nngp, bool ntk, const AnalyticOptions& options) {
   validate(network);
   if (!nngp && !ntk) throw Error("analytic kernels: request the NNGP, the NTK, or both");
+  const int dense = dense_layer_count(network);
+  if (options.fixed_layers < 0 || options.fixed_layers >= dense)
+    throw Error("analytic kernels: fixed_layers = " + std::to_string(options.fixed_layers) + " but the network has " +
+                std::to_string(dense) + " Dense layer" + (dense == 1 ? "" : "s") + "; give 0 (all trained) to " +
+                std::to_string(dense - 1) + " (only the last trained)");
   Plan plan;
   plan.ntk = ntk;
+  plan.fixed_layers = options.fixed_layers;
+  const int quadrature_degree = options.quadrature_degree;
   collect_duals(network, quadrature_degree, plan.duals);
   return plan;
 }
@@ -501,7 +518,7 @@ void allocate(RowMatrix<T>& m, Index rows, Index cols) {
 template <class T>
 AnalyticKernelsOf<T> in_memory(const Network& network, MatrixView<T> x1, const MatrixView<T>* x2,
                                const AnalyticOptions& options) {
-  Plan plan = make_plan(network, options.nngp, options.ntk, options.quadrature_degree);
+  Plan plan = make_plan(network, options.nngp, options.ntk, options);
   check_inputs<T>(x1, x2);
   const Index n1 = x1.rows(), n2 = x2 != nullptr ? x2->rows() : x1.rows();
   AnalyticKernelsOf<T> result;
@@ -522,7 +539,7 @@ AnalyticKernelsOf<T> in_memory(const Network& network, MatrixView<T> x1, const M
 template <class T>
 void to_npy(const Network& network, MatrixView<T> x1, const MatrixView<T>* x2, const AnalyticOutputFiles& files,
             const AnalyticOptions& options) {
-  Plan plan = make_plan(network, !files.nngp.empty(), !files.ntk.empty(), options.quadrature_degree);
+  Plan plan = make_plan(network, !files.nngp.empty(), !files.ntk.empty(), options);
   check_inputs<T>(x1, x2);
   const Index n1 = x1.rows(), n2 = x2 != nullptr ? x2->rows() : x1.rows();
   const DType dtype = std::is_same_v<T, float> ? DType::Float32 : DType::Float64;
@@ -579,7 +596,7 @@ AnalyticKernelsOf<float> analytic_kernels(const Network& network, MatrixView<flo
 }
 
 AnalyticDiagonal analytic_kernel_diagonal(const Network& network, MatrixView<double> x, const AnalyticOptions& options) {
-  Plan plan = make_plan(network, options.nngp, options.ntk, options.quadrature_degree);
+  Plan plan = make_plan(network, options.nngp, options.ntk, options);
   check_inputs<double>(x, nullptr);
   DiagonalPass pass = diagonal_pass(network, plan, squared_norms<double>(x), x.cols());
   AnalyticDiagonal out;

@@ -441,6 +441,16 @@ void validate(const Network& network) {
   }
 }
 
+int dense_layer_count(const Network& network) {
+  int count = 0;
+  for (const Layer& layer : network.layers) {
+    if (std::holds_alternative<DenseLayer>(layer)) ++count;
+    if (const auto* par = std::get_if<ParallelLayer>(&layer))
+      for (const Network& branch : par->branches) count += dense_layer_count(branch);
+  }
+  return count;
+}
+
 // ---- Printing ------------------------------------------------------------------------------
 
 std::string to_string(ActivationKind kind) { return activation_info(kind).name; }

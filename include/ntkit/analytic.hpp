@@ -13,6 +13,15 @@
 //                  neural-tangents' stax.LayerNorm; with eps = 0 a zero-variance side gives 0)
 //   FanOut(n)      n copies of the state;  parallel: branch i on copy i;  FanInSum: the sum
 //
+// Fixed layers (AnalyticOptions::fixed_layers = L'): the NTK of the network whose first L'
+// Dense layers (in the order they are written) keep their initial parameters and only the
+// later ones are trained (Arora et al. 2020, "Harnessing the power of infinitely wide deep
+// nets on small-data tasks"). Θ is the sum over trained parameters of ∂f ∂f', so a fixed
+// Dense drops its own term and only carries the earlier ones forward:
+//   fixed Dense    Θ ← W_std² Θ        (both parameterizations; K as above)
+// L' = 0 is the usual NTK; for a plain MLP, L' = (Dense count − 1) leaves only the readout
+// trained and Θ equals the NNGP.
+//
 // How it is computed: the variances come from one diagonal pass per input point through the
 // same layers; then, panel of rows by panel of rows, BLAS writes the Gram matrix X1·X2ᵀ into
 // the output itself and every layer is applied pair by pair, in chunks that stay in cache
@@ -53,6 +62,10 @@ struct AnalyticOptions {
   /// Called now and then on the calling thread with the fraction of the work done, ending
   /// with 1. Must not throw.
   std::function<void(double)> progress;
+  /// The first fixed_layers Dense layers (in the order they are written) are not trained: they
+  /// contribute no term of their own to the NTK (see the file comment). 0 ≤ fixed_layers <
+  /// the number of Dense layers (at least the last one is trained). The NNGP does not change.
+  int fixed_layers = 0;
   /// Rows of the output computed per panel (BLAS Gram product, then the layers). 0: all rows
   /// at once in memory, and about 1 GiB of output per panel for the .npy writer.
   Eigen::Index panel_rows = 0;

@@ -179,6 +179,9 @@ void check_layer_arguments(const Layer& layer, std::string* bad_argument = nullp
 /// Also checks every layer's arguments (check_layer_arguments).
 void validate(const Network& network);
 
+/// The number of Dense layers, branches included (what AnalyticOptions::fixed_layers counts).
+int dense_layer_count(const Network& network);
+
 namespace detail {
 /// What validate() found wrong, and where: path = indices (layer, branch, layer, …) of the
 /// offending layer (empty: the whole network). `message` holds "{at}" where the parser puts
