@@ -487,6 +487,10 @@ std::string npy_matrix_preamble(DType dtype, std::size_t rows, std::size_t cols)
   return npy_preamble(dtype, {rows, cols});
 }
 
+std::string npy_preamble_for_descr(const std::string& descr, const std::vector<std::size_t>& shape) {
+  return encode_preamble(descr.c_str(), shape);
+}
+
 std::string npy_preamble(DType dtype, const std::vector<std::size_t>& shape) {
   if (dtype != DType::Float32 && dtype != DType::Float64)
     throw Error("npy_preamble: only float32 and float64 arrays are written");
@@ -495,7 +499,9 @@ std::string npy_preamble(DType dtype, const std::vector<std::size_t>& shape) {
 
 }  // namespace detail
 
-NpyArray parse_npy(std::string_view bytes, const std::string& name) {
+namespace detail {
+
+NpyHeader parse_npy_header(std::string_view bytes, const std::string& name) {
   if (bytes.size() < kMagic.size() || bytes.substr(0, kMagic.size()) != kMagic) {
     fail(name, "not a .npy file: it does not start with the magic string \\x93NUMPY");
   }
@@ -522,6 +528,13 @@ NpyArray parse_npy(std::string_view bytes, const std::string& name) {
   // Version 3.0 only differs by allowing utf-8 in the header; the keys and values we accept
   // are ASCII, so the same parser serves all versions.
   const Header header = HeaderParser(bytes.substr(prefix, header_len), name).parse();
+  return {header.descr, header.fortran_order, header.shape, bytes.substr(prefix + header_len)};
+}
+
+}  // namespace detail
+
+NpyArray parse_npy(std::string_view bytes, const std::string& name) {
+  const detail::NpyHeader header = detail::parse_npy_header(bytes, name);
   const DtypeInfo info = interpret_descr(header.descr, name);
 
   // The number of values, and of bytes, guarded against overflow: a hostile shape such as
@@ -542,7 +555,7 @@ NpyArray parse_npy(std::string_view bytes, const std::string& name) {
     fail(name, "shape " + format_shape(header.shape) + " has too many values");
   }
   const std::size_t data_bytes = count * info.item_size;
-  const std::size_t available = bytes.size() - prefix - header_len;
+  const std::size_t available = header.data.size();
   const std::string described = "header says " + std::to_string(count) + " values (" +
                                 std::to_string(data_bytes) + " bytes)";
   if (available < data_bytes) {
@@ -558,7 +571,7 @@ NpyArray parse_npy(std::string_view bytes, const std::string& name) {
   array.shape = header.shape;
   array.dtype = info.dtype;
   array.fortran_order = header.fortran_order;
-  const char* data = bytes.data() + prefix + header_len;
+  const char* data = header.data.data();
   switch (info.dtype) {
     case DType::Float32: decode_values<float>(data, count, array.values); break;
     case DType::Float64: decode_values<double>(data, count, array.values); break;

@@ -2,8 +2,12 @@
 
 #include <libsvm/svm.h>
 
+#include <omp.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -104,7 +108,10 @@ void KernelSvm::fit(MatrixView<double> kernel, const VectorD& targets, bool clas
   param.shrinking = 1;
   if (const char* problem_text = svm_check_parameter(&problem, &param))
     throw Error(std::string("KernelSvm: libsvm rejects the parameters: ") + problem_text);
-  svm_set_print_string_function(quiet);
+  // Once per process (thread-safe static initialization): fits run in parallel and the
+  // function pointer is libsvm's global.
+  static const bool silenced = (svm_set_print_string_function(quiet), true);
+  (void)silenced;
   s->model = svm_train(&problem, &param);
   state_ = std::move(s);
 }
@@ -155,30 +162,124 @@ RowMatrixD kernel_fit_predict(const KernelMethodSpec& spec, MatrixView<double> k
   return out;
 }
 
-double kernel_cross_validate(const KernelMethodSpec& spec, MatrixView<double> k, MatrixView<double> targets, int folds,
-                             std::uint64_t seed) {
-  const Eigen::Index n = k.rows();
-  if (folds < 2 || folds > n) throw Error("cross-validation: folds must be between 2 and the number of points");
+namespace {
+
+// Trains on the points outside fold f and scores fold f: accuracy when classifying, mean
+// squared error otherwise. A fit that fails (a singular kernel with reg = 0) scores 0 / inf.
+double fold_score(const KernelMethodSpec& spec, MatrixView<double> k, MatrixView<double> targets,
+                  const FoldAssignment& folds, int f) {
+  std::vector<Eigen::Index> fit, val;
+  for (std::size_t i = 0; i < folds.fold.size(); ++i) (folds.fold[i] == f ? val : fit).push_back(static_cast<Eigen::Index>(i));
+  std::vector<Eigen::Index> all_cols(static_cast<std::size_t>(targets.cols()));
+  std::iota(all_cols.begin(), all_cols.end(), Eigen::Index{0});
+  const RowMatrixD y_val = take(targets, val, all_cols);
+  try {
+    const RowMatrixD pred = kernel_fit_predict(spec, take(k, fit, fit), take(targets, fit, all_cols), take(k, val, fit));
+    return spec.classify ? (pred.array() == y_val.array()).cast<double>().mean() : (pred - y_val).array().square().mean();
+  } catch (const Error&) {
+    return spec.classify ? 0.0 : std::numeric_limits<double>::infinity();
+  }
+}
+
+void check_fold_count(Eigen::Index n, int folds) {
+  if (folds < 2 || folds > n)
+    throw Error("cross-validation: " + std::to_string(folds) + " folds need between 2 and the number of points (" +
+                std::to_string(n) + ") folds");
+}
+
+}  // namespace
+
+FoldAssignment shuffled_folds(Eigen::Index n, int folds, std::uint64_t seed) {
+  check_fold_count(n, folds);
   std::vector<Eigen::Index> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), Eigen::Index{0});
   std::mt19937_64 rng(seed);
   std::shuffle(order.begin(), order.end(), rng);
-  std::vector<Eigen::Index> all_cols(static_cast<std::size_t>(targets.cols()));
-  std::iota(all_cols.begin(), all_cols.end(), Eigen::Index{0});
-  double total = 0;
-  for (int f = 0; f < folds; ++f) {
-    std::vector<Eigen::Index> fit, val;
-    for (std::size_t i = 0; i < order.size(); ++i) (static_cast<int>(i % static_cast<std::size_t>(folds)) == f ? val : fit).push_back(order[i]);
-    const RowMatrixD y_val = take(targets, val, all_cols);
+  FoldAssignment out{folds, std::vector<int>(static_cast<std::size_t>(n))};
+  for (std::size_t i = 0; i < order.size(); ++i)
+    out.fold[static_cast<std::size_t>(order[i])] = static_cast<int>(i % static_cast<std::size_t>(folds));
+  return out;
+}
+
+FoldAssignment stratified_folds(const std::vector<int>& classes, int folds, std::uint64_t seed) {
+  const auto n = static_cast<Eigen::Index>(classes.size());
+  check_fold_count(n, folds);
+  int count = 0;
+  for (const int c : classes) {
+    if (c < 0) throw Error("stratified_folds: class numbers must be >= 0");
+    count = std::max(count, c + 1);
+  }
+  std::vector<std::vector<std::size_t>> members(static_cast<std::size_t>(count));
+  for (std::size_t i = 0; i < classes.size(); ++i) members[static_cast<std::size_t>(classes[i])].push_back(i);
+  std::mt19937_64 rng(seed);
+  FoldAssignment out{folds, std::vector<int>(classes.size())};
+  std::size_t dealt = 0;
+  for (auto& m : members) {
+    std::shuffle(m.begin(), m.end(), rng);
+    for (const std::size_t i : m) out.fold[i] = static_cast<int>(dealt++ % static_cast<std::size_t>(folds));
+  }
+  return out;
+}
+
+FoldAssignment validation_split(Eigen::Index n, const std::vector<Eigen::Index>& validation) {
+  FoldAssignment out{1, std::vector<int>(static_cast<std::size_t>(n), -1)};
+  for (const Eigen::Index i : validation) {
+    if (i < 0 || i >= n)
+      throw Error("validation split: index " + std::to_string(i) + " is outside the training set's rows 0 … " +
+                  std::to_string(n - 1));
+    if (out.fold[static_cast<std::size_t>(i)] == 0)
+      throw Error("validation split: index " + std::to_string(i) + " appears twice");
+    out.fold[static_cast<std::size_t>(i)] = 0;
+  }
+  if (validation.empty()) throw Error("validation split: no validation points");
+  if (static_cast<Eigen::Index>(validation.size()) == n)
+    throw Error("validation split: every point is a validation point; none is left to train on");
+  return out;
+}
+
+double kernel_cross_validate(const KernelMethodSpec& spec, MatrixView<double> k, MatrixView<double> targets, int folds,
+                             std::uint64_t seed) {
+  return kernel_cross_validate_grid(spec, k, targets, shuffled_folds(k.rows(), folds, seed), {spec.reg}).front();
+}
+
+std::vector<double> kernel_cross_validate_grid(const KernelMethodSpec& spec, MatrixView<double> k,
+                                               MatrixView<double> targets, const FoldAssignment& folds,
+                                               const std::vector<double>& regs, const std::function<void(double)>& done) {
+  if (k.rows() != k.cols() || static_cast<std::size_t>(k.rows()) != folds.fold.size() || targets.rows() != k.rows())
+    throw Error("cross-validation: need a square kernel and one target row and one fold entry per point");
+  if (regs.empty()) throw Error("cross-validation: no regularization values to try");
+  const int tasks = folds.count * static_cast<int>(regs.size());
+  std::vector<double> scores(static_cast<std::size_t>(tasks));
+  std::atomic<int> finished{0};
+  // An exception must not leave an OpenMP region: the first is kept and rethrown after it.
+  std::exception_ptr error;
+  std::atomic<bool> failed{false};
+  // Longest fits first would balance better, but (fold, value) fits take similar times; dynamic
+  // scheduling shares them out one at a time.
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int t = 0; t < tasks; ++t) {
+    if (failed.load()) continue;
     try {
-      const RowMatrixD pred = kernel_fit_predict(spec, take(k, fit, fit), take(targets, fit, all_cols), take(k, val, fit));
-      total += spec.classify ? (pred.array() == y_val.array()).cast<double>().mean()
-                             : (pred - y_val).array().square().mean();
-    } catch (const Error&) {
-      if (!spec.classify) return std::numeric_limits<double>::infinity();
+      KernelMethodSpec one = spec;
+      one.reg = regs[static_cast<std::size_t>(t % static_cast<int>(regs.size()))];
+      scores[static_cast<std::size_t>(t)] = fold_score(one, k, targets, folds, t / static_cast<int>(regs.size()));
+      ++finished;
+      if (done && omp_get_thread_num() == 0) done(static_cast<double>(finished.load()) / tasks);
+    } catch (...) {
+#pragma omp critical(ntkit_cross_validate_error)
+      if (!error) error = std::current_exception();
+      failed.store(true);
     }
   }
-  return total / folds;
+  if (error) std::rethrow_exception(error);
+  if (done) done(1.0);
+  // Summed in fold order after the parallel loop: the same result for any thread count.
+  std::vector<double> mean(regs.size(), 0.0);
+  for (std::size_t r = 0; r < regs.size(); ++r) {
+    for (int f = 0; f < folds.count; ++f) mean[r] += scores[static_cast<std::size_t>(f) * regs.size() + r];
+    mean[r] /= folds.count;
+  }
+  return mean;
 }
 
 }  // namespace ntkit

@@ -12,6 +12,7 @@
 
 #include "ntkit/error.hpp"
 #include "ntkit/io.hpp"
+#include "text_table.hpp"
 
 namespace ntkit {
 namespace {
@@ -87,9 +88,57 @@ NumberStatus parse_number(std::string_view field, double& value) {
   return NumberStatus::Ok;
 }
 
+// Built only on failure: formatting a location for every value would slow parsing down.
+[[noreturn]] void report_bad_field(const std::string& name, std::string_view field, NumberStatus status,
+                                   std::size_t line_number, std::size_t col) {
+  const std::string where = name + ": line " + std::to_string(line_number) + ", column " + std::to_string(col + 1);
+  if (status == NumberStatus::OutOfRange) {
+    throw Error(where + ": " + quote_field(field) + " is outside the range of a float64 (about 4.9e-324 to 1.8e308)");
+  }
+  if (field.empty()) throw Error(where + ": empty field (expected a number)");
+  throw Error(where + ": " + quote_field(field) + " is not a number");
+}
+
+// Reads numbers (parse(), a matrix) or keeps every field as text (table(), for class labels
+// that are names and for picking a label column out of a data file).
 class TextMatrixParser {
  public:
   TextMatrixParser(std::string_view text, const std::string& name) : text_(text), name_(name) {}
+
+  detail::TextTable table() {
+    keep_text_ = true;
+    parse();
+    detail::TextTable out;
+    out.cols = cols_;
+    if (!header_candidate_.empty()) {
+      // A first line of names only is a header unless the table is all names and each of its
+      // names occurs again below it (a file of class names without a header: "setosa" twice).
+      bool header = rows_ == 0;
+      double ignored = 0.0;
+      for (const std::string_view cell : cells_) header = header || parse_number(cell, ignored) == NumberStatus::Ok;
+      for (std::size_t c = 0; !header && c < header_candidate_.size() && c < cols_; ++c) {
+        bool again = false;
+        for (std::size_t r = 0; r < rows_ && !again; ++r) again = cells_[r * cols_ + c] == header_candidate_[c];
+        header = !again;
+      }
+      if (rows_ > 0 && header_candidate_.size() != cols_)
+        fail("line " + std::to_string(header_line_) + " has " + std::to_string(header_candidate_.size()) +
+             (header ? " column names" : " columns") + " but line " + std::to_string(first_row_line_) + " has " +
+             std::to_string(cols_) + " values; every row needs the same number of columns");
+      if (header) {
+        out.header.assign(header_candidate_.begin(), header_candidate_.end());
+        if (rows_ == 0) out.cols = header_candidate_.size();
+      } else {
+        cells_.insert(cells_.begin(), header_candidate_.begin(), header_candidate_.end());
+        row_lines_.insert(row_lines_.begin(), header_line_);
+        ++rows_;
+      }
+    }
+    out.rows = rows_;
+    out.cells = std::move(cells_);
+    out.lines = std::move(row_lines_);
+    return out;
+  }
 
   RowMatrixD parse() {
     // Spreadsheet programs often start UTF-8 files with a byte order mark; it is not data.
@@ -118,11 +167,16 @@ class TextMatrixParser {
         // as "sepal length" contain spaces even in a CSV file.
         if (line_separator == Separator::Comma) note_separator(Separator::Comma, line_number);
         header_columns_ = fields.size();
+        if (keep_text_) {
+          header_candidate_.assign(fields.begin(), fields.end());
+          header_line_ = line_number;
+        }
         continue;
       }
       note_separator(line_separator, line_number);
       add_row(fields, line_number);
     }
+    if (keep_text_) return {};
     const std::size_t cols = rows_ > 0 ? cols_ : header_columns_;
     RowMatrixD matrix(static_cast<Eigen::Index>(rows_), static_cast<Eigen::Index>(cols));
     if (rows_ > 0) {
@@ -186,26 +240,18 @@ class TextMatrixParser {
            " columns but line " + std::to_string(first_row_line_) + " has " +
            std::to_string(cols_) + "; every row needs the same number of values");
     }
+    ++rows_;
+    if (keep_text_) {
+      cells_.insert(cells_.end(), fields.begin(), fields.end());
+      row_lines_.push_back(line_number);
+      return;
+    }
     for (std::size_t col = 0; col < fields.size(); ++col) {
       double value = 0.0;
       const NumberStatus status = parse_number(fields[col], value);
-      if (status != NumberStatus::Ok) report_bad_field(fields[col], status, line_number, col);
+      if (status != NumberStatus::Ok) report_bad_field(name_, fields[col], status, line_number, col);
       values_.push_back(value);
     }
-    ++rows_;
-  }
-
-  // Built only on failure: formatting a location for every value would slow parsing down.
-  [[noreturn]] void report_bad_field(std::string_view field, NumberStatus status,
-                                     std::size_t line_number, std::size_t col) const {
-    const std::string where =
-        "line " + std::to_string(line_number) + ", column " + std::to_string(col + 1);
-    if (status == NumberStatus::OutOfRange) {
-      fail(where + ": " + quote_field(field) +
-           " is outside the range of a float64 (about 4.9e-324 to 1.8e308)");
-    }
-    if (field.empty()) fail(where + ": empty field (expected a number)");
-    fail(where + ": " + quote_field(field) + " is not a number");
   }
 
   std::string_view text_;
@@ -217,9 +263,30 @@ class TextMatrixParser {
   std::size_t cols_ = 0;
   std::size_t first_row_line_ = 0;
   std::vector<double> values_;
+  // table(): every field as text, the line of each row, and a first line of names only.
+  bool keep_text_ = false;
+  std::vector<std::string_view> cells_, header_candidate_;
+  std::vector<std::size_t> row_lines_;
+  std::size_t header_line_ = 0;
 };
 
 }  // namespace
+
+namespace detail {
+
+TextTable parse_text_table(std::string_view text, const std::string& name) {
+  return TextMatrixParser(text, name).table();
+}
+
+double text_table_number(const TextTable& table, std::size_t row, std::size_t col, const std::string& name) {
+  const std::string_view field = table.cell(row, col);
+  double value = 0.0;
+  const NumberStatus status = parse_number(field, value);
+  if (status != NumberStatus::Ok) report_bad_field(name, field, status, table.lines[row], col);
+  return value;
+}
+
+}  // namespace detail
 
 RowMatrixD parse_text_matrix(std::string_view text, const std::string& name) {
   return TextMatrixParser(text, name).parse();

@@ -22,6 +22,8 @@ struct KernelCommand {
   bool diagonal = false;
   Eigen::Index panel_rows = 0;
   int quadrature_degree = 0;
+  int fixed_layers = 0;
+  const CLI::Option* fixed_layers_option = nullptr;
 };
 
 bool has_npy_extension(const std::string& path) {
@@ -42,6 +44,13 @@ void run_arch(const KernelCommand& cmd, const RowMatrixD& x1, const RowMatrixD& 
   if (cmd.quadrature_degree < 0 || cmd.quadrature_degree > 200)
     throw Error("--quadrature-degree: must be 0 (adaptive rule) or a Gauss–Hermite degree in 1..200");
   const Network network = parse_network(cmd.arch);
+  if (cmd.fixed_layers_option->count() > 0) {
+    if (cmd.get == "nngp") throw Error("--fixed-layers: fixing layers changes only the NTK; use --get ntk or both");
+    const int dense = dense_layer_count(network);
+    if (cmd.fixed_layers < 0 || cmd.fixed_layers >= dense)
+      throw Error("--fixed-layers: " + std::to_string(cmd.fixed_layers) + " but --arch has " + std::to_string(dense) +
+                  " Dense layers; give 0 (all trained) to " + std::to_string(dense - 1) + " (only the last trained)");
+  }
   ProgressBar bar("kernel", cmd.quiet);
   AnalyticOptions options;
   options.ntk = cmd.get != "nngp";
@@ -49,6 +58,7 @@ void run_arch(const KernelCommand& cmd, const RowMatrixD& x1, const RowMatrixD& 
   options.progress = bar.callback();
   options.panel_rows = cmd.panel_rows;
   options.quadrature_degree = cmd.quadrature_degree;
+  options.fixed_layers = cmd.fixed_layers;
   const bool both = cmd.get == "both";
   if (cmd.diagonal) {  // K(x_i, x_i) only: a vector of n values, O(n · depth)
     if (!cmd.x2.empty()) throw Error("--diagonal: K(x, x) of --x1's points only; remove --x2");
@@ -96,6 +106,7 @@ void run(const KernelCommand& cmd) {
     }
   }
   if (!cmd.arch.empty()) return run_arch(cmd, x1, x2, dtype);
+  if (cmd.fixed_layers_option->count() > 0) throw Error("--fixed-layers: applies to a network's NTK; add --arch");
   const KernelSpec spec = make_kernel_spec(cmd.kernel, x1.cols());
   const bool symmetric = cmd.x2.empty();
   if (dtype == DType::Float64) {
@@ -139,6 +150,11 @@ void register_kernel_command(CLI::App& app) {
                   "(accurate at any variance), N = N-point Gauss-Hermite (neural-tangents' "
                   "ElementwiseNumerical(deg=N))")
       ->capture_default_str();
+  cmd->fixed_layers_option =
+      sub->add_option("--fixed-layers", cmd->fixed_layers,
+                      "with --arch: the NTK of the network whose first L' Dense layers are fixed (not trained; "
+                      "Arora et al. 2020); 0 trains all, L' = (Dense layers - 1) leaves only the readout")
+          ->capture_default_str();
   sub->add_flag("--diagonal", cmd->diagonal,
                 "with --arch: only K(x, x) for each point of --x1, a vector of n values (fast: no Gram "
                 "matrix)");

@@ -27,6 +27,8 @@ struct PredictCommand {
   std::vector<std::string> train, f0;
   double lr = 0.0, momentum = 0.0, diag_reg = 0.0;
   bool diag_reg_absolute = false, ensemble = false;
+  int fixed_layers = 0;
+  const CLI::Option* fixed_layers_option = nullptr;
 };
 
 
@@ -95,6 +97,16 @@ void run(const PredictCommand& cmd) {
   if (cmd.f0.size() != 0 && cmd.f0.size() != 2) throw Error("--f0: give F0_TRAIN.npy F0_TEST.npy");
   if (cmd.f0.size() == 2 && cmd.ensemble) throw Error("--f0: an ensemble averages over initial outputs; drop --f0 or --ensemble");
   check_output_directory(cmd.out, "-o");
+  if (cmd.fixed_layers_option->count() > 0) {
+    if (cmd.arch.empty())
+      throw Error("--fixed-layers: applies to kernels computed from --arch; for --kernels DIR compute them with "
+                  "`ntkit kernel --fixed-layers`");
+    if (cmd.get == "nngp") throw Error("--fixed-layers: fixing layers changes only the NTK; --get nngp trains the readout alone already");
+    const int dense = dense_layer_count(parse_network(cmd.arch));
+    if (cmd.fixed_layers < 0 || cmd.fixed_layers >= dense)
+      throw Error("--fixed-layers: " + std::to_string(cmd.fixed_layers) + " but --arch has " + std::to_string(dense) +
+                  " Dense layers; give 0 (all trained) to " + std::to_string(dense - 1) + " (only the last trained)");
+  }
   // The NTK-GP posterior (gp_inference 'ntkgp') is Bayesian inference with Θ as the prior
   // covariance, not a training run: a Gaussian, at t = inf only, with no rate or loss scale.
   const bool gp = cmd.get == "ntkgp";
@@ -137,6 +149,7 @@ void run(const PredictCommand& cmd) {
   if (!cmd.arch.empty()) {
     const Network network = parse_network(cmd.arch);
     AnalyticOptions options;
+    options.fixed_layers = cmd.fixed_layers;
     options.nngp = need.nngp;
     options.ntk = need.ntk;
     AnalyticKernels train = analytic_kernels(network, x, options);
@@ -283,6 +296,10 @@ Only the files the run needs are read (--get ntk: the ntk ones; --ensemble: also
 )");
   sub->add_option("--arch", cmd->arch,
                   "network, e.g. \"Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)\": its infinite-width kernels");
+  cmd->fixed_layers_option =
+      sub->add_option("--fixed-layers", cmd->fixed_layers,
+                      "with --arch: train only the Dense layers after the first L' (their NTK; Arora et al. 2020)")
+          ->capture_default_str();
   sub->add_option("--kernels", cmd->kernels_dir, "directory of precomputed kernels (layout below) instead of --arch");
   sub->add_option("--train", cmd->train, "training inputs X (n x d) and targets Y (n x o, or n); with --kernels Y alone will do")
       ->expected(1, 2)

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,5 +61,35 @@ RowMatrixD kernel_fit_predict(const KernelMethodSpec& spec, MatrixView<double> k
 /// with reg = 0) scores 0 accuracy / infinite error.
 double kernel_cross_validate(const KernelMethodSpec& spec, MatrixView<double> k, MatrixView<double> targets, int folds,
                              std::uint64_t seed);
+
+/// Which validation fold each point is in: fold[i] in 0 … count − 1, or −1 for a point that is
+/// only ever trained on (outside a fixed validation split).
+struct FoldAssignment {
+  int count = 0;
+  std::vector<int> fold;
+};
+
+/// k folds from a seeded shuffle (as kernel_cross_validate). Error unless 2 ≤ folds ≤ n.
+FoldAssignment shuffled_folds(Eigen::Index n, int folds, std::uint64_t seed);
+
+/// Stratified k folds: each class's points, shuffled (seeded), are dealt to the folds in turn,
+/// continuing from class to class, so every fold holds each class in proportion and the fold
+/// sizes differ by at most one. `classes`: each point's class 0 … C − 1. Error unless
+/// 2 ≤ folds ≤ n.
+FoldAssignment stratified_folds(const std::vector<int>& classes, int folds, std::uint64_t seed);
+
+/// One fixed split: the points `validation` (distinct indices into 0 … n − 1) form the single
+/// validation fold, the others are trained on. Errors name the offending index.
+FoldAssignment validation_split(Eigen::Index n, const std::vector<Eigen::Index>& validation);
+
+/// Validation scores of every regularization `regs` (ridge: diag_reg; SVM: C) for one
+/// precomputed K(X, X): each fold's sub-kernels are taken from `k` (the kernel is computed
+/// once for all folds and values), and the (fold, value) fits run in parallel on OpenMP's
+/// threads. Returns one mean score per value, as kernel_cross_validate; `done` (optional)
+/// is called from the calling thread with the fraction of fits finished.
+std::vector<double> kernel_cross_validate_grid(const KernelMethodSpec& spec, MatrixView<double> k,
+                                               MatrixView<double> targets, const FoldAssignment& folds,
+                                               const std::vector<double>& regs,
+                                               const std::function<void(double)>& done = {});
 
 }  // namespace ntkit

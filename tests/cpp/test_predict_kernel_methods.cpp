@@ -4,6 +4,7 @@
 
 #include "ntkit/eigen.hpp"  // first: silences a GCC 12 false positive in AVX-512 intrinsics
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 
 #include "ntkit/error.hpp"
@@ -113,6 +114,64 @@ TEST(KernelMethods, CrossValidationScoresSeparableAndNoisyProblems) {
   const RowMatrixD kl = kernel_matrix<double>({KernelKind::Linear}, x);
   EXPECT_LT(kernel_cross_validate({KernelMethod::Ridge, false, 1e-10, 0.1}, kl, y, 5, 2), 1e-12);
   EXPECT_THROW(kernel_cross_validate({KernelMethod::Ridge, false, 1e-3, 0.1}, kl, y, 1, 2), Error);
+}
+
+// Issue 18, finding 9: stratified folds hold each class in proportion, which a plain shuffle
+// does not (with 10 points of a rare class in 100, a shuffled fold of 20 often has 0-1 or 4+).
+TEST(Folds, StratifiedFoldsHoldEachClassInProportion) {
+  std::vector<int> classes(100, 0);
+  for (int i = 0; i < 10; ++i) classes[static_cast<std::size_t>(i * 10)] = 1;  // 10 rare ones
+  for (std::uint64_t seed = 0; seed < 20; ++seed) {
+    const FoldAssignment f = stratified_folds(classes, 5, seed);
+    std::vector<int> size(5, 0), rare(5, 0);
+    for (std::size_t i = 0; i < classes.size(); ++i) {
+      ++size[static_cast<std::size_t>(f.fold[i])];
+      rare[static_cast<std::size_t>(f.fold[i])] += classes[i];
+    }
+    for (int k = 0; k < 5; ++k) {
+      EXPECT_EQ(size[static_cast<std::size_t>(k)], 20);
+      EXPECT_EQ(rare[static_cast<std::size_t>(k)], 2) << "seed " << seed;
+    }
+  }
+  // Uneven classes: fold sizes still differ by at most one.
+  const FoldAssignment g = stratified_folds({0, 0, 0, 1, 1, 2, 2, 2, 2, 2, 2}, 3, 1);
+  std::vector<int> sizes(3, 0);
+  for (const int k : g.fold) ++sizes[static_cast<std::size_t>(k)];
+  EXPECT_LE(*std::max_element(sizes.begin(), sizes.end()) - *std::min_element(sizes.begin(), sizes.end()), 1);
+  EXPECT_ERROR_CONTAINS(stratified_folds({0, 1, 0}, 4, 0), "4 folds need between 2 and the number of points (3)");
+}
+
+TEST(Folds, ValidationSplitTrainsOnTheRest) {
+  const FoldAssignment f = validation_split(5, {4, 1});
+  EXPECT_EQ(f.count, 1);
+  EXPECT_EQ(f.fold, (std::vector<int>{-1, 0, -1, -1, 0}));
+  EXPECT_ERROR_CONTAINS(validation_split(5, {5}), "index 5 is outside");
+  EXPECT_ERROR_CONTAINS(validation_split(5, {1, 1}), "appears twice");
+  EXPECT_ERROR_CONTAINS(validation_split(2, {0, 1}), "none is left to train on");
+}
+
+// Issue 18, finding 10: one kernel serves every fold and value, and the parallel grid scores
+// equal the one-at-a-time scores bit for bit.
+TEST(Folds, GridCrossValidationEqualsOneValueAtATime) {
+  const Blobs b = blobs(12, 9);
+  RowMatrixD noisy = b.labels;
+  for (Eigen::Index i = 0; i < noisy.rows(); i += 5) noisy(i, 0) = noisy((i + 1) % noisy.rows(), 0);  // some wrong labels
+  const RowMatrixD k = kernel_matrix<double>(kRbf, b.x);
+  const std::vector<double> regs{1e-4, 1e-2, 1.0, 100.0};
+  for (const KernelMethod method : {KernelMethod::Ridge, KernelMethod::Svm}) {
+    const KernelMethodSpec spec{method, true, 0.0, 0.1};
+    const FoldAssignment folds = shuffled_folds(k.rows(), 4, 3);
+    std::vector<double> fractions;
+    const std::vector<double> grid =
+        kernel_cross_validate_grid(spec, k, noisy, folds, regs, [&](double f) { fractions.push_back(f); });
+    for (std::size_t r = 0; r < regs.size(); ++r) {
+      KernelMethodSpec one = spec;
+      one.reg = regs[r];
+      EXPECT_EQ(grid[r], kernel_cross_validate(one, k, noisy, 4, 3)) << r;
+    }
+    ASSERT_FALSE(fractions.empty());
+    EXPECT_EQ(fractions.back(), 1.0);
+  }
 }
 
 }  // namespace
