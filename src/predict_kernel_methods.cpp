@@ -15,6 +15,13 @@
 
 #include "ntkit/error.hpp"
 #include "ntkit/kernel_ridge.hpp"
+// The BLAS names: blas_api.hpp maps them to the linked OpenBLAS build (issue 14's work, not
+// yet in every checkout); Debian's <cblas.h> declares them as they are otherwise.
+#if __has_include("blas_api.hpp")
+#include "blas_api.hpp"
+#else
+#include <cblas.h>
+#endif
 
 namespace ntkit {
 namespace {
@@ -181,6 +188,24 @@ double fold_score(const KernelMethodSpec& spec, MatrixView<double> k, MatrixView
   }
 }
 
+// OpenBLAS single-threaded while the fits run in parallel on OpenMP's threads: each fit's
+// Cholesky factorization starting OpenBLAS's own threads as well oversubscribed the cores
+// (2 fits × 2 BLAS threads on 2 cores ran 2-15x slower, most of it spinning in the kernel).
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas() : previous_(openblas_get_num_threads()) {
+    if (previous_ != 1) openblas_set_num_threads(1);
+  }
+  ~SingleThreadedBlas() {
+    if (previous_ != 1) openblas_set_num_threads(previous_);
+  }
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  int previous_;
+};
+
 void check_fold_count(Eigen::Index n, int folds) {
   if (folds < 2 || folds > n)
     throw Error("cross-validation: " + std::to_string(folds) + " folds need between 2 and the number of points (" +
@@ -254,8 +279,8 @@ std::vector<double> kernel_cross_validate_grid(const KernelMethodSpec& spec, Mat
   // An exception must not leave an OpenMP region: the first is kept and rethrown after it.
   std::exception_ptr error;
   std::atomic<bool> failed{false};
-  // Longest fits first would balance better, but (fold, value) fits take similar times; dynamic
-  // scheduling shares them out one at a time.
+  const SingleThreadedBlas one_blas_thread_per_fit;
+  // Dynamic scheduling shares the (fold, value) fits out one at a time.
 #pragma omp parallel for schedule(dynamic, 1)
   for (int t = 0; t < tasks; ++t) {
     if (failed.load()) continue;

@@ -46,7 +46,13 @@ class Network:
 def parse_network(text: str) -> Network: ...
 @overload
 def kernel(
-    arch: str | Network, x1: ArrayLike, x2: ArrayLike | None = None, *, get: str = "ntk", quadrature_degree: int = ...
+    arch: str | Network,
+    x1: ArrayLike,
+    x2: ArrayLike | None = None,
+    *,
+    get: str = "ntk",
+    quadrature_degree: int = ...,
+    fixed_layers: int = 0,
 ) -> FloatArray: ...
 @overload
 def kernel(
@@ -56,12 +62,15 @@ def kernel(
     *,
     get: Sequence[str],
     quadrature_degree: int = ...,
+    fixed_layers: int = 0,
 ) -> tuple[FloatArray, ...]: ...
 @overload
-def kernel_diagonal(arch: str | Network, x: ArrayLike, *, get: str = "ntk", quadrature_degree: int = ...) -> F64Array: ...
+def kernel_diagonal(
+    arch: str | Network, x: ArrayLike, *, get: str = "ntk", quadrature_degree: int = ..., fixed_layers: int = 0
+) -> F64Array: ...
 @overload
 def kernel_diagonal(
-    arch: str | Network, x: ArrayLike, *, get: Sequence[str], quadrature_degree: int = ...
+    arch: str | Network, x: ArrayLike, *, get: Sequence[str], quadrature_degree: int = ..., fixed_layers: int = 0
 ) -> tuple[F64Array, ...]: ...
 
 def kernel_to_npy(
@@ -74,6 +83,7 @@ def kernel_to_npy(
     dtype: str = "float64",
     quadrature_degree: int = ...,
     panel_rows: int = 0,
+    fixed_layers: int = 0,
 ) -> None: ...
 
 # ---- feature maps and linear models (feature_models.cpp) ----

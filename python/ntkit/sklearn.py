@@ -43,6 +43,7 @@ class _NTKPredictor(BaseEstimator):
         "diag_reg": [Interval(Real, 0, None, closed="both")],
         "diag_reg_absolute": ["boolean"],
         "loss": [StrOptions({"sum", "mean"})],
+        "fixed_layers": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -54,6 +55,7 @@ class _NTKPredictor(BaseEstimator):
         diag_reg=1e-6,
         diag_reg_absolute=False,
         loss="sum",
+        fixed_layers=0,
     ):
         self.architecture = architecture
         self.kernel = kernel
@@ -61,12 +63,13 @@ class _NTKPredictor(BaseEstimator):
         self.diag_reg = diag_reg
         self.diag_reg_absolute = diag_reg_absolute
         self.loss = loss
+        self.fixed_layers = fixed_layers
 
     def _fit_targets(self, X, targets):
         """Stores what predict needs: the training inputs and the dual coefficients."""
         self._validate_params()
         self.network_ = Network(self.architecture) if isinstance(self.architecture, str) else self.architecture
-        k_train = kernel(self.network_, X, get=self.kernel)
+        k_train = kernel(self.network_, X, get=self.kernel, fixed_layers=self.fixed_layers)
         dynamics = KernelDynamics(
             k_train, targets, loss=self.loss, diag_reg=self.diag_reg, diag_reg_absolute=self.diag_reg_absolute
         )
@@ -78,7 +81,7 @@ class _NTKPredictor(BaseEstimator):
     def _outputs(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return kernel(self.network_, X, self.X_fit_, get=self.kernel) @ self.dual_coef_
+        return kernel(self.network_, X, self.X_fit_, get=self.kernel, fixed_layers=self.fixed_layers) @ self.dual_coef_
 
 
 class NTKRegressor(RegressorMixin, _NTKPredictor):
@@ -104,6 +107,9 @@ class NTKRegressor(RegressorMixin, _NTKPredictor):
     loss : {"sum", "mean"}
         Loss normalization that sets the time scale: ½ Σ (f - y)² or ½ mean (f - y)²
         (neural-tangents' convention). Irrelevant at time=inf.
+    fixed_layers : int >= 0
+        With kernel="ntk": the first fixed_layers Dense layers are not trained (Arora et al.
+        2020); up to the number of Dense layers - 1 (then only the readout trains: the NNGP).
 
     Attributes
     ----------
@@ -177,19 +183,29 @@ class NTKKernel(Kernel):
 
     Parameters
     ----------
-    architecture : str
+    architecture : str or ntkit.Network
         The network in neural-tangents' layer syntax (see ``ntkit.kernel``).
     kernel : {"ntk", "nngp"}
+    fixed_layers : int >= 0
+        The NTK with the first fixed_layers Dense layers not trained (see ``ntkit.kernel``).
+
+    Its repr shows every argument (scikit-learn's kernels print their hyperparameters, and
+    this one has none), so ``GridSearchCV.best_params_`` tells which network won.
     """
 
-    def __init__(self, architecture=DEFAULT_ARCHITECTURE, kernel="ntk"):
+    def __init__(self, architecture=DEFAULT_ARCHITECTURE, kernel="ntk", fixed_layers=0):
         self.architecture = architecture
         self.kernel = kernel
+        self.fixed_layers = fixed_layers
+
+    def __repr__(self):
+        args = ", ".join(f"{name}={value!r}" for name, value in self.get_params().items())
+        return f"{type(self).__name__}({args})"
 
     def __call__(self, X, Y=None, eval_gradient=False):
         """K(X, Y) (n_X, n_Y); K(X, X) when Y is None. With eval_gradient, also the gradient
         with respect to the (no) hyperparameters: an (n_X, n_X, 0) array."""
-        K = kernel(self.architecture, X, Y, get=self.kernel)
+        K = kernel(self.architecture, X, Y, get=self.kernel, fixed_layers=self.fixed_layers)
         if eval_gradient:
             if Y is not None:
                 raise ValueError("NTKKernel: the gradient can only be evaluated when Y is None")
@@ -198,7 +214,7 @@ class NTKKernel(Kernel):
 
     def diag(self, X):
         """k(x_i, x_i) for every row of X, (n_X,), in O(n_X)."""
-        return kernel_diagonal(self.architecture, X, get=self.kernel)
+        return kernel_diagonal(self.architecture, X, get=self.kernel, fixed_layers=self.fixed_layers)
 
     def is_stationary(self):
         """No: the NTK depends on the inputs' norms, not only on their difference."""

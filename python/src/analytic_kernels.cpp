@@ -40,8 +40,9 @@ std::vector<std::string> requested_kernels(const py::handle& get) {
 
 namespace {
 
-AnalyticOptions options_for(const std::vector<std::string>& names, int quadrature_degree) {
+AnalyticOptions options_for(const std::vector<std::string>& names, int quadrature_degree, int fixed_layers) {
   AnalyticOptions options;
+  options.fixed_layers = fixed_layers;
   options.nngp = options.ntk = false;
   for (const std::string& name : names) (name == "ntk" ? options.ntk : options.nngp) = true;
   options.quadrature_degree = quadrature_degree;
@@ -67,19 +68,20 @@ py::object analytic_typed(const Network& network, const py::object& x1, const py
 }
 
 py::object analytic_kernel(const py::object& arch, const py::object& x1, const py::object& x2, const py::object& get,
-                           int quadrature_degree) {
+                           int quadrature_degree, int fixed_layers) {
   const Network network = as_network(arch);
   const std::vector<std::string> names = requested_kernels(get);
-  const AnalyticOptions options = options_for(names, quadrature_degree);
+  const AnalyticOptions options = options_for(names, quadrature_degree, fixed_layers);
   const bool single = py::isinstance<py::str>(get);
   if (all_float32({x1, x2})) return analytic_typed<float>(network, x1, x2, options, names, single);
   return analytic_typed<double>(network, x1, x2, options, names, single);
 }
 
-py::object analytic_diagonal(const py::object& arch, const py::object& x, const py::object& get, int quadrature_degree) {
+py::object analytic_diagonal(const py::object& arch, const py::object& x, const py::object& get, int quadrature_degree,
+                             int fixed_layers) {
   const Network network = as_network(arch);
   const std::vector<std::string> names = requested_kernels(get);
-  const AnalyticOptions options = options_for(names, quadrature_degree);
+  const AnalyticOptions options = options_for(names, quadrature_degree, fixed_layers);
   const MatrixArg<double> a = matrix_arg<double>(x, "x");
   AnalyticDiagonal diagonal;
   {
@@ -96,7 +98,8 @@ py::object analytic_diagonal(const py::object& arch, const py::object& x, const 
 // Writes the requested kernels to .npy files (write_analytic_kernels_npy: panel by panel through
 // memory-mapped files, each file complete or absent).
 void kernel_to_npy(const py::object& arch, const py::object& x1, const py::object& x2, const py::object& ntk,
-                   const py::object& nngp, const std::string& dtype, int quadrature_degree, long panel_rows) {
+                   const py::object& nngp, const std::string& dtype, int quadrature_degree, long panel_rows,
+                   int fixed_layers) {
   const Network network = as_network(arch);
   AnalyticOutputFiles files;
   const auto path = [](const py::object& p) { return py::str(py::module_::import("os").attr("fspath")(p)).cast<std::string>(); };
@@ -113,6 +116,7 @@ void kernel_to_npy(const py::object& arch, const py::object& x1, const py::objec
   if (panel_rows < 0) throw py::value_error("kernel_to_npy: panel_rows must be >= 0 (0 chooses automatically)");
   AnalyticOptions options;
   options.quadrature_degree = quadrature_degree;
+  options.fixed_layers = fixed_layers;
   options.panel_rows = static_cast<Eigen::Index>(panel_rows);
   options.progress = python_interrupt_check();
   const MatrixArg<double> a = matrix_arg<double>(x1, "x1");
@@ -150,6 +154,7 @@ a typo, or naming the layer for an invalid structure.)doc")
 
   m.def("kernel", &analytic_kernel, py::arg("arch"), py::arg("x1"), py::arg("x2") = py::none(), py::kw_only(),
         py::arg("get") = "ntk", py::arg("quadrature_degree") = AnalyticOptions{}.quadrature_degree,
+        py::arg("fixed_layers") = 0,
         R"doc(Infinite-width NTK and/or NNGP of a deep network between x1 (n1, d) and x2 (n2, d).
 
 arch: the network's text, e.g. "Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)", or
@@ -157,6 +162,9 @@ an ntkit.Network. x2=None: K(x1, x1), exactly symmetric. get: "ntk" or "nngp" re
 (n1, n2) array; a tuple such as ("nngp", "ntk") returns a tuple of arrays in that order.
 quadrature_degree: the rule for activations without a closed form (Tanh, Softplus, Elu,
 Selu, Silu), as the library's AnalyticOptions (see the C++ header analytic.hpp).
+fixed_layers: the NTK of the network whose first fixed_layers Dense layers are fixed (not
+trained; Arora et al. 2020): 0 (all trained) to the number of Dense layers - 1 (only the
+readout trained: the NTK equals the NNGP). The NNGP does not change.
 Conventions and formulas are neural-tangents' (kernel_fn(x1, x2, get)). float32 inputs
 (both) compute in float32, anything else in float64. The GIL is released while computing.
 
@@ -165,13 +173,14 @@ network, different column counts, NaN/Inf input or an unknown get; TypeError
 if arch is neither a str nor a Network.)doc");
 
   m.def("kernel_diagonal", &analytic_diagonal, py::arg("arch"), py::arg("x"), py::kw_only(), py::arg("get") = "ntk",
-        py::arg("quadrature_degree") = AnalyticOptions{}.quadrature_degree,
+        py::arg("quadrature_degree") = AnalyticOptions{}.quadrature_degree, py::arg("fixed_layers") = 0,
         R"doc(k(x_i, x_i) for every row of x, shape (n,) (a tuple of them for a tuple get): the
 diagonal of kernel(arch, x, get=get) in O(n), in float64. Same arguments and errors as kernel.)doc");
 
   m.def("kernel_to_npy", &kernel_to_npy, py::arg("arch"), py::arg("x1"), py::arg("x2") = py::none(), py::kw_only(),
         py::arg("ntk") = py::none(), py::arg("nngp") = py::none(), py::arg("dtype") = "float64",
         py::arg("quadrature_degree") = AnalyticOptions{}.quadrature_degree, py::arg("panel_rows") = 0,
+        py::arg("fixed_layers") = 0,
         R"doc(Computes kernel(arch, x1, x2) straight into .npy files, out of core: the kernel is
 computed panel by panel of rows into memory-mapped files, so it may be larger than memory
 (n = 100 000 in float32 is 40 GB), as `ntkit kernel ... -o K.npy` does. Open the result
@@ -180,7 +189,8 @@ with np.load(path, mmap_mode="r").
 ntk, nngp: output paths (str or os.PathLike); give one or both, the kernels not given are
 not computed. dtype: "float64" or "float32" (the numbers kernel() gives for float32 inputs:
 a float32 Gram matrix, the layers in float64).
-panel_rows: rows per panel (0: about 1 GiB of output per panel). x2=None: K(x1, x1),
+panel_rows: rows per panel (0: about 1 GiB of output per panel). fixed_layers: as in
+kernel. x2=None: K(x1, x1),
 symmetric. Each file appears only when complete (written atomically); on an error nothing
 is left behind. The GIL is released while computing. Returns None.
 

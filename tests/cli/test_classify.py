@@ -345,3 +345,38 @@ def test_cross_validation_is_stratified_and_the_same_on_one_or_two_threads(ntkit
             reports.append(report(tmp_path, out))
     assert reports[0] == reports[2] and reports[1] == reports[3]
     assert reports[0]["stratified"] is True
+
+
+def run_on_terminal(args, cwd):
+    """Runs args with stderr on a pseudo-terminal; returns (exit status, what was drawn there)."""
+    import os
+    import pty
+    import subprocess
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the follower side closed: the process is done
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(leader)
+    return proc.wait(timeout=120), drawn.decode(errors="replace")
+
+
+def test_progress_bar_on_a_terminal(ntkit_bin, tmp_path):
+    # Two to three seconds of fits with Debian's OpenBLAS on two idle cores (the bar waits one
+    # second): 1500 points, 10 folds × 9 ridge values of 1350-point Cholesky factorizations.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1500, 8))
+    np.save(tmp_path / "xb.npy", x)
+    np.save(tmp_path / "yb.npy", (x[:, 0] + 0.5 * rng.standard_normal(1500) > 0).astype(np.int64))
+    args = [ntkit_bin, "classify", "--train", "xb.npy", "yb.npy", "--arch", ARCH1, "--cv", "10", "-o", "P"]
+    status, drawn = run_on_terminal(args, tmp_path)
+    assert status == 0 and "classify [" in drawn and "100%" in drawn, drawn
+    status, drawn = run_on_terminal(args[:-2] + ["-q", "-o", "Q"], tmp_path)
+    assert status == 0 and drawn == "", drawn

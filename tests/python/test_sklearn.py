@@ -94,3 +94,34 @@ def test_ntk_kernel_in_scikit_learn_kernel_methods(diabetes):
     np.testing.assert_allclose(gp.predict(x_test), nngp_test @ np.linalg.solve(nngp + np.eye(300), y), rtol=1e-7)
     mean, std = gp.predict(x_test, return_std=True)
     assert std.shape == (142,) and np.all(std > 0)
+
+
+ARCH1 = "Dense(64, W_std=1.5, b_std=0.05), Relu, Dense(1, W_std=1.5, b_std=0.05)"
+
+
+def test_ntk_kernel_repr_shows_its_arguments_for_grid_search():
+    # Issue 18, finding 11: repr(NTKKernel(arch)) was "NTKKernel()", so best_params_ hid the
+    # network that won.
+    assert repr(NTKKernel(ARCH)) == f"NTKKernel(architecture={ARCH!r}, kernel='ntk', fixed_layers=0)"
+    x, y = make_blobs(n_samples=60, centers=2, cluster_std=3.0, random_state=1)
+    search = GridSearchCV(SVC(), {"kernel": [NTKKernel(ARCH), NTKKernel(ARCH1, kernel="nngp")]}, cv=3).fit(x, y)
+    assert "architecture=" in str(search.best_params_)
+    assert search.best_params_["kernel"].get_params()["architecture"] in (ARCH, ARCH1)
+    # The estimators follow the same conventions: constructor arguments are parameters.
+    assert "fixed_layers=1" in repr(NTKClassifier(ARCH, fixed_layers=1))
+
+
+def test_fixed_layers_in_python():
+    # One hidden layer, its first Dense fixed: only the readout trains, so the NTK is the NNGP
+    # (Arora et al. 2020's kernel with L' = L).
+    x = np.random.default_rng(0).standard_normal((12, 4))
+    np.testing.assert_allclose(ntkit.kernel(ARCH1, x, fixed_layers=1), ntkit.kernel(ARCH1, x, get="nngp"), rtol=1e-14)
+    np.testing.assert_allclose(NTKKernel(ARCH1, fixed_layers=1)(x), ntkit.kernel(ARCH1, x, get="nngp"), rtol=1e-14)
+    np.testing.assert_allclose(ntkit.kernel_diagonal(ARCH1, x, fixed_layers=1), np.diag(ntkit.kernel(ARCH1, x, get="nngp")),
+                               rtol=1e-14)
+    with pytest.raises(ValueError, match="fixed_layers = 2 but the network has 2 Dense layers"):
+        ntkit.kernel(ARCH1, x, fixed_layers=2)
+    y = x[:, 0] > 0
+    fixed = NTKClassifier(ARCH1, fixed_layers=1, diag_reg=1e-3).fit(x, y)
+    nngp = NTKClassifier(ARCH1, kernel="nngp", diag_reg=1e-3).fit(x, y)
+    np.testing.assert_allclose(fixed.decision_function(x), nngp.decision_function(x), rtol=1e-9, atol=1e-12)
