@@ -1,7 +1,7 @@
 // Infinite-width NNGP + NTK of deep fully-connected networks (n = 4096, d = 784) against one
 // BLAS GEMM X·Xᵀ of the same shape, alternated in every iteration (ratio of medians: `x_gemm`).
 #include <benchmark/benchmark.h>
-#include <cblas.h>
+#include "blas_api.hpp"
 
 #include <algorithm>
 #include <chrono>

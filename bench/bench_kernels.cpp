@@ -5,7 +5,7 @@
 // medians as the counter `x_gemm`. Absolute times on a shared machine are only indicative;
 // the ratio is the figure of merit (targets: linear/polynomial <= 1.3, rbf/arccos <= 1.6).
 #include <benchmark/benchmark.h>
-#include <cblas.h>
+#include "blas_api.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -9,7 +9,7 @@
 //   kernel products         Σ_l 2n² (in_l + O out_l)   (H Hᵀ and G̃ G̃ᵀ per layer, full GEMMs)
 // A training step: forward, backward with one cotangent, and the weight gradients 2n Σ in_l out_l.
 #include <benchmark/benchmark.h>
-#include <cblas.h>
+#include "blas_api.hpp"
 
 #include <algorithm>
 #include <chrono>

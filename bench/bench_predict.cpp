@@ -5,7 +5,7 @@
 // n x o products and one m x n by n x o product, so the ideal ratio is a little above 1.
 // BM_EnsemblePredict adds the ensemble's test covariances (m x m per time, O(n²m) each).
 #include <benchmark/benchmark.h>
-#include <lapacke.h>
+#include "blas_api.hpp"
 
 #include <algorithm>
 #include <chrono>

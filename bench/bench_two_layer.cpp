@@ -5,7 +5,7 @@
 // of K^a (SYRKs, n²m each), and the Gram X Xᵀ (SYRK, n²d): 2nmd + 2n²m + n²d. The reference is
 // a GEMM C = P Qᵀ with P, Q of shape n x k, k chosen so that 2n²k equals that count.
 #include <benchmark/benchmark.h>
-#include <cblas.h>
+#include "blas_api.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -1,6 +1,6 @@
 #include "blas.hpp"
 
-#include <cblas.h>
+#include "blas_api.hpp"
 #include <omp.h>
 
 #include <sys/mman.h>

@@ -1,6 +1,6 @@
 #include "ntkit/kernel_dynamics.hpp"
 
-#include <lapacke.h>
+#include "blas_api.hpp"
 
 #include <algorithm>
 #include <array>

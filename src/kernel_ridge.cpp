@@ -1,6 +1,6 @@
 #include "ntkit/kernel_ridge.hpp"
 
-#include <lapacke.h>
+#include "blas_api.hpp"
 
 #include <algorithm>
 #include <climits>

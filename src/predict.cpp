@@ -2,7 +2,7 @@
 // stable learning rate (predict.hpp). The dynamics themselves live in kernel_dynamics.cpp.
 #include "ntkit/predict.hpp"
 
-#include <lapacke.h>
+#include "blas_api.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -15,5 +15,6 @@ void register_empirical_command(CLI::App& app);
 void register_train_command(CLI::App& app);
 void register_predict_command(CLI::App& app);
 void register_classify_commands(CLI::App& app);
+void register_info_command(CLI::App& app);
 
 }  // namespace ntkit::cli

@@ -15,33 +15,50 @@
 
 #include "commands.hpp"
 #include "option_checks.hpp"
+#include "ntkit/blas_info.hpp"
 #include "ntkit/error.hpp"
 #include "ntkit/io.hpp"
 #include "ntkit/version.hpp"
 
 namespace {
 
-// OpenMP's idle worker threads spin by default (GNU libgomp: up to ~300k iterations before
-// sleeping). On a machine that other work shares, spinning threads take cores from it and from
-// each other. Measured on 2 cores (`ntkit demo --seeds 1`): widths 512-4096 on an idle machine
-// took 6.4-7.3 s wall and 10-12 s CPU spinning, 6.6-6.8 s wall and 6.4-6.7 s CPU passive;
-// widths 512-1024 beside two busy processes, 10.6 s spinning and 8.6 s passive. libgomp reads
-// OMP_WAIT_POLICY once, when it loads, before main runs, so the tool sets it and re-executes
-// itself; a user's own OMP_WAIT_POLICY is kept.
-void prefer_passive_openmp_threads(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  if (setenv("OMP_WAIT_POLICY", "passive", 0) != 0) return;
-  execv("/proc/self/exe", argv);  // returns only on failure: then go on as we are
+// Two settings that the libraries read once, when they load, before main runs; the tool sets
+// them and re-executes itself (once: afterwards both are set). A user's own values are kept.
+//
+// OMP_WAIT_POLICY=passive: OpenMP's idle worker threads spin by default (GNU libgomp: up to
+// ~300k iterations before sleeping). On a machine that other work shares, spinning threads take
+// cores from it and from each other. Measured on 2 cores (`ntkit demo --seeds 1`): widths
+// 512-4096 on an idle machine took 6.4-7.3 s wall and 10-12 s CPU spinning, 6.6-6.8 s wall and
+// 6.4-6.7 s CPU passive; widths 512-1024 beside two busy processes, 10.6 s spinning and 8.6 s
+// passive.
+//
+// OPENBLAS_CORETYPE, only where OpenBLAS chose generic kernels on a CPU with AVX2 or AVX-512
+// (Debian's 0.3.21 on CPUs newer than itself picks Prescott: 4x slower GEMM; blas_info.hpp).
+// NTKIT_REPLACED_OPENBLAS_CORE records what it had chosen, for `ntkit info`.
+void set_library_environment_and_reexecute(char** argv) {
+  bool changed = false;
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr && setenv("OMP_WAIT_POLICY", "passive", 0) == 0) changed = true;
+  const std::string core = ntkit::detail::openblas_core_to_request();
+  if (!core.empty()) {
+    const std::string generic = ntkit::blas_info().core;
+    if (setenv("OPENBLAS_CORETYPE", core.c_str(), 0) == 0 && setenv("NTKIT_REPLACED_OPENBLAS_CORE", generic.c_str(), 1) == 0)
+      changed = true;
+  }
+  if (changed) execv("/proc/self/exe", argv);  // returns only on failure: then go on as we are
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  prefer_passive_openmp_threads(argv);
+  set_library_environment_and_reexecute(argv);
   ntkit::remove_temporaries_on_signals("ntkit");
   CLI::App app{"ntkit: Neural Tangent Kernels and classic kernel methods"};
   app.name("ntkit");
-  app.set_version_flag("--version", std::string("ntkit ") + ntkit::version());
+  // --version: the version, then the BLAS and its kernels (as `ntkit info`).
+  app.set_version_flag("--version", [] { std::string text = std::string("ntkit ") + ntkit::version() + "\n" + ntkit::describe(ntkit::blas_info());
+    text.pop_back();  // CLI11 ends the line
+    return text;
+  });
   app.require_subcommand(1);
   ntkit::cli::register_kernel_command(app);
   ntkit::cli::register_features_command(app);
@@ -53,6 +70,7 @@ int main(int argc, char** argv) {
   ntkit::cli::register_classic_demo_command(app);
   ntkit::cli::register_empirical_command(app);
   ntkit::cli::register_train_command(app);
+  ntkit::cli::register_info_command(app);
   ntkit::cli::add_option_checks(app);
 
   // An unknown command would otherwise be reported as a missing one; name it.

@@ -34,6 +34,19 @@ import os as _os
 # user set is kept; it has no effect if another package loaded libgomp first.
 _os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
+
+def _engine_path():
+    import importlib.util
+
+    spec = importlib.util.find_spec("ntkit._core")
+    return spec.origin if spec is not None else None
+
+
+# OpenBLAS's kernels for this CPU, chosen before it loads (see ntkit/_blas.py).
+from ntkit._blas import choose_openblas_kernels as _choose_openblas_kernels  # noqa: E402
+
+_choose_openblas_kernels(_engine_path())
+
 from ntkit._core import (  # noqa: E402
     DualKernelRegression,
     EnsemblePredictor,
@@ -51,6 +64,7 @@ from ntkit._core import (  # noqa: E402
     TwoLayerNet,
     TwoLayerTrace,
     __version__,
+    blas_info,
     classic_kernel,
     classic_kernel_diagonal,
     gp_inference,

@@ -6,6 +6,7 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "ntkit/blas_info.hpp"
 #include "ntkit/error.hpp"
 #include "ntkit/version.hpp"
 
@@ -54,6 +55,31 @@ PYBIND11_MODULE(_core, m) {
         "Address of the float64 data the library would read for x (tests: no copy).");
   m.def("_view_address_float32", &view_address<float>, py::arg("x"),
         "Address of the float32 data the library would read for x (tests: no copy).");
+
+  m.def(
+      "blas_info",
+      [] {
+        const ntkit::BlasInfo b = ntkit::blas_info();
+        py::dict out;
+        out["library"] = b.library;
+        out["version"] = b.version;
+        out["core"] = b.core;
+        out["threads"] = b.threads;
+        out["build"] = b.config;
+        out["cpu"] = b.cpu;
+        out["cpu_vectors"] = b.cpu_vectors;
+        out["generic_core"] = b.generic_core;
+        out["replaced_core"] = b.replaced_core;
+        out["summary"] = ntkit::describe(b);
+        return out;
+      },
+      R"doc(The BLAS the engine runs on, as a dict: library, version, core (the kernels it runs
+on this CPU, e.g. "SkylakeX"), threads, build, cpu, cpu_vectors ("AVX-512", "AVX2" or
+"SSE"), generic_core (True when it runs kernels older than the CPU allows: slow),
+replaced_core (the library's own generic choice when ntkit replaced it, else "") and summary
+(the same as text, as `ntkit info` prints it, with a warning line and its fix if slow).)doc");
+  m.def("_openblas_core_to_request", &ntkit::detail::openblas_core_to_request,
+        "The OPENBLAS_CORETYPE that would replace generic kernels on this CPU, or '' (see ntkit/_blas.py).");
 
   bind_classic_kernels(m);
   bind_analytic_kernels(m);

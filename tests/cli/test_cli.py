@@ -8,6 +8,7 @@ import math
 import os
 import re
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,7 +112,42 @@ def test_version(ntkit):
     # The version is the CMake project version (CMakeLists.txt: project(ntkit VERSION x.y.z)).
     cmake = (REPO_ROOT / "CMakeLists.txt").read_text()
     version = re.search(r"project\(ntkit VERSION ([0-9.]+)", cmake).group(1)
-    assert r.stdout.strip() == f"ntkit {version}"
+    lines = r.stdout.strip().splitlines()
+    assert lines[0] == f"ntkit {version}"
+    # Then the BLAS, as `ntkit info` describes it.
+    assert any(line.startswith("blas core: ") for line in lines), r.stdout
+
+
+def _cpu_has(*flags):
+    text = Path("/proc/cpuinfo").read_text()
+    line = next((l for l in text.splitlines() if l.startswith("flags")), "")
+    return set(flags) <= set(line.split())
+
+
+def test_info_names_the_blas_and_its_vectorized_kernels(ntkit_bin):
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "NTKIT_REPLACED_OPENBLAS_CORE")}
+    r = subprocess.run([ntkit_bin, "info", "--json"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["blas"]["library"].startswith("OpenBLAS") and info["blas"]["version"]
+    assert info["blas"]["threads"] >= 1 and info["openmp"]["threads"] >= 1
+    # On a CPU with AVX2 or AVX-512 the tool never runs OpenBLAS's generic kernels: the library's
+    # own choice, or the one the tool made in its place (replaced_core then names the generic one).
+    if _cpu_has("avx2", "fma"):
+        assert info["cpu"]["vectors"] in ("AVX2", "AVX-512")
+        assert not info["blas"]["generic_core"], info
+        assert info["blas"]["core"].lower() in ("haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"), info
+
+
+def test_info_keeps_a_users_kernel_choice_and_warns_when_it_is_generic(ntkit_bin):
+    env = {**os.environ, "OPENBLAS_CORETYPE": "Prescott"}
+    r = subprocess.run([ntkit_bin, "info"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "blas core: Prescott" in r.stdout
+    if _cpu_has("avx2", "fma"):
+        # The fix is named: unset the variable or ask for the CPU's own family.
+        assert "warning: the BLAS runs its generic Prescott kernels" in r.stdout, r.stdout
+        assert "OPENBLAS_CORETYPE=Prescott is set in the environment" in r.stdout
 
 
 def test_top_level_help_lists_subcommands(ntkit):
