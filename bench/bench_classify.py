@@ -5,9 +5,9 @@ the default run (ridge over the NTK grid) and of `--method svm`, on generated da
     python3 bench/bench_classify.py --bin before=/path/old/ntkit --bin after=build/apps/ntkit/ntkit \
         --sizes 1000,2000 --out bench/results/classify.md
 
-The data: a mixture of 3 Gaussian classes in 12 dimensions whose centres are 2.5 standard
-deviations apart (overlapping: cross-validated accuracy about 0.9, so the SVM has support
-vectors to find and regularization matters), seeded, written as .npy. Each run is timed once
+The data: a mixture of 3 Gaussian classes (unit variance) in 12 dimensions whose centres are
+drawn with standard deviation 0.35 per coordinate, about 1.7 apart (overlapping classes, so
+the SVM has many support vectors and regularization matters), seeded, written as .npy. Each run is timed once
 (a run is tens of seconds to minutes); the load average before it is recorded, since another
 process on the machine changes the numbers.
 """
@@ -25,7 +25,7 @@ import numpy as np
 
 def make_data(n, directory):
     rng = np.random.default_rng(n)
-    centres = rng.standard_normal((3, 12)) * 2.5 / np.sqrt(2)
+    centres = rng.standard_normal((3, 12)) * 0.35
     labels = rng.integers(0, 3, n)
     x = centres[labels] + rng.standard_normal((n, 12))
     np.save(directory / f"x{n}.npy", x)

@@ -94,7 +94,14 @@ void check_option_combinations(const LearnCommand& cmd) {
     if (!network.empty())
       throw Error(network + ": is an option of the network kernels; a classic --kernel " + cmd.kernel + " has none");
   }
-  const std::string kind = cmd.kernel.empty() ? "" : kernel_kind_name(parse_kernel_kind(cmd.kernel));
+  std::string kind;
+  if (!cmd.kernel.empty()) {
+    try {
+      kind = kernel_kind_name(parse_kernel_kind(cmd.kernel));
+    } catch (const Error& e) {
+      throw Error(std::string("--kernel: ") + e.what());
+    }
+  }
   const std::pair<const char*, const char*> owners[] = {
       {"--degree", "polynomial"}, {"--c", "polynomial"}, {"--gamma", "rbf"}, {"--order", "arccos"}};
   for (const auto& [option, owner] : owners)
@@ -338,7 +345,12 @@ void run(const LearnCommand& cmd) {
   nlohmann::json notes = nlohmann::json::array();
   FoldAssignment folds;
   if (!cmd.validation.empty()) {
-    folds = validation_split(n, read_indices(cmd.validation, n));
+    try {
+      folds = validation_split(n, read_indices(cmd.validation, n));
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      throw Error(what.rfind("--validation", 0) == 0 ? what : "--validation: " + cmd.validation + ": " + what);
+    }
   } else {
     if (cmd.folds > n)
       throw Error("--cv " + std::to_string(cmd.folds) + ": the training set has only " + std::to_string(n) +

@@ -155,6 +155,7 @@ def test_help_tells_the_defaults(ntkit_ok):
     (["--kernel", "rbf"] + FAST, ["--kernel", "--arch"]),
     (["--validation", "idx.npy", "--cv", "3"], ["--cv", "--validation"]),
     (["--standardize", "--no-standardize"], ["--standardize"]),
+    (["--kernel", "rbff"], ["--kernel", "unknown kernel 'rbff'"]),
 ])
 def test_ineffective_or_conflicting_options_are_errors(ntkit, tmp_path, wine, args, phrases):
     np.save(tmp_path / "idx.npy", np.arange(10))
@@ -329,7 +330,7 @@ def test_validation_errors(ntkit, tmp_path, wine):
     np.savetxt(tmp_path / "bad.txt", [3, 500], fmt="%d")
     np.savetxt(tmp_path / "dup.txt", [3, 3], fmt="%d")
     expect_error(ntkit, tmp_path, "classify", ["--train", "x.npy", "y.npy", "--validation", "bad.txt"] + FAST, "--validation", "500", "0 to 141")
-    expect_error(ntkit, tmp_path, "classify", ["--train", "x.npy", "y.npy", "--validation", "dup.txt"] + FAST, "3", "twice")
+    expect_error(ntkit, tmp_path, "classify", ["--train", "x.npy", "y.npy", "--validation", "dup.txt"] + FAST, "--validation", "dup.txt", "3", "twice")
 
 
 def test_cross_validation_is_stratified_and_the_same_on_one_or_two_threads(ntkit_bin, tmp_path, wine):
