@@ -79,6 +79,26 @@ TEST(PredictMse, ManyTimesMatchMatrixExponentialAndDenseSolve) {
   }
 }
 
+// t = ∞ comes from the eigenvalues when K is safely positive definite (above) and from a
+// Cholesky solve otherwise: a singular K (a duplicated training point) is still an error that
+// names the fix, and with diag_reg the eigenvalue path agrees with a dense solve.
+TEST(PredictMse, InfiniteTimeOnASingularKernelNamesDiagReg) {
+  Blocks b = make_blocks(10, 4, 2, 3);
+  b.th.row(9) = b.th.row(8);  // point 9 a copy of point 8: rows and columns equal
+  b.th.col(9) = b.th.col(8);
+  b.th_st.col(9) = b.th_st.col(8);
+  const std::string message = test::error_of([&] { predict_mse(b.th, b.th_st, b.y, {1.0, kInf}, {}); });
+  EXPECT_NE(message.find("diag_reg"), std::string::npos) << message;
+  DynamicsOptions opt;
+  opt.diag_reg = 1e-6;
+  opt.diag_reg_absolute = true;
+  const Trajectory tr = predict_mse(b.th, b.th_st, b.y, {1.0, kInf}, opt);
+  const Dense k = Dense(b.th) + 1e-6 * Dense::Identity(10, 10);
+  const RowMatrixD regression = RowMatrixD(Dense(b.th_st) * k.fullPivLu().solve(Dense(b.y)));
+  EXPECT_LT(max_relative_error(tr.test.back(), regression), 1e-8);
+  EXPECT_EQ(tr.train.back(), b.y);
+}
+
 // Heavy-ball gradient descent on the weights of f(x) = φ(x)ᵀw + f0(x), the linearized model
 // whose NTK is ΦΦᵀ: v ← βv - η Φᵀ(f(X) - Y) · scale, w ← w + v.
 struct LinearModel {
