@@ -27,6 +27,10 @@ class MappedNpyMatrix {
   /// The row-major data (rows x cols values of the dtype).
   void* data() { return data_; }
 
+  /// Starts writing the data bytes [first, first + bytes) to disk in the background (advisory:
+  /// pages written again later are written again; finish() still waits for everything).
+  void start_writeback(std::size_t first, std::size_t bytes);
+
   /// Writes the mapped pages back and unmaps: the file is complete but not yet in place; put it
   /// there with file().publish(), or with detail::publish_all for several files at once.
   void finish();
@@ -39,6 +43,8 @@ class MappedNpyMatrix {
   void* mapping_ = nullptr;
   std::size_t mapped_bytes_ = 0;
   void* data_ = nullptr;
+  std::size_t data_offset_ = 0;  // bytes of .npy header before the data
+  std::size_t written_back_ = 0;  // data bytes [0, written_back_) already sent to disk
 };
 
 }  // namespace ntkit::detail

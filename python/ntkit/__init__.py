@@ -33,6 +33,9 @@ import os as _os
 # everything else on a shared machine (see apps/ntkit/main.cpp for measurements). A value the
 # user set is kept; it has no effect if another package loaded libgomp first.
 _os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+# Likewise OpenBLAS's idle worker threads: they poll for ~0.1 s before sleeping by default, ~0.3 ms
+# with this (OpenBLAS reads it when it loads; apps/ntkit/main.cpp has the measurements).
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
 
 
 def _engine_path():

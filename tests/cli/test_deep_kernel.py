@@ -82,6 +82,21 @@ def test_symmetric_panels_are_exactly_symmetric(ntkit_ok, data):
     np.testing.assert_allclose(k, np.load(data / "whole.npy"), rtol=1e-14)
 
 
+def test_large_outputs_written_in_panels_match_one_panel(ntkit_ok, tmp_path):
+    # NNGP + NTK of 1500 points in float64 is 36 MB, above the 32 MiB from which the .npy
+    # writer cuts at least 8 panels (of >= 256 rows) and sends finished rows to disk while it
+    # computes the next: the same kernels as one panel (--panel-rows 1500).
+    x = np.random.default_rng(5).standard_normal((1500, 6))
+    np.save(tmp_path / "big.npy", x)
+    arch = "Dense(64, W_std=1.4, b_std=0.1), Relu, Dense(1)"
+    ntkit_ok("kernel", "--arch", arch, "--x1", "big.npy", "--get", "both", "-o", "auto.npy")
+    ntkit_ok("kernel", "--arch", arch, "--x1", "big.npy", "--get", "both", "--panel-rows", "1500", "-o", "one.npy")
+    for part in ("nngp", "ntk"):
+        auto, one = np.load(tmp_path / f"auto.{part}.npy"), np.load(tmp_path / f"one.{part}.npy")
+        np.testing.assert_array_equal(auto, auto.T)
+        np.testing.assert_allclose(auto, one, rtol=1e-14, atol=1e-15 * np.abs(one).max())
+
+
 def test_bad_panel_rows_and_quiet(ntkit, ntkit_ok, data):
     r = ntkit("kernel", "--arch", "Dense(8), Relu, Dense(1)", "--x1", "x.npy", "--panel-rows", "-3", "-o", "k.npy")
     assert r.returncode == 2 and "--panel-rows" in r.stderr
