@@ -109,6 +109,18 @@ def test_ensemble_covariances(ntkit_ok, tmp_path, data, kernels):
     np.testing.assert_array_equal(train_cov[2], 0)
 
 
+@pytest.mark.parametrize("get", ["nngp", "ntk"])
+def test_ensemble_at_infinity_only_is_the_same_posterior(ntkit_ok, tmp_path, data, kernels, get):
+    """--ensemble --time inf alone goes through gp_inference (one Cholesky, no eigendecomposition):
+    the same outputs as the eigenbasis path, which runs when a finite time is also asked for."""
+    ntkit_ok("predict", "--kernels", "K", "--train", "y.npy", "--get", get, "--ensemble", "--time", "inf", "-o", "I")
+    ntkit_ok("predict", "--kernels", "K", "--train", "y.npy", "--get", get, "--ensemble", "--time", "1,inf", "-o", "B")
+    for name in ("test", "test_cov", "train", "train_cov"):
+        alone, both = np.load(tmp_path / "I" / f"{name}.npy")[0], np.load(tmp_path / "B" / f"{name}.npy")[1]
+        scale = max(np.abs(both).max(), 1.0)
+        np.testing.assert_allclose(alone, both, rtol=1e-9, atol=1e-10 * scale, err_msg=name)
+
+
 def test_cross_entropy_moves_test_outputs_through_the_kernel(ntkit_ok, tmp_path, data, kernels):
     onehot = np.eye(3)[np.arange(24) % 3]
     np.save(tmp_path / "onehot.npy", onehot)
