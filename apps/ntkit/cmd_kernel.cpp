@@ -90,6 +90,8 @@ void run_arch(const KernelCommand& cmd, const RowMatrixD& x1, const RowMatrixD& 
 }
 
 void run(const KernelCommand& cmd) {
+  if (cmd.arch.empty() && cmd.fixed_layers_option->count() > 0)
+    throw Error("--fixed-layers: applies to a network's NTK; add --arch");
   check_output_path(cmd.output);
   if (!cmd.arch.empty() && cmd.get == "both") {  // the files actually written
     check_output_path(with_suffix(cmd.output, "nngp"));
@@ -106,7 +108,6 @@ void run(const KernelCommand& cmd) {
     }
   }
   if (!cmd.arch.empty()) return run_arch(cmd, x1, x2, dtype);
-  if (cmd.fixed_layers_option->count() > 0) throw Error("--fixed-layers: applies to a network's NTK; add --arch");
   const KernelSpec spec = make_kernel_spec(cmd.kernel, x1.cols());
   const bool symmetric = cmd.x2.empty();
   if (dtype == DType::Float64) {

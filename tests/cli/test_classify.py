@@ -294,6 +294,11 @@ def test_fixed_layers_from_kernel_predict_and_classify(ntkit_ok, ntkit, tmp_path
     np.testing.assert_allclose(np.load(tmp_path / "kf.npy"), np.load(tmp_path / "kg.npy"), rtol=1e-14)
     bad = ntkit("kernel", "--arch", ARCH1, "--x1", "x20.npy", "--fixed-layers", 2, "-o", "k2.npy")
     assert bad.returncode == 2 and "--fixed-layers" in bad.stderr and "2 Dense layers" in bad.stderr
+    for args, phrase in [(["--kernel", "rbf"], "add --arch"), (["--arch", ARCH1, "--get", "nngp"], "only the NTK")]:
+        bad = ntkit("kernel", *args, "--x1", "x20.npy", "--fixed-layers", 1, "-o", "k3.npy")
+        assert bad.returncode == 2 and "--fixed-layers" in bad.stderr and phrase in bad.stderr, bad.stderr
+    bad = ntkit("predict", "--kernels", ".", "--train", "x20.npy", "y20.npy", "--fixed-layers", 1, "-o", "R")
+    assert bad.returncode == 2 and "ntkit kernel --fixed-layers" in bad.stderr, bad.stderr
     np.save(tmp_path / "y20.npy", np.arange(20.0))
     ntkit_ok("predict", "--arch", ARCH1, "--train", "x20.npy", "y20.npy", "--test", "x20.npy", "--time", "inf",
              "--fixed-layers", 1, "--diag-reg", 1e-3, "-o", "P")
