@@ -14,6 +14,7 @@
 #define cblas_sgemm scipy_cblas_sgemm
 #define cblas_dsyrk scipy_cblas_dsyrk
 #define cblas_ssyrk scipy_cblas_ssyrk
+#define cblas_dtrsm scipy_cblas_dtrsm
 #define LAPACKE_dpotrf scipy_LAPACKE_dpotrf
 #define LAPACKE_dpotrs scipy_LAPACKE_dpotrs
 #define LAPACKE_dsyevd scipy_LAPACKE_dsyevd
