@@ -12,6 +12,7 @@
 #include <string>
 
 #include "ntkit/error.hpp"
+#include "blas.hpp"
 #include "ntkit/kernel_ridge.hpp"
 
 namespace ntkit {
@@ -196,8 +197,16 @@ RowMatrixD KernelDynamics::apply_spectral(const VectorD& w, MatrixView<double> r
   if (r.rows() != vectors_.rows() || w.size() != vectors_.cols())
     throw Error("KernelDynamics: apply_spectral needs " + std::to_string(vectors_.rows()) + " rows, got " +
                 std::to_string(r.rows()));
-  const Eigen::MatrixXd coeff = w.asDiagonal() * (vectors_.transpose() * r);
-  return RowMatrixD(vectors_ * coeff);
+  // V diag(w) Vᵀ R in two threaded BLAS products (R has up to n columns: an ensemble's n x n
+  // training covariance is 4 n³ flops per time). V's column-major storage is Vᵀ row-major.
+  const Eigen::Index n = vectors_.rows(), k = r.cols();
+  if (k == 0) return RowMatrixD(n, 0);
+  RowMatrixD coeff(n, k), out(n, k);
+  detail::gemm_rowmajor<double>(false, false, n, k, n, 1.0, vectors_.data(), n, r.data(), r.outerStride(), 0.0,
+                                coeff.data(), k);
+  coeff = w.asDiagonal() * coeff;
+  detail::gemm_rowmajor<double>(true, false, n, k, n, 1.0, vectors_.data(), n, coeff.data(), k, 0.0, out.data(), k);
+  return out;
 }
 
 RowMatrixD KernelDynamics::solve(MatrixView<double> r) const {
