@@ -21,29 +21,30 @@ constexpr double kLargestExactInteger = 9007199254740992.0;
 
 bool is_npy(const std::string& bytes) { return !bytes.empty() && bytes.front() == kNpyMagic.front(); }
 
-// A .npy dtype that labels may have: kind 'b' (bool), 'i', 'u' or 'f', and its size in bytes.
+// A .npy dtype that labels may have: kind 'b' (bool), 'i', 'u' or 'f' and its size in bytes,
+// or 'U' (UTF-32 text of `size` characters, 4 bytes each) or 'S' (bytes) of fixed width.
 struct LabelDtype {
   char kind;
   std::size_t size;
+  std::size_t item_bytes() const { return kind == 'U' ? 4 * size : size; }
 };
 
 LabelDtype label_dtype(const std::string& descr, const std::string& path) {
   std::string_view code = descr;
   const char order = !code.empty() && std::strchr("<>|=", code.front()) ? code.front() : '=';
   if (std::strchr("<>|=", order) && !code.empty() && code.front() == order) code.remove_prefix(1);
-  const std::string fix = "; save integer, boolean or string labels (string labels as text: "
-                          "numpy.savetxt(path, y, fmt='%s'))";
+  const std::string fix = "; save integer, boolean or string labels (y.astype(int) or y.astype(str))";
+  if (!code.empty() && code.front() == 'O')
+    throw Error(path + ": object labels (dtype '" + descr + "', pickled Python objects) are not read; save them as strings "
+                "(numpy.save(path, y.astype(str))) or as integers");
   if (code.size() < 2) throw Error(path + ": unsupported label dtype '" + descr + "'" + fix);
   const char kind = code.front();
   std::size_t size = 0;
   std::from_chars(code.data() + 1, code.data() + code.size(), size);
   const bool known = (kind == 'b' && size == 1) || ((kind == 'i' || kind == 'u') && (size == 1 || size == 2 || size == 4 || size == 8)) ||
-                     (kind == 'f' && (size == 4 || size == 8));
-  if (kind == 'U' || kind == 'S' || kind == 'O')
-    throw Error(path + ": string or object labels in a .npy file (dtype '" + descr +
-                "') are not read; write them as text, one per line (numpy.savetxt(path, y, fmt='%s')), or as integers");
+                     (kind == 'f' && (size == 4 || size == 8)) || ((kind == 'U' || kind == 'S') && size >= 1);
   if (!known) throw Error(path + ": unsupported label dtype '" + descr + "'" + fix);
-  if (order == '>' && size > 1)
+  if (order == '>' && (size > 1 || kind == 'U'))
     throw Error(path + ": big-endian labels (dtype '" + descr + "'); convert with y.astype('<" + std::string(code) + "')");
   return {kind, size};
 }
@@ -92,6 +93,60 @@ ClassLabels from_integers(const std::vector<std::int64_t>& raw, bool boolean) {
   return out;
 }
 
+// UTF-32 code point → UTF-8 (numpy's 'U' strings are UTF-32).
+void append_utf8(char32_t c, std::string& out) {
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+}
+
+// UTF-8 → UTF-32 code points (the inverse of append_utf8 for the names it made).
+std::u32string to_utf32(const std::string& s) {
+  std::u32string out;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    const int extra = b < 0x80 ? 0 : b < 0xE0 ? 1 : b < 0xF0 ? 2 : 3;
+    char32_t c = extra == 0 ? b : extra == 1 ? (b & 0x1F) : extra == 2 ? (b & 0x0F) : (b & 0x07);
+    for (int k = 1; k <= extra && i + static_cast<std::size_t>(k) < s.size(); ++k)
+      c = (c << 6) | (static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0x3F);
+    out += c;
+    i += static_cast<std::size_t>(extra) + 1;
+  }
+  return out;
+}
+
+// One fixed-width string label ('U' or 'S'), without numpy's trailing NUL padding.
+std::string decode_text_label(const char* p, LabelDtype t) {
+  std::string out;
+  for (std::size_t k = 0; k < t.size; ++k) {
+    char32_t c = 0;
+    if (t.kind == 'U') {
+      for (std::size_t b = 0; b < 4; ++b) c |= static_cast<char32_t>(static_cast<unsigned char>(p[4 * k + b])) << (8 * b);
+    } else {
+      c = static_cast<unsigned char>(p[k]);
+    }
+    if (c == 0) break;
+    if (t.kind == 'U') {
+      append_utf8(c, out);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 ClassLabels npy_labels(const std::string& bytes, const std::string& path) {
   const detail::NpyHeader header = detail::parse_npy_header(bytes, path);
   const bool column = header.shape.size() == 2 && header.shape[1] == 1;
@@ -102,9 +157,25 @@ ClassLabels npy_labels(const std::string& bytes, const std::string& path) {
   }
   const LabelDtype t = label_dtype(header.descr, path);
   const std::size_t n = header.shape[0];
-  if (header.data.size() != n * t.size)
-    throw Error(path + ": the header says " + std::to_string(n) + " labels of " + std::to_string(t.size) + " bytes but " +
-                std::to_string(header.data.size()) + " bytes follow");
+  if (header.data.size() != n * t.item_bytes())
+    throw Error(path + ": the header says " + std::to_string(n) + " labels of " + std::to_string(t.item_bytes()) +
+                " bytes but " + std::to_string(header.data.size()) + " bytes follow");
+  if (t.kind == 'U' || t.kind == 'S') {  // names: classes sorted as text
+    std::vector<std::string> names(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      names[i] = decode_text_label(header.data.data() + i * t.item_bytes(), t);
+      if (names[i].empty()) throw Error(path + ": row " + std::to_string(i + 1) + ": empty label");
+    }
+    ClassLabels out;
+    out.numeric = false;
+    out.classes = names;
+    std::sort(out.classes.begin(), out.classes.end());
+    out.classes.erase(std::unique(out.classes.begin(), out.classes.end()), out.classes.end());
+    for (const std::string& name : names)
+      out.index.push_back(static_cast<int>(std::lower_bound(out.classes.begin(), out.classes.end(), name) - out.classes.begin()));
+    out.npy_descr = header.descr;
+    return out;
+  }
   std::vector<std::int64_t> raw(n);
   for (std::size_t i = 0; i < n; ++i) raw[i] = decode_label(header.data.data() + i * t.size, t, i, path);
   ClassLabels out = from_integers(raw, t.kind == 'b');
@@ -297,6 +368,21 @@ std::string encode_predicted_labels(const ClassLabels& labels, const std::vector
   extension = ".npy";
   const LabelDtype t = label_dtype(labels.npy_descr, "labels");
   std::string out = detail::npy_preamble_for_descr(labels.npy_descr, {predicted.size()});
+  if (t.kind == 'U' || t.kind == 'S') {  // the training names fit the training width
+    for (const int p : predicted) {
+      const std::string& name = labels.classes.at(static_cast<std::size_t>(p));
+      std::string item(t.item_bytes(), '\0');
+      if (t.kind == 'S') {
+        item.replace(0, name.size(), name);
+      } else {
+        const std::u32string wide = to_utf32(name);
+        for (std::size_t k = 0; k < wide.size(); ++k)
+          for (std::size_t b = 0; b < 4; ++b) item[4 * k + b] = static_cast<char>((wide[k] >> (8 * b)) & 0xFF);
+      }
+      out += item;
+    }
+    return out;
+  }
   for (const int p : predicted) {
     const std::int64_t v = labels.values.at(static_cast<std::size_t>(p));
     std::uint64_t bits = static_cast<std::uint64_t>(v);

@@ -518,7 +518,8 @@ void register_one(CLI::App& app, bool classify) {
               (classify ? "the predicted labels in the labels' own type:\npredictions.npy (labels from a .npy: the same dtype) "
                           "or predictions.csv (labels from text).\n"
                         : "predictions.npy (predicted values, (m,) or (m, o)).\n") +
-              (classify ? "Labels: integers or booleans (.npy of any integer or bool dtype), or names in text (\"setosa\").\n"
+              (classify ? "Labels: integers, booleans or strings (.npy of any integer, bool or string dtype), or names in\n"
+                          "text (\"setosa\").\n"
                           "Example: ntkit classify --train data/wine.csv --label-column class -o out\n"
                         : ""));
   sub->add_option("--train", cmd->train,

@@ -1,7 +1,7 @@
 // Class labels as a user has them, and predictions written back in the same type.
 //
-// Labels come from a file of their own (a .npy vector of any integer, boolean or integral
-// float dtype; a one-column text file of integers or of names such as "setosa") or from one
+// Labels come from a file of their own (a .npy vector of any integer, boolean, integral float
+// or string dtype; a one-column text file of integers or of names such as "setosa") or from one
 // column of a data file (a CSV with a header: by name; any file: by index, negative from the
 // end). Internally a label is its class number 0 … C−1, classes sorted by value (numbers) or
 // as text (names). Predictions are written as the labels were: a .npy of the labels' dtype,
@@ -22,7 +22,7 @@ struct ClassLabels {
   std::vector<std::string> classes;  // each class as text ("0", "setosa", "True")
   bool numeric = true;               // integer (or boolean) classes, with their values below
   std::vector<std::int64_t> values;  // numeric: each class's value, ascending
-  std::string npy_descr;             // from a .npy: its dtype ("|u1", "<i8", "|b1", "<f8" …); else empty
+  std::string npy_descr;             // from a .npy: its dtype ("|u1", "<i8", "|b1", "<f8", "<U10" …); else empty
   std::string column_name;           // from text with a header: the column's name
 
   std::size_t size() const { return index.size(); }

@@ -200,14 +200,25 @@ def test_string_labels_in_csv_and_predictions_as_csv(ntkit_ok, tmp_path, wine):
     assert report(tmp_path, "S")["classes"] == sorted(names)
 
 
+def test_string_labels_in_npy_and_predictions_in_that_dtype(ntkit_ok, tmp_path, wine):
+    _, y, _, yt = wine
+    names = np.array(["barolo", "grignolino", "barbera"])
+    np.save(tmp_path / "yn.npy", names[y.astype(int)])  # dtype <U10
+    np.save(tmp_path / "ytn.npy", names[yt.astype(int)])
+    ntkit_ok("classify", "--train", "x.npy", "yn.npy", "--test", "xt.npy", "ytn.npy", *FAST, "--diag-reg", 0.01, "-o", "U")
+    pred = np.load(tmp_path / "U" / "predictions.npy")
+    assert pred.dtype == np.dtype("<U10") and np.mean(pred == names[yt.astype(int)]) >= 34 / 36
+    assert report(tmp_path, "U")["test_accuracy"] == pytest.approx(np.mean(pred == names[yt.astype(int)]))
+
+
 def test_label_errors(ntkit, tmp_path, wine):
     _, y, _, _ = wine
     np.save(tmp_path / "yc.npy", y.astype(np.complex128))
-    np.save(tmp_path / "yu.npy", y.astype(str))
+    np.save(tmp_path / "yo.npy", y.astype(object))
     np.save(tmp_path / "y2.npy", np.stack([y, y], axis=1))
     (tmp_path / "y15.csv").write_text("\n".join(["1.5"] + ["1"] * 141) + "\n")
     expect_error(ntkit, tmp_path, "classify", ["--train", "x.npy", "yc.npy"] + FAST, "yc.npy", "dtype", "integer")
-    expect_error(ntkit, tmp_path, "classify", ["--train", "x.npy", "yu.npy"] + FAST, "yu.npy", "string", "as text")
+    expect_error(ntkit, tmp_path, "classify", ["--train", "x.npy", "yo.npy"] + FAST, "yo.npy", "object labels", "astype(str)")
     expect_error(ntkit, tmp_path, "classify", ["--train", "x.npy", "y2.npy"] + FAST, "y2.npy", "(142, 2)")
     expect_error(ntkit, tmp_path, "classify", ["--train", "x.npy", "y15.csv"] + FAST, "y15.csv", "line 1", "integers")
 

@@ -50,10 +50,33 @@ TEST_F(Labels, EveryIntegerAndBooleanDtypeRoundTrips) {
   const double values[2] = {2.0, 2.5};
   write_raw("f8.npy", npy_bytes("<f8", "(2,)", std::string(reinterpret_cast<const char*>(values), 16)));
   EXPECT_ERROR_CONTAINS(read_class_labels(path("f8.npy")), "row 2 has label 2.5");
-  write_raw("u5.npy", npy_bytes("<U5", "(1,)", std::string(20, '\0')));
-  EXPECT_ERROR_CONTAINS(read_class_labels(path("u5.npy")), "string or object labels");
+  write_raw("o.npy", npy_bytes("|O", "(1,)", std::string(8, '\0')));
+  EXPECT_ERROR_CONTAINS(read_class_labels(path("o.npy")), "object labels");
   write_raw("c16.npy", npy_bytes("<c16", "(1,)", std::string(16, '\0')));
   EXPECT_ERROR_CONTAINS(read_class_labels(path("c16.npy")), "unsupported label dtype '<c16'");
+}
+
+// numpy's fixed-width strings: '<U3' is three UTF-32 characters, NUL-padded; '|S3' bytes.
+std::string utf32(const std::u32string& s, std::size_t width) {
+  std::string out(4 * width, '\0');
+  for (std::size_t k = 0; k < s.size(); ++k)
+    for (std::size_t b = 0; b < 4; ++b) out[4 * k + b] = static_cast<char>((s[k] >> (8 * b)) & 0xFF);
+  return out;
+}
+
+TEST_F(Labels, StringDtypesRoundTrip) {
+  write_raw("u.npy", npy_bytes("<U3", "(3,)", utf32(U"ab", 3) + utf32(U"\u00e9t\u00e9", 3) + utf32(U"ab", 3)));
+  const ClassLabels u = read_class_labels(path("u.npy"));
+  EXPECT_FALSE(u.numeric);
+  EXPECT_EQ(u.classes, (std::vector<std::string>{"ab", "\u00e9t\u00e9"}));  // "été" in UTF-8
+  EXPECT_EQ(u.index, (std::vector<int>{0, 1, 0}));
+  std::string ext;
+  EXPECT_EQ(encode_predicted_labels(u, {1, 0}, ext), npy_bytes("<U3", "(2,)", utf32(U"\u00e9t\u00e9", 3) + utf32(U"ab", 3)));
+  EXPECT_EQ(ext, ".npy");
+  write_raw("s.npy", npy_bytes("|S2", "(2,)", std::string("x\0yz", 4)));
+  const ClassLabels b = read_class_labels(path("s.npy"));
+  EXPECT_EQ(b.classes, (std::vector<std::string>{"x", "yz"}));
+  EXPECT_EQ(encode_predicted_labels(b, {1, 0}, ext), npy_bytes("|S2", "(2,)", std::string("yzx\0", 4)));
 }
 
 TEST_F(Labels, NamesInTextWithOrWithoutAHeader) {
