@@ -15,13 +15,7 @@
 
 #include "ntkit/error.hpp"
 #include "ntkit/kernel_ridge.hpp"
-// The BLAS names: blas_api.hpp maps them to the linked OpenBLAS build (issue 14's work, not
-// yet in every checkout); Debian's <cblas.h> declares them as they are otherwise.
-#if __has_include("blas_api.hpp")
-#include "blas_api.hpp"
-#else
-#include <cblas.h>
-#endif
+#include "blas_api.hpp"  // openblas_get/set_num_threads of the linked OpenBLAS build
 
 namespace ntkit {
 namespace {
