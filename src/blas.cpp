@@ -73,23 +73,6 @@ void call_syrk(int n, int k, float alpha, const float* a, int lda, float* c, int
 // few per cent of the product at most.
 constexpr Eigen::Index kTileRows = 512, kTileCols = 2048;
 
-// OpenBLAS single-threaded for the tiles; its previous thread count is restored afterwards, for
-// the LAPACK calls that use it.
-class SingleThreadedBlas {
- public:
-  SingleThreadedBlas() : previous_(openblas_get_num_threads()) {
-    if (previous_ != 1) openblas_set_num_threads(1);
-  }
-  ~SingleThreadedBlas() {
-    if (previous_ != 1) openblas_set_num_threads(previous_);
-  }
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  int previous_;
-};
-
 template <class T>
 void tiled_gemm(bool ta, bool tb, Eigen::Index m, Eigen::Index n, Eigen::Index k, T alpha, const T* a,
                 Eigen::Index lda, const T* b, Eigen::Index ldb, T beta, T* c, Eigen::Index ldc) {
@@ -229,5 +212,12 @@ template void syrk_upper<double>(MatrixView<double>, RowMatrix<double>&);
 template void syrk_upper<float>(MatrixView<float>, RowMatrix<float>&);
 
 void advise_huge_pages_for(void* data, std::size_t bytes) { advise_huge_pages(data, bytes); }
+
+SingleThreadedBlas::SingleThreadedBlas() : previous_(openblas_get_num_threads()) {
+  if (previous_ != 1) openblas_set_num_threads(1);
+}
+SingleThreadedBlas::~SingleThreadedBlas() {
+  if (previous_ != 1) openblas_set_num_threads(previous_);
+}
 
 }  // namespace ntkit::detail

@@ -37,6 +37,20 @@ template <class T>
 void mirror_rows_to_lower(T* m, Eigen::Index ld, Eigen::Index n, Eigen::Index row_begin, Eigen::Index row_end);
 void mirror_upper_to_lower(RowMatrix<double>& m);  // the whole matrix
 
+/// OpenBLAS single-threaded for the lifetime of the guard (its previous thread count restored
+/// afterwards): for BLAS/LAPACK calls made from inside OpenMP parallel work, where OpenBLAS's
+/// own threads would oversubscribe the cores.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas();
+  ~SingleThreadedBlas();
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  int previous_;
+};
+
 /// Asks for transparent huge pages on a fresh, large output buffer before it is first written
 /// (fewer page faults and TLB misses); advisory, failures change nothing but speed.
 void advise_huge_pages_for(void* data, std::size_t bytes);

@@ -15,7 +15,7 @@
 
 #include "ntkit/error.hpp"
 #include "ntkit/kernel_ridge.hpp"
-#include "blas_api.hpp"  // openblas_get/set_num_threads of the linked OpenBLAS build
+#include "blas.hpp"  // SingleThreadedBlas
 
 namespace ntkit {
 namespace {
@@ -185,20 +185,7 @@ double fold_score(const KernelMethodSpec& spec, MatrixView<double> k, MatrixView
 // OpenBLAS single-threaded while the fits run in parallel on OpenMP's threads: each fit's
 // Cholesky factorization starting OpenBLAS's own threads as well oversubscribed the cores
 // (2 fits × 2 BLAS threads on 2 cores ran 2-15x slower, most of it spinning in the kernel).
-class SingleThreadedBlas {
- public:
-  SingleThreadedBlas() : previous_(openblas_get_num_threads()) {
-    if (previous_ != 1) openblas_set_num_threads(1);
-  }
-  ~SingleThreadedBlas() {
-    if (previous_ != 1) openblas_set_num_threads(previous_);
-  }
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  int previous_;
-};
+using detail::SingleThreadedBlas;
 
 void check_fold_count(Eigen::Index n, int folds) {
   if (folds < 2 || folds > n)
