@@ -12,6 +12,26 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BIN = str(REPO_ROOT / "build" / "apps" / "ntkit" / "ntkit")
 
 
+def run_on_terminal(args, cwd):
+    """Runs args with stderr on a pseudo-terminal; returns (exit status, what was drawn there)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the follower side closed: the process is done
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(leader)
+    return proc.wait(timeout=120), drawn.decode(errors="replace")
+
+
 def ntkit_path() -> str:
     return os.environ.get("NTKIT_BIN", DEFAULT_BIN)
 

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, run_on_terminal
 
 ARCH2 = "Dense(512, W_std=1.5, b_std=0.1), Relu, Dense(512, W_std=1.5, b_std=0.1), Relu, Dense(1, W_std=1.5, b_std=0.1)"
 ARCH1 = "Dense(512, W_std=1.5, b_std=0.1), Relu, Dense(1, W_std=1.5, b_std=0.1)"
@@ -362,27 +362,6 @@ def test_cross_validation_is_stratified_and_the_same_on_one_or_two_threads(ntkit
             reports.append(report(tmp_path, out))
     assert reports[0] == reports[2] and reports[1] == reports[3]
     assert reports[0]["stratified"] is True
-
-
-def run_on_terminal(args, cwd):
-    """Runs args with stderr on a pseudo-terminal; returns (exit status, what was drawn there)."""
-    import os
-    import pty
-    import subprocess
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=follower)
-    os.close(follower)
-    drawn = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the follower side closed: the process is done
-            break
-        if not chunk:
-            break
-        drawn += chunk
-    os.close(leader)
-    return proc.wait(timeout=120), drawn.decode(errors="replace")
 
 
 def test_progress_bar_on_a_terminal(ntkit_bin, tmp_path):

@@ -3,12 +3,12 @@
 The reference here is an independent NumPy version of the recursion (SPEC §5 and
 neural-tangents' LayerNorm), written from the formulas, not from ntkit's code.
 """
-import os
-import pty
 import subprocess
 
 import numpy as np
 import pytest
+
+from conftest import run_on_terminal
 
 
 def relu_dual(q, c):
@@ -103,24 +103,6 @@ def test_bad_panel_rows_and_quiet(ntkit, ntkit_ok, data):
     assert not (data / "k.npy").exists()
     r = ntkit_ok("kernel", "--arch", "Dense(8), Relu, Dense(1)", "--x1", "x.npy", "--quiet", "-o", "k.npy")
     assert r.stderr == ""
-
-
-def run_on_terminal(args, cwd):
-    """Runs ntkit with stderr on a pseudo-terminal; returns (exit code, what it drew there)."""
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=follower)
-    os.close(follower)
-    drawn = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the follower side closed: the process is done
-            break
-        if not chunk:
-            break
-        drawn += chunk
-    os.close(leader)
-    return proc.wait(timeout=120), drawn.decode(errors="replace")
 
 
 def test_progress_bar_on_a_terminal_only(ntkit_bin, tmp_path):
