@@ -23,8 +23,13 @@ print(core._openblas_core_to_request() or "-", core.blas_info()["core"])
 """
 
 
+# Set once a probe has answered, so that child processes (multiprocessing, joblib workers) that
+# import ntkit on the same machine do not probe again.
+CHECKED = "NTKIT_OPENBLAS_KERNELS_CHECKED"
+
+
 def choose_openblas_kernels(extension_path):
-    if "OPENBLAS_CORETYPE" in os.environ or not extension_path:
+    if "OPENBLAS_CORETYPE" in os.environ or os.environ.get(CHECKED) == "1" or not extension_path:
         return
     try:
         probe = subprocess.run([sys.executable, "-S", "-c", _PROBE, extension_path], capture_output=True, text=True,
@@ -32,6 +37,8 @@ def choose_openblas_kernels(extension_path):
     except (OSError, subprocess.SubprocessError):
         return  # no child process here: the library keeps its own choice
     words = probe.stdout.split()
-    if probe.returncode != 0 or len(words) != 2 or words[0] == "-":
-        return  # nothing to replace (or the probe failed: then the library keeps its own choice)
-    os.environ["OPENBLAS_CORETYPE"], os.environ["NTKIT_REPLACED_OPENBLAS_CORE"] = words
+    if probe.returncode != 0 or len(words) != 2:
+        return  # the probe failed: the library keeps its own choice
+    os.environ[CHECKED] = "1"
+    if words[0] != "-":
+        os.environ["OPENBLAS_CORETYPE"], os.environ["NTKIT_REPLACED_OPENBLAS_CORE"] = words

@@ -17,8 +17,11 @@ def cpu_has(*flags):
     return set(flags) <= set(line.split())
 
 
+CLEARED = ("OPENBLAS_CORETYPE", "NTKIT_REPLACED_OPENBLAS_CORE", _blas.CHECKED)
+
+
 def run_python(code, **env_changes):
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "NTKIT_REPLACED_OPENBLAS_CORE")}
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
     env.update(env_changes)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -56,20 +59,31 @@ def fake_engine(tmp_path, request, loaded):
     return str(path)
 
 
+def clear(monkeypatch):
+    for name in CLEARED:
+        monkeypatch.delenv(name, raising=False)
+
+
 def test_the_probe_requests_the_cpus_family_in_place_of_generic_kernels(tmp_path, monkeypatch):
-    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
-    monkeypatch.delenv("NTKIT_REPLACED_OPENBLAS_CORE", raising=False)
+    clear(monkeypatch)
     _blas.choose_openblas_kernels(fake_engine(tmp_path, "SkylakeX", "Prescott"))
     assert os.environ["OPENBLAS_CORETYPE"] == "SkylakeX"
     assert os.environ["NTKIT_REPLACED_OPENBLAS_CORE"] == "Prescott"
 
 
 def test_the_probe_changes_nothing_when_nothing_is_to_replace(tmp_path, monkeypatch):
-    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
-    monkeypatch.delenv("NTKIT_REPLACED_OPENBLAS_CORE", raising=False)
+    clear(monkeypatch)
+    _blas.choose_openblas_kernels(str(tmp_path / "missing_engine.so"))  # a failed probe: no change
+    assert "OPENBLAS_CORETYPE" not in os.environ and _blas.CHECKED not in os.environ
     _blas.choose_openblas_kernels(fake_engine(tmp_path, "", "SkylakeX"))
     assert "OPENBLAS_CORETYPE" not in os.environ
-    _blas.choose_openblas_kernels(str(tmp_path / "missing_engine.so"))  # a failed probe: no change
+    assert os.environ[_blas.CHECKED] == "1"  # child processes need not ask again
+
+
+def test_a_child_of_a_checked_process_does_not_probe(tmp_path, monkeypatch):
+    clear(monkeypatch)
+    monkeypatch.setenv(_blas.CHECKED, "1")
+    _blas.choose_openblas_kernels(fake_engine(tmp_path, "SkylakeX", "Prescott"))
     assert "OPENBLAS_CORETYPE" not in os.environ
 
 
