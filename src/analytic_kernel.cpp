@@ -366,8 +366,8 @@ struct Destination {
   T* nngp = nullptr;
   T* ntk = nullptr;
   Index ld = 0;
-  /// Called (from the calling thread) when rows [begin, end) are final, after each panel.
-  std::function<void(Index begin, Index end)> rows_done;
+  /// Called (from the calling thread) after each panel: the rows before `end` are final.
+  std::function<void(Index end)> rows_done;
 };
 
 // Reports progress from the calling thread (OpenMP thread 0) as rows finish. The callback may
@@ -490,7 +490,7 @@ void compute_kernels(const Network& network, Plan& plan, MatrixView<T> x1, const
     }
     // Rows before i1 are final: the upper part by this or an earlier panel, the mirrored lower
     // part by earlier panels.
-    if (out.rows_done) out.rows_done(0, i1);
+    if (out.rows_done) out.rows_done(i1);
     counter.report();
   }
   counter.finish();
@@ -571,10 +571,10 @@ void to_npy(const Network& network, MatrixView<T> x1, const MatrixView<T>* x2, c
     panel = std::max<Index>(64, static_cast<Index>(static_cast<double>(Index{1} << 30) / std::max(row_bytes, 1.0)));
     if (row_bytes * static_cast<double>(n1) >= 32.0 * (1 << 20)) panel = std::min(panel, std::max<Index>(256, (n1 + 7) / 8));
   }
-  out.rows_done = [&](Index begin, Index end) {
-    const auto first = static_cast<std::size_t>(begin) * cols * sizeof(T), bytes = static_cast<std::size_t>(end - begin) * cols * sizeof(T);
-    if (nngp_file) nngp_file->start_writeback(first, bytes);
-    if (ntk_file) ntk_file->start_writeback(first, bytes);
+  out.rows_done = [&](Index end) {
+    const std::size_t bytes = static_cast<std::size_t>(end) * cols * sizeof(T);
+    if (nngp_file) nngp_file->start_writeback(bytes);
+    if (ntk_file) ntk_file->start_writeback(bytes);
   };
   compute_kernels<T>(network, plan, x1, x2, out, panel, options.progress);
   // Both files written before either is renamed into place: they appear together or not at all.

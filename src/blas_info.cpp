@@ -6,15 +6,12 @@
 #include <fstream>
 #include <sstream>
 
+#include <strings.h>
+
 #include "blas_api.hpp"
 
 namespace ntkit {
 namespace {
-
-std::string lowercase(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string cpu_model_name() {
   std::ifstream cpuinfo("/proc/cpuinfo");
@@ -62,14 +59,16 @@ bool openblas_core_is_vectorized(const std::string& core) {
   // OpenBLAS's kernel families with AVX2 or AVX-512 code (x86-64). Every other name (Prescott,
   // Core2, Nehalem, Sandybridge, Barcelona, ...) runs SSE or AVX1 kernels.
   static const char* const vectorized[] = {"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "excavator"};
-  const std::string name = lowercase(core);
-  return std::any_of(std::begin(vectorized), std::end(vectorized), [&](const char* v) { return name == v; });
+  return std::any_of(std::begin(vectorized), std::end(vectorized),
+                     [&](const char* v) { return ::strcasecmp(core.c_str(), v) == 0; });
 }
 
 std::string core_to_request(const char* user_setting, const std::string& loaded_core, const std::string& best) {
   if (user_setting != nullptr || best.empty() || openblas_core_is_vectorized(loaded_core)) return "";
   return best;
 }
+
+std::string loaded_openblas_core() { return openblas_get_corename(); }
 
 std::string openblas_core_to_request() {
   return core_to_request(std::getenv("OPENBLAS_CORETYPE"), openblas_get_corename(), best_openblas_core_for_this_cpu());
@@ -87,11 +86,12 @@ BlasInfo blas_info() {
   info.config = openblas_get_config();
   while (!info.config.empty() && info.config.back() == ' ') info.config.pop_back();
   info.version = version_in(info.config);
-  info.core = openblas_get_corename();
+  info.core = detail::loaded_openblas_core();
   info.threads = openblas_get_num_threads();
   info.cpu = cpu_model_name();
   info.cpu_vectors = cpu_has_avx512() ? "AVX-512" : cpu_has_avx2() ? "AVX2" : "SSE";
-  info.generic_core = !detail::best_openblas_core_for_this_cpu().empty() && !detail::openblas_core_is_vectorized(info.core);
+  // Generic: the rule would replace these kernels if the user had not chosen them.
+  info.generic_core = !detail::core_to_request(nullptr, info.core, detail::best_openblas_core_for_this_cpu()).empty();
   if (const char* replaced = std::getenv("NTKIT_REPLACED_OPENBLAS_CORE")) info.replaced_core = replaced;
   return info;
 }

@@ -4,7 +4,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -45,15 +44,13 @@ MappedNpyMatrix::MappedNpyMatrix(const std::string& path, std::size_t rows, std:
   data_offset_ = preamble.size();
 }
 
-void MappedNpyMatrix::start_writeback(std::size_t first, std::size_t bytes) {
-  // Only what was not started yet: callers report "rows [0, end) are final" after each panel.
-  const std::size_t end = first + bytes;
+void MappedNpyMatrix::start_writeback(std::size_t end) {
+  // Only what was not started yet, [written_back_, end).
   if (mapping_ == nullptr || end <= written_back_) return;
-  const std::size_t begin = std::max(first, written_back_);
   // SYNC_FILE_RANGE_WRITE starts the writeback and returns without waiting; errors surface in
   // finish()'s msync/fsync, which wait for every page.
-  ::sync_file_range(file_.fd(), static_cast<off_t>(data_offset_ + begin), static_cast<off_t>(end - begin),
-                    SYNC_FILE_RANGE_WRITE);
+  ::sync_file_range(file_.fd(), static_cast<off_t>(data_offset_ + written_back_),
+                    static_cast<off_t>(end - written_back_), SYNC_FILE_RANGE_WRITE);
   written_back_ = end;
 }
 

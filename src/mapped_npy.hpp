@@ -27,9 +27,9 @@ class MappedNpyMatrix {
   /// The row-major data (rows x cols values of the dtype).
   void* data() { return data_; }
 
-  /// Starts writing the data bytes [first, first + bytes) to disk in the background (advisory:
-  /// pages written again later are written again; finish() still waits for everything).
-  void start_writeback(std::size_t first, std::size_t bytes);
+  /// The data bytes before `end` are final: starts writing those not yet started to disk in
+  /// the background (advisory; finish() still waits for everything).
+  void start_writeback(std::size_t end);
 
   /// Writes the mapped pages back and unmaps: the file is complete but not yet in place; put it
   /// there with file().publish(), or with detail::publish_all for several files at once.

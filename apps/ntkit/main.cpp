@@ -49,7 +49,7 @@ void set_library_environment_and_reexecute(char** argv) {
     changed = true;
   const std::string core = ntkit::detail::openblas_core_to_request();
   if (!core.empty()) {
-    const std::string generic = ntkit::blas_info().core;
+    const std::string generic = ntkit::detail::loaded_openblas_core();
     if (setenv("OPENBLAS_CORETYPE", core.c_str(), 0) == 0 && setenv("NTKIT_REPLACED_OPENBLAS_CORE", generic.c_str(), 1) == 0)
       changed = true;
   }

@@ -49,6 +49,9 @@ bool openblas_core_is_vectorized(const std::string& core);
 /// kernels already, a CPU without AVX2, or a user's setting, which is always kept).
 std::string core_to_request(const char* user_setting, const std::string& loaded_core, const std::string& best);
 
+/// The kernel family the loaded OpenBLAS runs (its own name for it).
+std::string loaded_openblas_core();
+
 /// core_to_request for this process: its environment, its loaded OpenBLAS and its CPU.
 std::string openblas_core_to_request();
 

@@ -1,6 +1,9 @@
 // blas_info: what the BLAS runs on, and the rule that replaces generic OpenBLAS kernels
 // (ntkit/blas_info.hpp).
 #include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -39,9 +42,29 @@ TEST(BlasInfo, DescribesTheLoadedLibrary) {
   EXPECT_EQ(text.find("warning") != std::string::npos, info.generic_core) << text;
 }
 
+// Against the kernel's own list of the CPU's instruction sets (/proc/cpuinfo), not the
+// compiler's cpuid query that the library uses.
 TEST(BlasInfo, BestFamilyFollowsTheCpusInstructions) {
-  const std::string vectors = blas_info().cpu_vectors, best = detail::best_openblas_core_for_this_cpu();
-  EXPECT_EQ(best, vectors == "AVX-512" ? "SkylakeX" : vectors == "AVX2" ? "Haswell" : "");
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  std::set<std::string> flags;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(line.substr(line.find(':') + 1));
+    for (std::string w; words >> w;) flags.insert(w);
+    break;
+  }
+  if (flags.empty()) GTEST_SKIP() << "no /proc/cpuinfo flags";
+  const auto has = [&](std::initializer_list<const char*> names) {
+    for (const char* n : names)
+      if (!flags.count(n)) return false;
+    return true;
+  };
+  const std::string expected = has({"avx512f", "avx512bw", "avx512dq", "avx512vl"}) ? "SkylakeX"
+                               : has({"avx2", "fma"})                                ? "Haswell"
+                                                                                     : "";
+  EXPECT_EQ(detail::best_openblas_core_for_this_cpu(), expected);
+  EXPECT_EQ(blas_info().cpu_vectors, expected == "SkylakeX" ? "AVX-512" : expected == "Haswell" ? "AVX2" : "SSE");
 }
 
 }  // namespace
