@@ -1,4 +1,4 @@
-// The network description: activation parameter tables, builders, equality, argument checks,
+// The network description: builders, equality, argument checks,
 // structural validation and canonical printing. The text parser is in network_parse.cpp.
 #include "ntkit/network.hpp"
 
@@ -7,125 +7,16 @@
 #include <string>
 #include <utility>
 
+#include "layer_text.hpp"
 #include "ntkit/error.hpp"
 
 namespace ntkit {
 namespace {
 
-using F = ActivationField;
-constexpr std::optional<double> kRequired = std::nullopt;
-
-// Neural-tangents' signatures (stax/elementwise.py), in positional order; the ntkit-only
-// layers (Tanh … Silu) follow jax.nn's parameters.
-const std::vector<ActivationInfo> kActivations = {
-    {ActivationKind::Relu, "Relu", {{"do_stabilize", F::DoStabilize, 0.0}}},
-    {ActivationKind::LeakyRelu,
-     "LeakyRelu",
-     {{"alpha", F::Alpha, kRequired}, {"do_stabilize", F::DoStabilize, 0.0}}},
-    {ActivationKind::ABRelu,
-     "ABRelu",
-     {{"a", F::A, kRequired}, {"b", F::B, kRequired}, {"do_stabilize", F::DoStabilize, 0.0}}},
-    {ActivationKind::Abs, "Abs", {{"do_stabilize", F::DoStabilize, 0.0}}},
-    {ActivationKind::Erf, "Erf", {{"a", F::A, 1.0}, {"b", F::B, 1.0}, {"c", F::C, 0.0}}},
-    {ActivationKind::Sigmoid_like, "Sigmoid_like", {}},
-    {ActivationKind::Gelu, "Gelu", {{"approximate", F::Approximate, 0.0}}},
-    {ActivationKind::Sin, "Sin", {{"a", F::A, 1.0}, {"b", F::B, 1.0}, {"c", F::C, 0.0}}},
-    {ActivationKind::Cos, "Cos", {{"a", F::A, 1.0}, {"b", F::B, 1.0}, {"c", F::C, 0.0}}},
-    {ActivationKind::Sign, "Sign", {}},
-    {ActivationKind::Rbf, "Rbf", {{"gamma", F::Gamma, 1.0}}},
-    {ActivationKind::Gaussian, "Gaussian", {{"a", F::A, 1.0}, {"b", F::B, -1.0}}},
-    {ActivationKind::Exp, "Exp", {{"a", F::A, 1.0}, {"b", F::B, 1.0}}},
-    {ActivationKind::Monomial, "Monomial", {{"degree", F::Degree, kRequired}}},
-    {ActivationKind::RectifiedMonomial, "RectifiedMonomial", {{"degree", F::Degree, kRequired}}},
-    {ActivationKind::Polynomial, "Polynomial", {{"coef", F::Coef, kRequired}}},
-    {ActivationKind::Tanh, "Tanh", {}},
-    {ActivationKind::Softplus, "Softplus", {}},
-    {ActivationKind::Elu, "Elu", {{"alpha", F::Alpha, 1.0}}},
-    {ActivationKind::Selu, "Selu", {}},
-    {ActivationKind::Silu, "Silu", {}},
-};
-
-// Scalar fields as doubles, so that one table drives defaults, equality and printing.
-double scalar_field(const ActivationLayer& layer, ActivationField field) {
-  switch (field) {
-    case F::A: return layer.a;
-    case F::B: return layer.b;
-    case F::C: return layer.c;
-    case F::Alpha: return layer.alpha;
-    case F::Gamma: return layer.gamma;
-    case F::Degree: return layer.degree;
-    case F::Approximate: return layer.approximate ? 1.0 : 0.0;
-    case F::DoStabilize: return layer.do_stabilize ? 1.0 : 0.0;
-    case F::Coef: break;
-  }
-  return 0.0;
-}
-
-void set_scalar_field(ActivationLayer& layer, ActivationField field, double value) {
-  switch (field) {
-    case F::A: layer.a = value; break;
-    case F::B: layer.b = value; break;
-    case F::C: layer.c = value; break;
-    case F::Alpha: layer.alpha = value; break;
-    case F::Gamma: layer.gamma = value; break;
-    case F::Degree: layer.degree = static_cast<int>(value); break;
-    case F::Approximate: layer.approximate = value != 0.0; break;
-    case F::DoStabilize: layer.do_stabilize = value != 0.0; break;
-    case F::Coef: break;
-  }
-}
-
-bool is_bool_field(ActivationField field) {
-  return field == F::Approximate || field == F::DoStabilize;
-}
-
-// Shortest text that reads back to the same double (std::to_chars round-trips exactly).
-std::string format_number(double value) {
-  char buffer[64];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return std::string(buffer, result.ptr);
-}
-
-std::string format_list(const std::vector<double>& values) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += format_number(values[i]);
-  }
-  return out + "]";
-}
-
-std::string join_arguments(const std::string& name, const std::vector<std::string>& arguments) {
-  if (arguments.empty()) return name;  // parameterless layers print without "()"
-  std::string out = name + "(";
-  for (std::size_t i = 0; i < arguments.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += arguments[i];
-  }
-  return out + ")";
-}
-
-std::string print_activation(const ActivationLayer& layer) {
-  const ActivationInfo& info = activation_info(layer.kind);
-  std::vector<std::string> arguments;
-  for (const ActivationParameter& parameter : info.parameters) {
-    const std::string key = std::string(parameter.name) + "=";
-    if (parameter.field == F::Coef) {
-      arguments.push_back(key + format_list(layer.coef));
-      continue;
-    }
-    const double value = scalar_field(layer, parameter.field);
-    if (parameter.default_value && *parameter.default_value == value) continue;
-    if (is_bool_field(parameter.field)) {
-      arguments.push_back(key + (value != 0.0 ? "True" : "False"));
-    } else if (parameter.field == F::Degree) {
-      arguments.push_back(key + std::to_string(layer.degree));
-    } else {
-      arguments.push_back(key + format_number(value));
-    }
-  }
-  return join_arguments(info.name, arguments);
-}
+using detail::bad_argument;
+using detail::format_list;
+using detail::format_number;
+using detail::join_arguments;
 
 std::string print_branch(const Network& branch) {
   if (branch.layers.size() == 1) return to_string(branch.layers.front());
@@ -135,52 +26,6 @@ std::string print_branch(const Network& branch) {
     out += to_string(branch.layers[i]);
   }
   return out + ")";
-}
-
-[[noreturn]] void bad_argument(const std::string& layer, const std::string& argument,
-                               const std::string& requirement, const std::string& got,
-                               std::string* bad_argument_out) {
-  if (bad_argument_out) *bad_argument_out = argument;
-  throw Error(layer + ": " + argument + " must be " + requirement + ", got " + got);
-}
-
-void check_activation(const ActivationLayer& layer, std::string* bad) {
-  const ActivationInfo& info = activation_info(layer.kind);
-  for (const ActivationParameter& parameter : info.parameters) {
-    if (parameter.field == F::Coef) {
-      if (layer.coef.empty()) {
-        bad_argument(info.name, "coef", "a non-empty list of numbers, e.g. coef=[0, 1, 0.5]",
-                     "[]", bad);
-      }
-      if (layer.coef.size() > static_cast<std::size_t>(kMaxDegree) + 1) {
-        bad_argument(info.name, "coef",
-                     "at most " + std::to_string(kMaxDegree + 1) + " coefficients (degree ≤ " +
-                         std::to_string(kMaxDegree) + ")",
-                     std::to_string(layer.coef.size()) + " coefficients", bad);
-      }
-      for (double value : layer.coef) {
-        if (!std::isfinite(value)) {
-          bad_argument(info.name, "coef", "a list of finite numbers", format_list(layer.coef),
-                       bad);
-        }
-      }
-    } else if (parameter.field == F::Degree) {
-      if (layer.degree < 0 || layer.degree > kMaxDegree) {
-        bad_argument(info.name, "degree",
-                     "an integer from 0 to " + std::to_string(kMaxDegree) +
-                         " (higher powers overflow double precision at unit variance)",
-                     std::to_string(layer.degree), bad);
-      }
-    } else if (!is_bool_field(parameter.field)) {
-      const double value = scalar_field(layer, parameter.field);
-      if (!std::isfinite(value)) {
-        bad_argument(info.name, parameter.name, "a finite number", format_number(value), bad);
-      }
-    }
-  }
-  if (layer.kind == ActivationKind::Rbf && layer.gamma < 0) {
-    bad_argument("Rbf", "gamma", "≥ 0 (gamma = 1 / (2 l²))", format_number(layer.gamma), bad);
-  }
 }
 
 // ---- Structural validation ---------------------------------------------------------------
@@ -357,35 +202,7 @@ std::string describe_path(const std::vector<int>& path) {
 
 // ---- Tables --------------------------------------------------------------------------------
 
-const std::vector<ActivationInfo>& activation_table() { return kActivations; }
-
-const ActivationInfo& activation_info(ActivationKind kind) {
-  return kActivations.at(static_cast<std::size_t>(kind));
-}
-
-ActivationLayer make_activation(ActivationKind kind) {
-  ActivationLayer layer;
-  layer.kind = kind;
-  for (const ActivationParameter& parameter : activation_info(kind).parameters) {
-    if (parameter.field == F::Coef) continue;
-    set_scalar_field(layer, parameter.field, parameter.default_value.value_or(0.0));
-  }
-  return layer;
-}
-
 // ---- Equality ------------------------------------------------------------------------------
-
-bool operator==(const ActivationLayer& x, const ActivationLayer& y) {
-  if (x.kind != y.kind) return false;
-  for (const ActivationParameter& parameter : activation_info(x.kind).parameters) {
-    if (parameter.field == F::Coef) {
-      if (x.coef != y.coef) return false;
-    } else if (scalar_field(x, parameter.field) != scalar_field(y, parameter.field)) {
-      return false;
-    }
-  }
-  return true;
-}
 
 bool operator==(const ParallelLayer& x, const ParallelLayer& y) { return x.branches == y.branches; }
 
@@ -406,7 +223,7 @@ void check_layer_arguments(const Layer& layer, std::string* bad) {
                    format_number(*dense->b_std), bad);
     }
   } else if (const auto* activation = std::get_if<ActivationLayer>(&layer)) {
-    check_activation(*activation, bad);
+    check_activation_arguments(*activation, bad);
   } else if (const auto* norm = std::get_if<LayerNormLayer>(&layer)) {
     if (!std::isfinite(norm->eps) || norm->eps < 0) {
       bad_argument("LayerNorm", "eps", "a finite number ≥ 0", format_number(norm->eps), bad);
@@ -453,8 +270,6 @@ int dense_layer_count(const Network& network) {
 
 // ---- Printing ------------------------------------------------------------------------------
 
-std::string to_string(ActivationKind kind) { return activation_info(kind).name; }
-
 std::string to_string(const Layer& layer) {
   if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
     std::vector<std::string> arguments{std::to_string(dense->out_dim)};
@@ -465,9 +280,7 @@ std::string to_string(const Layer& layer) {
     }
     return join_arguments("Dense", arguments);
   }
-  if (const auto* activation = std::get_if<ActivationLayer>(&layer)) {
-    return print_activation(*activation);
-  }
+  if (const auto* activation = std::get_if<ActivationLayer>(&layer)) return to_string(*activation);
   if (const auto* norm = std::get_if<LayerNormLayer>(&layer)) {
     if (norm->eps == LayerNormLayer{}.eps) return "LayerNorm";
     return "LayerNorm(eps=" + format_number(norm->eps) + ")";
@@ -501,69 +314,12 @@ Layer checked(Layer layer) {
   return layer;
 }
 
-Layer activation(ActivationKind kind, std::initializer_list<std::pair<F, double>> values) {
-  ActivationLayer layer = make_activation(kind);
-  for (const auto& [field, value] : values) set_scalar_field(layer, field, value);
-  return checked(layer);
-}
 }  // namespace
 
 Layer Dense(int out_dim, double W_std, std::optional<double> b_std,
             Parameterization parameterization) {
   return checked(DenseLayer{out_dim, W_std, b_std, parameterization});
 }
-Layer Relu(bool do_stabilize) {
-  return activation(ActivationKind::Relu, {{F::DoStabilize, do_stabilize}});
-}
-Layer LeakyRelu(double alpha, bool do_stabilize) {
-  return activation(ActivationKind::LeakyRelu, {{F::Alpha, alpha}, {F::DoStabilize, do_stabilize}});
-}
-Layer ABRelu(double a, double b, bool do_stabilize) {
-  return activation(ActivationKind::ABRelu, {{F::A, a}, {F::B, b}, {F::DoStabilize, do_stabilize}});
-}
-Layer Abs(bool do_stabilize) {
-  return activation(ActivationKind::Abs, {{F::DoStabilize, do_stabilize}});
-}
-Layer Erf(double a, double b, double c) {
-  return activation(ActivationKind::Erf, {{F::A, a}, {F::B, b}, {F::C, c}});
-}
-Layer Sigmoid_like() { return activation(ActivationKind::Sigmoid_like, {}); }
-Layer Gelu(bool approximate) {
-  return activation(ActivationKind::Gelu, {{F::Approximate, approximate}});
-}
-Layer Sin(double a, double b, double c) {
-  return activation(ActivationKind::Sin, {{F::A, a}, {F::B, b}, {F::C, c}});
-}
-Layer Cos(double a, double b, double c) {
-  return activation(ActivationKind::Cos, {{F::A, a}, {F::B, b}, {F::C, c}});
-}
-Layer Sign() { return activation(ActivationKind::Sign, {}); }
-Layer Step() { return RectifiedMonomial(0); }
-Layer Rbf(double gamma) { return activation(ActivationKind::Rbf, {{F::Gamma, gamma}}); }
-Layer Gaussian(double a, double b) {
-  return activation(ActivationKind::Gaussian, {{F::A, a}, {F::B, b}});
-}
-Layer Exp(double a, double b) { return activation(ActivationKind::Exp, {{F::A, a}, {F::B, b}}); }
-Layer Monomial(int degree) {
-  ActivationLayer layer = make_activation(ActivationKind::Monomial);
-  layer.degree = degree;
-  return checked(layer);
-}
-Layer RectifiedMonomial(int degree) {
-  ActivationLayer layer = make_activation(ActivationKind::RectifiedMonomial);
-  layer.degree = degree;
-  return checked(layer);
-}
-Layer Polynomial(std::vector<double> coef) {
-  ActivationLayer layer = make_activation(ActivationKind::Polynomial);
-  layer.coef = std::move(coef);
-  return checked(layer);
-}
-Layer Tanh() { return activation(ActivationKind::Tanh, {}); }
-Layer Softplus() { return activation(ActivationKind::Softplus, {}); }
-Layer Elu(double alpha) { return activation(ActivationKind::Elu, {{F::Alpha, alpha}}); }
-Layer Selu() { return activation(ActivationKind::Selu, {}); }
-Layer Silu() { return activation(ActivationKind::Silu, {}); }
 Layer Identity() { return IdentityLayer{}; }
 Layer LayerNorm(double eps) { return checked(LayerNormLayer{eps}); }
 Layer FanOut(int num) { return checked(FanOutLayer{num}); }
