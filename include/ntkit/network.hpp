@@ -162,6 +162,7 @@ Layer Softplus();
 Layer Elu(double alpha = 1.0);
 Layer Selu();
 Layer Silu();
+Layer Hermite(int degree);  // He_degree(x) / √(degree!), neural-tangents' Hermite
 Layer Identity();
 Layer LayerNorm(double eps = 1e-12);
 Layer FanOut(int num);
