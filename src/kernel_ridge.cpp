@@ -1,15 +1,13 @@
 #include "ntkit/kernel_ridge.hpp"
 
-#include "blas_api.hpp"
-
 #include <algorithm>
-#include <climits>
 #include <cmath>
 #include <limits>
 #include <numeric>
 #include <random>
 #include <sstream>
 
+#include "cholesky.hpp"
 #include "ntkit/error.hpp"
 
 namespace ntkit {
@@ -36,32 +34,13 @@ void KernelRidge::fit(MatrixView<double> kernel, MatrixView<double> targets, dou
   } else if ((kernel - kernel.transpose()).cwiseAbs().maxCoeff() > 1e-10 * kernel.cwiseAbs().maxCoeff()) {
     msg << "kernel_ridge: the kernel K(X, X) is not symmetric (largest |K - Kᵀ| is "
         << (kernel - kernel.transpose()).cwiseAbs().maxCoeff() << "); pass K(X, X), not a cross kernel";
-  } else if (n > INT_MAX) {
-    msg << "kernel_ridge: n = " << n << " is too large for LAPACK";
   }
   if (!msg.str().empty()) throw Error(msg.str());
 
-  RowMatrixD factor = kernel;
-  factor.diagonal().array() += lambda;
-  const auto ni = static_cast<lapack_int>(n);
-  // K + λI is symmetric, so its row-major storage is also its column-major storage: LAPACK
-  // works on it in place, without the transposed copy LAPACK_ROW_MAJOR would make.
-  const lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', ni, factor.data(), ni);
-  if (info > 0) {
-    msg << "kernel_ridge: K + lambda*I is not positive definite (lambda = " << lambda
-        << "; Cholesky failed at leading minor " << info << " of " << n
-        << "). The kernel matrix is singular or indefinite, e.g. from duplicated inputs: "
-           "use a ridge lambda > 0, such as 1e-6 times the mean of diag(K) = "
-        << 1e-6 * kernel.diagonal().mean();
-    throw Error(msg.str());
-  }
-  if (info < 0) throw Error("kernel_ridge: LAPACK dpotrf rejected argument " + std::to_string(-info));
-  Eigen::MatrixXd rhs = targets;  // column-major, as LAPACK_COL_MAJOR expects
-  const lapack_int info_solve =
-      LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', ni, static_cast<lapack_int>(rhs.cols()), factor.data(),
-                     ni, rhs.data(), ni);
-  if (info_solve != 0) throw Error("kernel_ridge: LAPACK dpotrs failed with " + std::to_string(info_solve));
-  alpha_ = rhs;
+  std::ostringstream fix;
+  fix << "use a ridge lambda > " << lambda << ", such as 1e-6 times the mean of diag(K) = "
+      << 1e-6 * kernel.diagonal().mean();
+  alpha_ = detail::Cholesky(kernel, lambda, "kernel_ridge", "K + lambda*I", fix.str()).solve(targets);
 }
 
 RowMatrixD KernelRidge::predict(MatrixView<double> cross_kernel) const {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "blas.hpp"
+#include "cholesky.hpp"
 #include "ntkit/error.hpp"
 
 namespace ntkit {
@@ -37,41 +38,18 @@ void require_shape(MatrixView<double> m, Eigen::Index rows, Eigen::Index cols, c
 RowMatrixD symmetrized(const RowMatrixD& c) { return (c + c.transpose()) / 2; }
 
 // One Cholesky factorization of K + diag_reg (relative or absolute), reused for many solves.
-class Cholesky {
- public:
-  Cholesky(MatrixView<double> k, const DynamicsOptions& options, const std::string& who) : l_(k) {
-    const auto n = static_cast<double>(k.rows());
-    if (!(options.diag_reg >= 0) || !std::isfinite(options.diag_reg)) {
-      std::ostringstream msg;
-      msg << who << ": diag_reg must be a finite number >= 0, got " << options.diag_reg;
-      throw Error(msg.str());
-    }
-    if (options.diag_reg > 0)
-      l_.diagonal().array() += options.diag_reg_absolute ? options.diag_reg : options.diag_reg * k.trace() / n;
-    const auto ni = static_cast<lapack_int>(k.rows());
-    // The row-major lower factor L (K = L Lᵀ) is the column-major upper one: asking LAPACK for
-    // that avoids LAPACKE's transposing copies of the n x n matrix (128 MB each way at n = 4096).
-    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', ni, l_.data(), ni) != 0) {
-      throw Error(who + ": the training kernel is singular or not positive definite (e.g. duplicated "
-                        "inputs); use diag_reg > 0 (e.g. --diag-reg 1e-6)");
-    }
+detail::Cholesky regularized_cholesky(MatrixView<double> k, const DynamicsOptions& options, const std::string& who) {
+  if (!(options.diag_reg >= 0) || !std::isfinite(options.diag_reg)) {
+    std::ostringstream msg;
+    msg << who << ": diag_reg must be a finite number >= 0, got " << options.diag_reg;
+    throw Error(msg.str());
   }
-  /// K⁻¹ R.
-  RowMatrixD solve(MatrixView<double> r) const {
-    RowMatrixD x = r;
-    if (x.cols() == 0) return x;
-    // L Lᵀ X = R by two triangular solves in row-major BLAS (no transposed copies of R).
-    const auto ni = static_cast<int>(l_.rows()), nrhs = static_cast<int>(x.cols());
-    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, ni, nrhs, 1.0, l_.data(), ni, x.data(),
-                nrhs);
-    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, ni, nrhs, 1.0, l_.data(), ni, x.data(),
-                nrhs);
-    return x;
-  }
-
- private:
-  RowMatrixD l_;
-};
+  const auto n = static_cast<double>(k.rows());
+  const double shift =
+      options.diag_reg == 0 ? 0.0 : options.diag_reg_absolute ? options.diag_reg : options.diag_reg * k.trace() / n;
+  return detail::Cholesky(k, shift, who, "the training kernel",
+                          "use diag_reg > 0 (e.g. --diag-reg 1e-6)");
+}
 
 // Vᵀ without a copy: V's column-major storage read row-major (a transposing n x n copy, 128 MB
 // at n = 4096, saved in both predict_mse and EnsemblePredictor::test).
@@ -310,7 +288,7 @@ GaussianOutputs gp_inference(GpKind kind, const KernelPair& train, const KernelP
   require_shape(k_train, n, n, who, ntk ? "the NTK Θ(X, X)" : "the NNGP K(X, X)");
   const Eigen::Index m = k_test_train.rows();
   require_shape(k_test_train, m, n, who, ntk ? "the NTK Θ(X*, X)" : "the NNGP K(X*, X)");
-  const Cholesky chol(k_train, options, who);
+  const detail::Cholesky chol = regularized_cholesky(k_train, options, who);
 
   GaussianOutputs out;
   out.mean = k_test_train * chol.solve(targets);
