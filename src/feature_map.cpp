@@ -1,5 +1,7 @@
 #include "ntkit/feature_map.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -109,9 +111,13 @@ RowMatrixD PolynomialFeatureMap::transform(MatrixView<double> x) const {
   const auto monomials = static_cast<Eigen::Index>(parent_.size());
   const auto features = static_cast<Eigen::Index>(output_.size());
   RowMatrixD phi(n, features);
-#pragma omp parallel if (n * monomials > 65536)
+  // One row of monomial values per thread, allocated here: an allocation inside the parallel
+  // region could throw there, and an exception may not leave an OpenMP region.
+  const bool parallel = n * monomials > 65536;
+  RowMatrixD scratch(parallel ? omp_get_max_threads() : 1, monomials);
+#pragma omp parallel if (parallel)
   {
-    std::vector<double> value(parent_.size());
+    double* value = scratch.row(omp_get_thread_num()).data();
 #pragma omp for schedule(static)
     for (Eigen::Index i = 0; i < n; ++i) {
       value[0] = 1.0;

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <exception>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -16,6 +15,7 @@
 #include "ntkit/error.hpp"
 #include "ntkit/kernel_ridge.hpp"
 #include "blas.hpp"  // SingleThreadedBlas
+#include "parallel_errors.hpp"
 
 namespace ntkit {
 namespace {
@@ -258,26 +258,20 @@ std::vector<double> kernel_cross_validate_grid(const KernelMethodSpec& spec, Mat
   std::vector<double> scores(static_cast<std::size_t>(tasks));
   std::atomic<int> finished{0};
   // An exception must not leave an OpenMP region: the first is kept and rethrown after it.
-  std::exception_ptr error;
-  std::atomic<bool> failed{false};
+  detail::ParallelErrors errors;
   const SingleThreadedBlas one_blas_thread_per_fit;
   // Dynamic scheduling shares the (fold, value) fits out one at a time.
 #pragma omp parallel for schedule(dynamic, 1)
   for (int t = 0; t < tasks; ++t) {
-    if (failed.load()) continue;
-    try {
+    errors.run([&] {
       KernelMethodSpec one = spec;
       one.reg = regs[static_cast<std::size_t>(t % static_cast<int>(regs.size()))];
       scores[static_cast<std::size_t>(t)] = fold_score(one, k, targets, folds, t / static_cast<int>(regs.size()));
       ++finished;
       if (done && omp_get_thread_num() == 0) done(static_cast<double>(finished.load()) / tasks);
-    } catch (...) {
-#pragma omp critical(ntkit_cross_validate_error)
-      if (!error) error = std::current_exception();
-      failed.store(true);
-    }
+    });
   }
-  if (error) std::rethrow_exception(error);
+  errors.rethrow_if_any();
   if (done) done(1.0);
   // Summed in fold order after the parallel loop: the same result for any thread count.
   std::vector<double> mean(regs.size(), 0.0);

@@ -14,6 +14,7 @@
 #include "blas.hpp"
 #include "input_checks.hpp"
 #include "ntkit/error.hpp"
+#include "parallel_errors.hpp"
 #include "vector_math.hpp"
 
 namespace ntkit {
@@ -411,13 +412,17 @@ NtkParts two_layer_ntk(Activation activation, MatrixView<double> x1, MatrixView<
   const int threads = parallel ? omp_get_max_threads() : 1;
   std::vector<Workspace> workspaces = make_workspaces(threads, quadrature, rule.nodes.size(), n2);
 
+  detail::ParallelErrors errors;
 #pragma omp parallel num_threads(threads) if (parallel)
   {
     Workspace& ws = workspaces[static_cast<std::size_t>(omp_get_thread_num())];
 #pragma omp for schedule(dynamic, 1)
     for (Index i = 0; i < n1; ++i)
-      map_row(context, i, 0, n2, gram.row(i).data(), parts.a.row(i).data(), parts.b.row(i).data(), ws);
+      errors.run([&] {
+        map_row(context, i, 0, n2, gram.row(i).data(), parts.a.row(i).data(), parts.b.row(i).data(), ws);
+      });
   }
+  errors.rethrow_if_any();
   return parts;
 }
 
@@ -451,13 +456,15 @@ NtkParts two_layer_ntk(Activation activation, MatrixView<double> x,
   std::vector<Workspace> workspaces = make_workspaces(threads, quadrature, rule.nodes.size(), n);
 
   // Upper triangle row by row (rows shrink, hence dynamic scheduling), then mirrored.
+  detail::ParallelErrors errors;
 #pragma omp parallel num_threads(threads) if (parallel)
   {
     Workspace& ws = workspaces[static_cast<std::size_t>(omp_get_thread_num())];
 #pragma omp for schedule(dynamic, 1)
     for (Index i = 0; i < n; ++i)
-      map_row(context, i, i, n - i, &gram(i, i), &parts.a(i, i), &parts.b(i, i), ws);
+      errors.run([&] { map_row(context, i, i, n - i, &gram(i, i), &parts.a(i, i), &parts.b(i, i), ws); });
   }
+  errors.rethrow_if_any();
   detail::mirror_upper_to_lower(parts.a);
   detail::mirror_upper_to_lower(parts.b);
   return parts;
