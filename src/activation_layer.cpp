@@ -1,9 +1,12 @@
-// The activation layer as a value: neural-tangents' parameter table, printing, equality,
-// argument checks and the builders (Relu(), Erf(a, b, c), …).
+// The activation layer as a value: neural-tangents' parameter table (collected from the family
+// files of src/activations/), printing, equality, argument checks and the builders (Relu(),
+// Erf(a, b, c), …).
 #include <cmath>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
+#include "activations/catalogue.hpp"
 #include "layer_text.hpp"
 #include "ntkit/error.hpp"
 #include "ntkit/network.hpp"
@@ -16,38 +19,6 @@ using detail::format_list;
 using detail::format_number;
 using detail::join_arguments;
 using F = ActivationField;
-constexpr std::optional<double> kRequired = std::nullopt;
-
-// Neural-tangents' signatures (stax/elementwise.py), in positional order; the ntkit-only
-// layers (Tanh … Silu) follow jax.nn's parameters.
-const std::vector<ActivationInfo> kActivations = {
-    {ActivationKind::Relu, "Relu", {{"do_stabilize", F::DoStabilize, 0.0}}},
-    {ActivationKind::LeakyRelu,
-     "LeakyRelu",
-     {{"alpha", F::Alpha, kRequired}, {"do_stabilize", F::DoStabilize, 0.0}}},
-    {ActivationKind::ABRelu,
-     "ABRelu",
-     {{"a", F::A, kRequired}, {"b", F::B, kRequired}, {"do_stabilize", F::DoStabilize, 0.0}}},
-    {ActivationKind::Abs, "Abs", {{"do_stabilize", F::DoStabilize, 0.0}}},
-    {ActivationKind::Erf, "Erf", {{"a", F::A, 1.0}, {"b", F::B, 1.0}, {"c", F::C, 0.0}}},
-    {ActivationKind::Sigmoid_like, "Sigmoid_like", {}},
-    {ActivationKind::Gelu, "Gelu", {{"approximate", F::Approximate, 0.0}}},
-    {ActivationKind::Sin, "Sin", {{"a", F::A, 1.0}, {"b", F::B, 1.0}, {"c", F::C, 0.0}}},
-    {ActivationKind::Cos, "Cos", {{"a", F::A, 1.0}, {"b", F::B, 1.0}, {"c", F::C, 0.0}}},
-    {ActivationKind::Sign, "Sign", {}},
-    {ActivationKind::Rbf, "Rbf", {{"gamma", F::Gamma, 1.0}}},
-    {ActivationKind::Gaussian, "Gaussian", {{"a", F::A, 1.0}, {"b", F::B, -1.0}}},
-    {ActivationKind::Exp, "Exp", {{"a", F::A, 1.0}, {"b", F::B, 1.0}}},
-    {ActivationKind::Monomial, "Monomial", {{"degree", F::Degree, kRequired}}},
-    {ActivationKind::RectifiedMonomial, "RectifiedMonomial", {{"degree", F::Degree, kRequired}}},
-    {ActivationKind::Polynomial, "Polynomial", {{"coef", F::Coef, kRequired}}},
-    {ActivationKind::Tanh, "Tanh", {}},
-    {ActivationKind::Softplus, "Softplus", {}},
-    {ActivationKind::Elu, "Elu", {{"alpha", F::Alpha, 1.0}}},
-    {ActivationKind::Selu, "Selu", {}},
-    {ActivationKind::Silu, "Silu", {}},
-};
-
 // Scalar fields as doubles, so that one table drives defaults, equality and printing.
 double scalar_field(const ActivationLayer& layer, ActivationField field) {
   switch (field) {
@@ -141,15 +112,28 @@ void check_activation_arguments(const ActivationLayer& layer, std::string* bad) 
       }
     }
   }
-  if (layer.kind == ActivationKind::Rbf && layer.gamma < 0) {
-    bad_argument("Rbf", "gamma", "≥ 0 (gamma = 1 / (2 l²))", format_number(layer.gamma), bad);
-  }
+  // The family's own checks (e.g. Rbf's gamma ≥ 0).
+  if (const auto check = activations::entry_of(layer.kind).check_arguments) check(layer, bad);
 }
 
-const std::vector<ActivationInfo>& activation_table() { return kActivations; }
+const std::vector<ActivationInfo>& activation_table() {
+  static const std::vector<ActivationInfo> table = [] {
+    std::vector<ActivationInfo> rows;
+    for (std::size_t i = 0; i < kActivationKindCount; ++i) {
+      const auto kind = static_cast<ActivationKind>(i);
+      rows.push_back(activations::entry_of(kind).info);
+      if (rows.back().kind != kind) {
+        throw std::logic_error(std::string("the catalogue's row for kind ") + std::to_string(i) +
+                               " is " + rows.back().name);
+      }
+    }
+    return rows;
+  }();
+  return table;
+}
 
 const ActivationInfo& activation_info(ActivationKind kind) {
-  return kActivations.at(static_cast<std::size_t>(kind));
+  return activation_table().at(static_cast<std::size_t>(kind));
 }
 
 ActivationLayer make_activation(ActivationKind kind) {
@@ -242,5 +226,10 @@ Layer Softplus() { return activation(ActivationKind::Softplus, {}); }
 Layer Elu(double alpha) { return activation(ActivationKind::Elu, {{F::Alpha, alpha}}); }
 Layer Selu() { return activation(ActivationKind::Selu, {}); }
 Layer Silu() { return activation(ActivationKind::Silu, {}); }
+Layer Hermite(int degree) {
+  ActivationLayer layer = make_activation(ActivationKind::Hermite);
+  layer.degree = degree;
+  return checked(layer);
+}
 
 }  // namespace ntkit

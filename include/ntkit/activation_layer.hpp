@@ -1,10 +1,11 @@
 // An elementwise activation layer as a value: its kind, its parameters with neural-tangents'
 // names and defaults (the table the parser, the printer and the builders read), and the checks
-// of their values. What the activation computes lives in src/activations/ (φ and φ' for finite
-// networks, the dual T and Ṫ for infinite ones; see pointwise_activation.hpp and
-// dual_activation.hpp).
+// of their values. Everything about one activation family lives in one file of src/activations/:
+// its rows of that table, φ and φ' for finite networks, the dual T and Ṫ for infinite ones (see
+// pointwise_activation.hpp and dual_activation.hpp); src/activations/catalogue.cpp lists them.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,8 +37,12 @@ enum class ActivationKind {
   Softplus,
   Elu,
   Selu,
-  Silu,  // a.k.a. Swish
+  Silu,     // a.k.a. Swish
+  Hermite,  // He_degree(x) / √(degree!) (probabilists' Hermite polynomial, unit norm under N(0, 1))
 };
+
+/// The number of kinds: the last enumerator above plus one (keep it in step when adding one).
+inline constexpr std::size_t kActivationKindCount = static_cast<std::size_t>(ActivationKind::Hermite) + 1;
 
 /// The parameters an activation may have; which ones a kind has (and their defaults) is in
 /// activation_info(kind).parameters, in neural-tangents' positional order.
@@ -51,7 +56,7 @@ struct ActivationLayer {
   double a = 1.0, b = 1.0, c = 0.0;  // Erf, Sin, Cos: (a, b, c); ABRelu, Gaussian, Exp: (a, b)
   double alpha = 0.0;                // LeakyRelu (required), Elu (default 1)
   double gamma = 1.0;                // Rbf
-  int degree = 0;                    // Monomial, RectifiedMonomial (required)
+  int degree = 0;                    // Monomial, RectifiedMonomial, Hermite (required)
   std::vector<double> coef;          // Polynomial (required, non-empty)
   bool approximate = false;          // Gelu: tanh approximation (finite width only)
   bool do_stabilize = false;         // Relu, LeakyRelu, ABRelu, Abs: rescaling for depth
@@ -79,7 +84,7 @@ const ActivationInfo& activation_info(ActivationKind kind);
 /// An activation of this kind with every parameter at its default (required ones at 0/empty).
 ActivationLayer make_activation(ActivationKind kind);
 
-/// Largest Monomial/RectifiedMonomial degree and Polynomial degree (coef has at most
+/// Largest Monomial/RectifiedMonomial/Hermite degree and Polynomial degree (coef has at most
 /// kMaxDegree + 1 entries): E[x^{2p}] = (2p − 1)!! passes 1e308 near p = 150 already at unit
 /// variance, and the cost of a layer grows with the degree.
 inline constexpr int kMaxDegree = 64;

@@ -1,26 +1,29 @@
 // The "dual" of an elementwise activation φ: how one activation layer maps the kernel state of
-// an infinitely wide network (SPEC §5). For (u, v) ~ N(0, [[q1, k], [k, q2]]),
+// an infinitely wide network (docs/mathematics.md §5). For (u, v) ~ N(0, [[q1, k], [k, q2]]),
 //
 //   T(q1, q2, k) = E[φ(u) φ(v)],     Ṫ(q1, q2, k) = E[φ'(u) φ'(v)],
 //
 // and the recursion uses K ← T, Θ ← Θ·Ṫ, q ← T(q, q, q). Parameters and conventions follow
-// neural-tangents (stax/elementwise.py); the formulas and their sources are listed in
-// src/dual_activation.cpp. Summary:
+// neural-tangents (stax/elementwise.py); each family's formulas and their sources are in its
+// file of src/activations/ (named below). Summary:
 //
-//   arc-cosine family   Relu, LeakyRelu, ABRelu, Abs, Sign, RectifiedMonomial(n) (Step = n = 0),
-//                       through θ = atan2(√(q1q2 − k²), k)   (Cho & Saul 2009; neural-tangents)
-//   arcsin family       Erf(a, b, c), Sigmoid_like            (Williams 1997)
-//   Gaussian integrals  Gelu, Sin, Cos, Rbf, Exp, Gaussian    (neural-tangents)
-//   polynomials         Monomial(n), Polynomial(coef)         (Hermite expansion, exact)
-//   quadrature          Tanh, Softplus, Silu                  (no closed form: a 2-D trapezoid
-//                       rule for small variances, nested Gauss–Legendre rules graded towards
-//                       the steep places above; ~1e-14, bounded cost for any q; or
+//   arc-cosine family   Relu, LeakyRelu, ABRelu, Abs (relu_family.cpp), Sign (sign.cpp),
+//                       RectifiedMonomial(n) (Step = n = 0; rectified_monomial.cpp), through
+//                       θ = atan2(√(q1q2 − k²), k)   (Cho & Saul 2009; neural-tangents)
+//   arcsin family       Erf(a, b, c), Sigmoid_like (erf.cpp)  (Williams 1997)
+//   Gaussian integrals  Gelu (gelu.cpp), Sin, Cos, Rbf (sinusoid.cpp), Exp (exp.cpp),
+//                       Gaussian (gaussian.cpp)               (neural-tangents)
+//   polynomials         Monomial(n), Polynomial(coef) (polynomial.cpp), Hermite(n)
+//                       (hermite.cpp)                         (Hermite expansion, exact)
+//   quadrature          Tanh, Softplus, Silu (smooth_quadrature.cpp; no closed form: a 2-D
+//                       trapezoid rule for small variances, nested Gauss–Legendre rules graded
+//                       towards the steep places above; ~1e-14, bounded cost for any q; or
 //                       Gauss–Hermite of a given degree, as neural-tangents'
 //                       ElementwiseNumerical)
-//                       Elu, Selu                             (inner integral in closed form,
+//                       Elu, Selu (kinked_quadrature.cpp; inner integral in closed form,
 //                       outer by Gauss–Legendre split at the kink, ~1e-15; or Gauss–Hermite)
 //
-// Conventions (SPEC §6):
+// Conventions (docs/mathematics.md §6):
 //  - Correlations are clipped to [−1, 1]; k is used clipped to [−√(q1q2), √(q1q2)].
 //  - k = q1 = q2 > 0 (duplicated inputs) gives exactly θ = 0, ρ = 1.
 //  - A zero-norm side (q1 q2 = 0) is treated as uncorrelated: ρ = 0, θ = π/2, as neural-tangents'
@@ -43,11 +46,15 @@
 #pragma once
 
 #include <cstddef>
-#include <vector>
+#include <memory>
 
 #include "ntkit/network.hpp"
 
 namespace ntkit {
+
+namespace activations {
+class ActivationRules;  // src/activations/activation_rules.hpp
+}
 
 class DualActivation {
  public:
@@ -77,38 +84,9 @@ class DualActivation {
   void apply_diagonal(const double* q, double* t, std::size_t n) const;
 
  private:
-  enum class Family {
-    ABRelu,             // Relu, LeakyRelu, ABRelu, Abs
-    Sign,
-    RectifiedMonomial,  // includes Step (degree 0)
-    Erf,                // includes Sigmoid_like
-    Gelu,
-    Sin,  // includes Cos (phase shifted) and Rbf (a = √2, b = √(2γ), c = π/4, exactly)
-    Exp,
-    Gaussian,
-    Polynomial,  // includes Monomial
-    Quadrature,
-  };
-
-  void apply_chunk(const double* q1, const double* q2, const double* k, double* t,
-                   double* tdot, std::size_t n) const;
-  void apply_quadrature(const double* q1, const double* q2, const double* k, double* t,
-                        double* tdot, std::size_t n) const;
-  // Elu/Selu by default: a 1-D rule split at the kink over a closed-form inner integral.
-  void apply_kinked(const double* q1, const double* q2, const double* k, double* t, double* tdot,
-                    std::size_t n) const;
-
   ActivationLayer layer_;
-  Family family_ = Family::ABRelu;
-  // Family constants (meaning per family, set in the constructor).
-  double c0_ = 0, c1_ = 0, c2_ = 0, c3_ = 0;
-  int degree_ = 0;
-  // Polynomial: hermite_[m][j] (flattened, see the constructor) so that
-  // T = Σ_m P_m(q1) P_m(q2) k^m with P_m(q) = Σ_j hermite_[m][j] q^j.
-  std::vector<std::vector<double>> hermite_;
-  // Quadrature: the standard-normal Gauss–Hermite rule (empty: the adaptive trapezoid rule).
-  std::vector<double> nodes_, weights_;
-  bool kinked_ = false;  // Elu/Selu with the default rule (apply_kinked)
+  // The family's rules (immutable, so copies of this object share them).
+  std::shared_ptr<const activations::ActivationRules> rules_;
 };
 
 }  // namespace ntkit

@@ -9,6 +9,9 @@
 //   Rbf √2 sin(√(2γ)x + π/4)  Gaussian a e^{bx²}             Exp a e^{bx}
 //   Monomial xⁿ               RectifiedMonomial [x ≥ 0] xⁿ  Polynomial Σ coef_i xⁱ
 //   Tanh, Softplus log(1 + eˣ), Elu x > 0 ? x : α(eˣ − 1), Selu (jax.nn's constants), Silu xσ(x)
+//   Hermite He_n(x)/√(n!)
+//
+// Each family's φ and φ' are in its file of src/activations/.
 //
 // Derivatives at kinks (measure zero under Gaussian pre-activations) take the right-hand
 // value for x > 0 and the left-hand one otherwise, e.g. Relu'(0) = 0, Abs'(0) = 0; Sign and
@@ -16,10 +19,15 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 
 #include "ntkit/network.hpp"
 
 namespace ntkit {
+
+namespace activations {
+class ActivationRules;  // src/activations/activation_rules.hpp
+}
 
 class PointwiseActivation {
  public:
@@ -39,8 +47,8 @@ class PointwiseActivation {
 
  private:
   ActivationLayer layer_;
-  // Erf-like kinds, Sin-like kinds, Exp, Gaussian: the effective (a, b, c) of the formula.
-  double a_ = 1, b_ = 1, c_ = 0;
+  // The family's rules (immutable, so copies of this object share them).
+  std::shared_ptr<const activations::ActivationRules> rules_;
 };
 
 }  // namespace ntkit

@@ -1,4 +1,5 @@
-// Tests of the dual activations T = E[φ(u)φ(v)], Ṫ = E[φ'(u)φ'(v)] (src/dual_activation.cpp).
+// Tests of the dual activations T = E[φ(u)φ(v)], Ṫ = E[φ'(u)φ'(v)] (src/activations/, one file
+// per family).
 //
 // References, each independent of the closed forms under test:
 //  - smooth φ: 2-D Gauss–Hermite quadrature (gaussian_expectation_2d) at degree 150 with φ, φ'
@@ -24,6 +25,7 @@
 #include "ntkit/dual_activation.hpp"
 #include "ntkit/error.hpp"
 #include "ntkit/kernels.hpp"
+#include "ntkit/pointwise_activation.hpp"
 #include "ntkit/two_layer_kernel.hpp"
 #include "test_helpers.hpp"
 
@@ -153,6 +155,22 @@ Fn reference_fn(const ActivationLayer& l) {
                 const double s = 1.0 / (1.0 + std::exp(-x));
                 return s * (1.0 + x * (1.0 - s));
               }};
+    case ActivationKind::Hermite: {
+      // He_{j+1} = x He_j − j He_{j−1} unnormalized, then / √(n!); He_n' = n He_{n−1}.
+      const int n = l.degree;
+      const auto he = [](int m, double x) {
+        double previous = 0, current = 1;
+        for (int j = 0; j < m; ++j) {
+          const double next = x * current - j * previous;
+          previous = current;
+          current = next;
+        }
+        return current;
+      };
+      const double norm = std::sqrt(std::tgamma(n + 1.0));
+      return {[=](double x) { return he(n, x) / norm; },
+              [=](double x) { return n == 0 ? 0.0 : n * he(n - 1, x) / norm; }};
+    }
   }
   return {};
 }
@@ -738,7 +756,7 @@ TEST(DualActivation, DefaultQuadratureIsContinuousAtTheSwitch) {
 }  // namespace
 
 namespace detail {
-std::size_t smooth_quadrature_evaluations(double q1, double q2, double k);  // dual_activation.cpp
+std::size_t smooth_quadrature_evaluations(double q1, double q2, double k);  // smooth_quadrature.cpp
 }  // namespace detail
 
 namespace {
@@ -771,7 +789,8 @@ std::vector<ActivationLayer> all_layers() {
           layer_of(Gaussian()),      layer_of(Gaussian(1.0, 0.05)), layer_of(Exp(0.8, 0.6)),
           layer_of(Monomial(3)),     layer_of(RectifiedMonomial(4)),
           layer_of(Polynomial({1.0, 0.5, -0.25})), layer_of(Tanh()), layer_of(Softplus()),
-          layer_of(Elu()),           layer_of(Selu()),          layer_of(Silu())};
+          layer_of(Elu()),           layer_of(Selu()),          layer_of(Silu()),
+          layer_of(Hermite(3))};
 }
 
 TEST(DualActivation, DiagonalIsApplyAtEqualArguments) {
@@ -922,6 +941,80 @@ TEST(DualActivation, RejectsInvalidLayers) {
   neg.degree = -1;
   EXPECT_THROW((DualActivation(neg)), Error);
   EXPECT_NO_THROW((DualActivation(layer_of(Relu()), 0)));  // the degree matters only for quadrature
+}
+
+// ---- Hermite(n) = He_n(x)/√(n!) -----------------------------------------------------------------
+
+// T and Ṫ against the 2-D Gauss–Hermite rule of φ(u)φ(v), which is exact (to rounding) for a
+// polynomial φ of degree n ≤ 74 at any variance: the integrand is a polynomial of degree 2n in
+// the standard normal coordinates and the 150-point rule integrates degree 299 exactly.
+TEST(DualActivation, HermiteMatchesQuadratureAtAnyVariance) {
+  const GaussHermite rule = gauss_hermite(150);
+  const std::vector<Cov> covs = {{1.0, 1.0, 0.3},  {0.5, 0.8, -0.4}, {2.5, 2.5, 2.5},
+                                 {4.0, 0.25, 0.7}, {1.7, 3.0, -std::sqrt(1.7 * 3.0)},
+                                 {0.1, 2.0, 0.0},  {0.0, 1.5, 0.0},  {3.0, 1.0, 1.2}};
+  for (const int n : {0, 1, 2, 3, 4, 5, 7, 10, 16}) {
+    const ActivationLayer l = layer_of(Hermite(n));
+    const DualActivation dual(l);
+    EXPECT_TRUE(dual.has_closed_form());
+    const Fn fn = reference_fn(l);
+    for (const Cov& c : covs) {
+      const Pair got = eval(dual, c.q1, c.q2, c.k);
+      const double t = gaussian_expectation_2d(fn.f, fn.f, c.q1, c.q2, c.k, rule);
+      const double d = gaussian_expectation_2d(fn.df, fn.df, c.q1, c.q2, c.k, rule);
+      EXPECT_NEAR(got.t, t, 1e-11 * std::max(std::abs(t), 1.0))
+          << "n=" << n << " q1=" << c.q1 << " q2=" << c.q2 << " k=" << c.k;
+      EXPECT_NEAR(got.tdot, d, 1e-11 * std::max(std::abs(d), 1.0))
+          << "n=" << n << " q1=" << c.q1 << " q2=" << c.q2 << " k=" << c.k;
+    }
+  }
+}
+
+// At unit variance, neural-tangents' kernel: T = kⁿ, Ṫ = n k^{n−1} (only the j = 0 term is left).
+TEST(DualActivation, HermiteIsPowerOfCorrelationAtUnitVariance) {
+  for (const int n : {0, 1, 2, 3, 6, 11, 30, 64}) {
+    const DualActivation dual(layer_of(Hermite(n)));
+    for (const double k : {-1.0, -0.83, -0.2, 0.0, 0.37, 0.9, 1.0}) {
+      const Pair got = eval(dual, 1.0, 1.0, k);
+      EXPECT_NEAR(got.t, std::pow(k, n), 1e-15) << "n=" << n << " k=" << k;
+      const double tdot = n == 0 ? 0.0 : n * std::pow(k, n - 1);
+      EXPECT_NEAR(got.tdot, tdot, 1e-15 * std::max(1.0, double(n))) << "n=" << n << " k=" << k;
+    }
+  }
+}
+
+TEST(DualActivation, HermitePointwiseValuesAndDerivatives) {
+  // Closed forms at x = 0.7: He_3 = x³ − 3x, He_4 = x⁴ − 6x² + 3.
+  const double x = 0.7;
+  EXPECT_NEAR(PointwiseActivation(layer_of(Hermite(3))).value(x), (x * x * x - 3 * x) / std::sqrt(6.0),
+              1e-15);
+  EXPECT_NEAR(PointwiseActivation(layer_of(Hermite(4))).value(x),
+              (x * x * x * x - 6 * x * x + 3) / std::sqrt(24.0), 1e-15);
+  EXPECT_EQ(PointwiseActivation(layer_of(Hermite(0))).value(x), 1.0);
+  EXPECT_EQ(PointwiseActivation(layer_of(Hermite(0))).derivative(x), 0.0);
+  for (const int n : {1, 2, 3, 5, 8, 13}) {
+    const PointwiseActivation phi(layer_of(Hermite(n)));
+    const Fn fn = reference_fn(layer_of(Hermite(n)));
+    for (const double y : {-2.3, -1.0, -0.1, 0.0, 0.45, 1.9, 3.2}) {
+      EXPECT_NEAR(phi.value(y), fn.f(y), 1e-12 * std::max(1.0, std::abs(fn.f(y)))) << n << " " << y;
+      // Central difference, error O(h²) + rounding/h.
+      const double h = 1e-5;
+      const double fd = (phi.value(y + h) - phi.value(y - h)) / (2 * h);
+      EXPECT_NEAR(phi.derivative(y), fd, 1e-7 * std::max(1.0, std::abs(fd))) << n << " " << y;
+    }
+  }
+}
+
+TEST(DualActivation, HermiteParsesPrintsAndChecksItsDegree) {
+  EXPECT_EQ(to_string(Hermite(3)), "Hermite(degree=3)");
+  const Network network = parse_network("Dense(2), Hermite(degree=3), Dense(1)");
+  EXPECT_EQ(std::get<ActivationLayer>(network.layers[1]), layer_of(Hermite(3)));
+  EXPECT_EQ(parse_network(to_string(network)), network);
+  EXPECT_EQ(parse_network("Dense(2), Hermite(5)"), parse_network("Dense(2), Hermite(degree=5)"));
+  EXPECT_THROW(parse_network("Dense(2), Hermite"), Error);  // degree is required
+  EXPECT_THROW(Hermite(-1), Error);
+  EXPECT_THROW(Hermite(kMaxDegree + 1), Error);
+  EXPECT_NO_THROW(Hermite(kMaxDegree));
 }
 
 }  // namespace

@@ -1,0 +1,33 @@
+// What one activation knows, behind one interface: φ and φ' for finite networks, and the dual
+// T(q1, q2, k) = E[φ(u)φ(v)], Ṫ = E[φ'(u)φ'(v)] for infinite ones (docs/mathematics.md §5).
+// Each family file of this folder implements it for its activations; DualActivation and
+// PointwiseActivation (include/ntkit/) hold one and call it, once per chunk of entries.
+#pragma once
+
+#include <cstddef>
+
+namespace ntkit::activations {
+
+// The largest chunk dual() is given: scratch lives on the stack in arrays of this size
+// (≈ 2 KiB each), so the engines' calls are reentrant and allocation-free.
+inline constexpr std::size_t kChunk = 256;
+
+class ActivationRules {
+ public:
+  virtual ~ActivationRules() = default;
+
+  // φ(x) and φ'(x) of one value (finite width). Derivatives at kinks take the right-hand value
+  // for x > 0 and the left-hand one otherwise (see pointwise_activation.hpp).
+  virtual double value(double x) const = 0;
+  virtual double derivative(double x) const = 0;
+
+  // t[i] = T(q1[i], q2[i], k[i]) and, unless tdot is null, tdot[i] = Ṫ(…) for i < n ≤ kChunk.
+  // The inputs never alias the outputs here (DualActivation copies each chunk first).
+  virtual void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot,
+                    std::size_t n) const = 0;
+
+  // False for the activations whose dual is a quadrature (Tanh, Softplus, Silu, Elu, Selu).
+  virtual bool has_closed_form() const { return true; }
+};
+
+}  // namespace ntkit::activations
