@@ -49,10 +49,7 @@ void set_scalar_field(ActivationLayer& layer, ActivationField field, double valu
   }
 }
 
-bool is_bool_field(ActivationField field) {
-  return field == F::Approximate || field == F::DoStabilize;
-}
-
+bool is_bool_field(ActivationField field) { return field == F::Approximate || field == F::DoStabilize; }
 
 }  // namespace
 
@@ -83,19 +80,17 @@ void check_activation_arguments(const ActivationLayer& layer, std::string* bad) 
   for (const ActivationParameter& parameter : info.parameters) {
     if (parameter.field == F::Coef) {
       if (layer.coef.empty()) {
-        bad_argument(info.name, "coef", "a non-empty list of numbers, e.g. coef=[0, 1, 0.5]",
-                     "[]", bad);
+        bad_argument(info.name, "coef", "a non-empty list of numbers, e.g. coef=[0, 1, 0.5]", "[]", bad);
       }
       if (layer.coef.size() > static_cast<std::size_t>(kMaxDegree) + 1) {
-        bad_argument(info.name, "coef",
-                     "at most " + std::to_string(kMaxDegree + 1) + " coefficients (degree ≤ " +
-                         std::to_string(kMaxDegree) + ")",
-                     std::to_string(layer.coef.size()) + " coefficients", bad);
+        bad_argument(
+            info.name, "coef",
+            "at most " + std::to_string(kMaxDegree + 1) + " coefficients (degree ≤ " + std::to_string(kMaxDegree) + ")",
+            std::to_string(layer.coef.size()) + " coefficients", bad);
       }
       for (double value : layer.coef) {
         if (!std::isfinite(value)) {
-          bad_argument(info.name, "coef", "a list of finite numbers", format_list(layer.coef),
-                       bad);
+          bad_argument(info.name, "coef", "a list of finite numbers", format_list(layer.coef), bad);
         }
       }
     } else if (parameter.field == F::Degree) {
@@ -123,8 +118,7 @@ const std::vector<ActivationInfo>& activation_table() {
       const auto kind = static_cast<ActivationKind>(i);
       rows.push_back(activations::entry_of(kind).info);
       if (rows.back().kind != kind) {
-        throw std::logic_error(std::string("the catalogue's row for kind ") + std::to_string(i) +
-                               " is " + rows.back().name);
+        throw std::logic_error(std::string("the catalogue's row for kind ") + std::to_string(i) + " is " + rows.back().name);
       }
     }
     return rows;
@@ -132,9 +126,7 @@ const std::vector<ActivationInfo>& activation_table() {
   return table;
 }
 
-const ActivationInfo& activation_info(ActivationKind kind) {
-  return activation_table().at(static_cast<std::size_t>(kind));
-}
+const ActivationInfo& activation_info(ActivationKind kind) { return activation_table().at(static_cast<std::size_t>(kind)); }
 
 ActivationLayer make_activation(ActivationKind kind) {
   ActivationLayer layer;
@@ -160,7 +152,6 @@ bool operator==(const ActivationLayer& x, const ActivationLayer& y) {
 
 std::string to_string(ActivationKind kind) { return activation_info(kind).name; }
 
-
 namespace {
 Layer checked(Layer layer) {
   check_layer_arguments(layer);
@@ -174,37 +165,23 @@ Layer activation(ActivationKind kind, std::initializer_list<std::pair<F, double>
 }
 }  // namespace
 
-Layer Relu(bool do_stabilize) {
-  return activation(ActivationKind::Relu, {{F::DoStabilize, do_stabilize}});
-}
+Layer Relu(bool do_stabilize) { return activation(ActivationKind::Relu, {{F::DoStabilize, do_stabilize}}); }
 Layer LeakyRelu(double alpha, bool do_stabilize) {
   return activation(ActivationKind::LeakyRelu, {{F::Alpha, alpha}, {F::DoStabilize, do_stabilize}});
 }
 Layer ABRelu(double a, double b, bool do_stabilize) {
   return activation(ActivationKind::ABRelu, {{F::A, a}, {F::B, b}, {F::DoStabilize, do_stabilize}});
 }
-Layer Abs(bool do_stabilize) {
-  return activation(ActivationKind::Abs, {{F::DoStabilize, do_stabilize}});
-}
-Layer Erf(double a, double b, double c) {
-  return activation(ActivationKind::Erf, {{F::A, a}, {F::B, b}, {F::C, c}});
-}
+Layer Abs(bool do_stabilize) { return activation(ActivationKind::Abs, {{F::DoStabilize, do_stabilize}}); }
+Layer Erf(double a, double b, double c) { return activation(ActivationKind::Erf, {{F::A, a}, {F::B, b}, {F::C, c}}); }
 Layer Sigmoid_like() { return activation(ActivationKind::Sigmoid_like, {}); }
-Layer Gelu(bool approximate) {
-  return activation(ActivationKind::Gelu, {{F::Approximate, approximate}});
-}
-Layer Sin(double a, double b, double c) {
-  return activation(ActivationKind::Sin, {{F::A, a}, {F::B, b}, {F::C, c}});
-}
-Layer Cos(double a, double b, double c) {
-  return activation(ActivationKind::Cos, {{F::A, a}, {F::B, b}, {F::C, c}});
-}
+Layer Gelu(bool approximate) { return activation(ActivationKind::Gelu, {{F::Approximate, approximate}}); }
+Layer Sin(double a, double b, double c) { return activation(ActivationKind::Sin, {{F::A, a}, {F::B, b}, {F::C, c}}); }
+Layer Cos(double a, double b, double c) { return activation(ActivationKind::Cos, {{F::A, a}, {F::B, b}, {F::C, c}}); }
 Layer Sign() { return activation(ActivationKind::Sign, {}); }
 Layer Step() { return RectifiedMonomial(0); }
 Layer Rbf(double gamma) { return activation(ActivationKind::Rbf, {{F::Gamma, gamma}}); }
-Layer Gaussian(double a, double b) {
-  return activation(ActivationKind::Gaussian, {{F::A, a}, {F::B, b}});
-}
+Layer Gaussian(double a, double b) { return activation(ActivationKind::Gaussian, {{F::A, a}, {F::B, b}}); }
 Layer Exp(double a, double b) { return activation(ActivationKind::Exp, {{F::A, a}, {F::B, b}}); }
 Layer Monomial(int degree) {
   ActivationLayer layer = make_activation(ActivationKind::Monomial);

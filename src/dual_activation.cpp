@@ -11,16 +11,15 @@ namespace ntkit {
 
 using activations::kChunk;
 
-DualActivation::DualActivation(const ActivationLayer& layer, int quadrature_degree)
-    : layer_(layer) {
+DualActivation::DualActivation(const ActivationLayer& layer, int quadrature_degree) : layer_(layer) {
   check_layer_arguments(Layer{layer});
   rules_ = activations::entry_of(layer.kind).make_rules(layer, quadrature_degree);
 }
 
 bool DualActivation::has_closed_form() const { return rules_->has_closed_form(); }
 
-void DualActivation::apply(const double* q1, const double* q2, const double* k, double* t,
-                           double* tdot, std::size_t n) const {
+void DualActivation::apply(const double* q1, const double* q2, const double* k, double* t, double* tdot,
+                           std::size_t n) const {
   // Inputs are copied block by block, so outputs may alias them.
   double lq1[kChunk], lq2[kChunk], lk[kChunk];
   for (std::size_t start = 0; start < n; start += kChunk) {

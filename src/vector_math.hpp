@@ -19,10 +19,8 @@
 namespace ntkit::detail {
 
 /// out[i] = atan2(y[i], x[i]) for i < n. out may alias y or x.
-NTKIT_READS(1, 4) NTKIT_READS(2, 4)
-void atan2_array(const double* y, const double* x, double* out, std::size_t n);
-NTKIT_READS(1, 4) NTKIT_READS(2, 4)
-void atan2_array(const float* y, const float* x, float* out, std::size_t n);
+NTKIT_READS(1, 4) NTKIT_READS(2, 4) void atan2_array(const double* y, const double* x, double* out, std::size_t n);
+NTKIT_READS(1, 4) NTKIT_READS(2, 4) void atan2_array(const float* y, const float* x, float* out, std::size_t n);
 
 /// out[i] = exp(x[i]) for i < n. out may alias x.
 NTKIT_READS(1, 3) void exp_array(const double* x, double* out, std::size_t n);

@@ -76,8 +76,7 @@ class DualActivation {
   /// For i < n: t[i] = T(q1[i], q2[i], k[i]); tdot[i] = Ṫ(...) unless tdot == nullptr (NNGP
   /// only). Outputs may alias inputs (e.g. t == k for an in-place update). Thread-safe (const,
   /// no shared scratch). T(q1, q2, k) == T(q2, q1, k) exactly.
-  void apply(const double* q1, const double* q2, const double* k, double* t, double* tdot,
-             std::size_t n) const;
+  void apply(const double* q1, const double* q2, const double* k, double* t, double* tdot, std::size_t n) const;
 
   /// The diagonal: t[i] = T(q[i], q[i], q[i]) (the variance after the activation). Runs the
   /// very same arithmetic as apply, so the two agree exactly. t may alias q.

@@ -23,8 +23,7 @@ class ActivationRules {
 
   // t[i] = T(q1[i], q2[i], k[i]) and, unless tdot is null, tdot[i] = Ṫ(…) for i < n ≤ kChunk.
   // The inputs never alias the outputs here (DualActivation copies each chunk first).
-  virtual void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot,
-                    std::size_t n) const = 0;
+  virtual void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot, std::size_t n) const = 0;
 
   // False for the activations whose dual is a quadrature (Tanh, Softplus, Silu, Elu, Selu).
   virtual bool has_closed_form() const { return true; }

@@ -1,6 +1,7 @@
 // The activation catalogue. Adding an activation = one file here (its table row, φ and φ', T and
 // Ṫ; see activation_rules.hpp and catalogue.hpp) + one line in the enum ActivationKind
-// (include/ntkit/activation_layer.hpp) + its case in the list below.
+// (include/ntkit/activation_layer.hpp; at its end, with kActivationKindCount below it naming the
+// new last kind) + its case in the list below.
 #include <stdexcept>
 
 #include "activations/catalogue.hpp"

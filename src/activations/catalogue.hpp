@@ -20,8 +20,7 @@ struct ActivationEntry {
   void (*check_arguments)(const ActivationLayer& layer, std::string* bad_argument);
   // The rules of a layer of this kind, whose arguments are already checked. quadrature_degree
   // as DualActivation's (0 for PointwiseActivation); only the quadrature families read it.
-  std::unique_ptr<const ActivationRules> (*make_rules)(const ActivationLayer& layer,
-                                                       int quadrature_degree);
+  std::unique_ptr<const ActivationRules> (*make_rules)(const ActivationLayer& layer, int quadrature_degree);
 };
 
 // A parameter without a default (the parser asks for it).
@@ -29,8 +28,7 @@ inline constexpr std::optional<double> kRequired = std::nullopt;
 
 // make_rules for the rules that need only the layer (all but the quadrature families).
 template <class Rules>
-std::unique_ptr<const ActivationRules> make_rules_of(const ActivationLayer& layer,
-                                                     int /*quadrature_degree*/) {
+std::unique_ptr<const ActivationRules> make_rules_of(const ActivationLayer& layer, int /*quadrature_degree*/) {
   return std::make_unique<const Rules>(layer);
 }
 

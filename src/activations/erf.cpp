@@ -28,12 +28,9 @@ class ErfRules : public ActivationRules {
   ErfRules(double a, double b, double c) : a_(a), b_(b), c_(c), a2_(a * a), b2_(b * b), c2_(c * c) {}
 
   double value(double x) const final { return a_ * std::erf(b_ * x) + c_; }
-  double derivative(double x) const final {
-    return a_ * b_ * 2.0 * kInvSqrtPi * std::exp(-(b_ * x) * (b_ * x));
-  }
+  double derivative(double x) const final { return a_ * b_ * 2.0 * kInvSqrtPi * std::exp(-(b_ * x) * (b_ * x)); }
 
-  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot,
-            std::size_t n) const final {
+  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot, std::size_t n) const final {
     Geometry g;
     geometry(q1, q2, k, n, g);
     const double* kc = g.kc;
@@ -81,15 +78,12 @@ class SigmoidLike final : public ErfRules {
 
 const ActivationEntry& erf_entry() {
   static const ActivationEntry entry{
-      {ActivationKind::Erf, "Erf", {{"a", F::A, 1.0}, {"b", F::B, 1.0}, {"c", F::C, 0.0}}},
-      nullptr,
-      make_rules_of<Erf>};
+      {ActivationKind::Erf, "Erf", {{"a", F::A, 1.0}, {"b", F::B, 1.0}, {"c", F::C, 0.0}}}, nullptr, make_rules_of<Erf>};
   return entry;
 }
 
 const ActivationEntry& sigmoid_like_entry() {
-  static const ActivationEntry entry{
-      {ActivationKind::Sigmoid_like, "Sigmoid_like", {}}, nullptr, make_rules_of<SigmoidLike>};
+  static const ActivationEntry entry{{ActivationKind::Sigmoid_like, "Sigmoid_like", {}}, nullptr, make_rules_of<SigmoidLike>};
   return entry;
 }
 

@@ -21,14 +21,12 @@ using F = ActivationField;
 class Exp final : public ActivationRules {
  public:
   explicit Exp(const ActivationLayer& l)
-      : a_(l.a), b_(l.b), log_a2_(2.0 * std::log(std::abs(l.a))), b2_(l.b * l.b),
-        log_b2_(2.0 * std::log(std::abs(l.b))) {}
+      : a_(l.a), b_(l.b), log_a2_(2.0 * std::log(std::abs(l.a))), b2_(l.b * l.b), log_b2_(2.0 * std::log(std::abs(l.b))) {}
 
   double value(double x) const override { return a_ * std::exp(b_ * x); }
   double derivative(double x) const override { return a_ * b_ * std::exp(b_ * x); }
 
-  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot,
-            std::size_t n) const override {
+  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot, std::size_t n) const override {
     Geometry g;
     geometry(q1, q2, k, n, g);
     const double* kc = g.kc;

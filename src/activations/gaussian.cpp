@@ -20,14 +20,12 @@ using F = ActivationField;
 
 class Gaussian final : public ActivationRules {
  public:
-  explicit Gaussian(const ActivationLayer& l)
-      : a_(l.a), b_(l.b), a2_(l.a * l.a), f_(4.0 * l.a * l.a * l.b * l.b) {}
+  explicit Gaussian(const ActivationLayer& l) : a_(l.a), b_(l.b), a2_(l.a * l.a), f_(4.0 * l.a * l.a * l.b * l.b) {}
 
   double value(double x) const override { return a_ * std::exp(b_ * x * x); }
   double derivative(double x) const override { return 2.0 * a_ * b_ * x * std::exp(b_ * x * x); }
 
-  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot,
-            std::size_t n) const override {
+  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot, std::size_t n) const override {
     Geometry g;
     geometry(q1, q2, k, n, g);
     const double* kc = g.kc;
@@ -59,9 +57,7 @@ class Gaussian final : public ActivationRules {
 
 const ActivationEntry& gaussian_entry() {
   static const ActivationEntry entry{
-      {ActivationKind::Gaussian, "Gaussian", {{"a", F::A, 1.0}, {"b", F::B, -1.0}}},
-      nullptr,
-      make_rules_of<Gaussian>};
+      {ActivationKind::Gaussian, "Gaussian", {{"a", F::A, 1.0}, {"b", F::B, -1.0}}}, nullptr, make_rules_of<Gaussian>};
   return entry;
 }
 

@@ -44,8 +44,7 @@ class Gelu final : public ActivationRules {
     return 0.5 * std::erfc(-x * kInvSqrt2) + x * std::exp(-0.5 * x * x) * kInvSqrt2 * kInvSqrtPi;
   }
 
-  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot,
-            std::size_t n) const override {
+  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot, std::size_t n) const override {
     Geometry g;
     geometry(q1, q2, k, n, g);
     const double* kc = g.kc;
@@ -66,8 +65,7 @@ class Gelu final : public ActivationRules {
       const double i1 = 1.0 / (1.0 + q1[i]), i2 = 1.0 / (1.0 + q2[i]);
       const double r12 = (q1[i] * i1) * (q2[i] * i2);  // q1q2/P
       t[i] = 0.25 * kk + ((kk * i1) * (kk * i2) / dl + r12 * dl + kk * theta[i]) * kInv2Pi;
-      if (tdot)
-        tdot[i] = 0.25 + theta[i] * kInv2Pi + kk / dl * kInv2Pi * (1.0 / d2 + (i1 * i2 - r12) + 1.0);
+      if (tdot) tdot[i] = 0.25 + theta[i] * kInv2Pi + kk / dl * kInv2Pi * (1.0 / d2 + (i1 * i2 - r12) + 1.0);
     }
   }
 
@@ -79,9 +77,7 @@ class Gelu final : public ActivationRules {
 
 const ActivationEntry& gelu_entry() {
   static const ActivationEntry entry{
-      {ActivationKind::Gelu, "Gelu", {{"approximate", F::Approximate, 0.0}}},
-      nullptr,
-      make_rules_of<Gelu>};
+      {ActivationKind::Gelu, "Gelu", {{"approximate", F::Approximate, 0.0}}}, nullptr, make_rules_of<Gelu>};
   return entry;
 }
 

@@ -50,8 +50,7 @@ HermiteExpansion hermite_expansion(int degree) {
 
 class Hermite final : public ActivationRules {
  public:
-  explicit Hermite(const ActivationLayer& l)
-      : degree_(l.degree), expansion_(hermite_expansion(l.degree)) {
+  explicit Hermite(const ActivationLayer& l) : degree_(l.degree), expansion_(hermite_expansion(l.degree)) {
     roots_.resize(static_cast<std::size_t>(degree_) + 1);
     for (std::size_t j = 0; j < roots_.size(); ++j) roots_[j] = std::sqrt(static_cast<double>(j));
   }
@@ -60,8 +59,7 @@ class Hermite final : public ActivationRules {
   double derivative(double x) const override {
     return degree_ == 0 ? 0.0 : roots_[static_cast<std::size_t>(degree_)] * normalized(degree_ - 1, x);
   }
-  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot,
-            std::size_t n) const override {
+  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot, std::size_t n) const override {
     expansion_dual(expansion_, q1, q2, k, t, tdot, n);
   }
 
@@ -87,9 +85,7 @@ class Hermite final : public ActivationRules {
 
 const ActivationEntry& hermite_entry() {
   static const ActivationEntry entry{
-      {ActivationKind::Hermite, "Hermite", {{"degree", F::Degree, kRequired}}},
-      nullptr,
-      make_rules_of<Hermite>};
+      {ActivationKind::Hermite, "Hermite", {{"degree", F::Degree, kRequired}}}, nullptr, make_rules_of<Hermite>};
   return entry;
 }
 

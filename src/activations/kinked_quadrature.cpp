@@ -69,8 +69,7 @@ class ScaledElu final : public ActivationRules {
   double derivative(double x) const override { return scale_ * (x > 0 ? 1.0 : alpha_ * std::exp(x)); }
   bool has_closed_form() const override { return false; }
 
-  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot,
-            std::size_t n) const override {
+  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot, std::size_t n) const override {
     if (rule_) {
       const auto activate = [this](const double* x, double* f, double* df, std::size_t m, double* e) {
         activate_array(x, f, df, m, e);
@@ -102,15 +101,14 @@ class ScaledElu final : public ActivationRules {
   }
 
   // The default rule (see the top of the file).
-  void split_at_kink(const double* q1, const double* q2, const double* k, double* t, double* tdot,
-                     std::size_t n) const {
+  void split_at_kink(const double* q1, const double* q2, const double* k, double* t, double* tdot, std::size_t n) const {
     constexpr std::size_t kMaxNodes = 2 * 3 * kLegendrePoints;  // two halves, ≤ 3 pieces each
     const auto& rule = legendre_rule<kLegendrePoints>();
     const double alpha = alpha_;
     const double inv_sqrt2 = 1.0 / std::numbers::sqrt2, inv_sqrt_2pi = 1.0 / std::sqrt(k2Pi);
     double z[kMaxNodes], w[kMaxNodes], x[kMaxNodes], fu[kMaxNodes], dfu[kMaxNodes], e[kMaxNodes];
-    double c[kMaxNodes], a[kMaxNodes], wv[kMaxNodes], e1[kMaxNodes], e2[kMaxNodes], e3[kMaxNodes],
-        pdf[kMaxNodes], big[kMaxNodes], inner[kMaxNodes], inner_dot[kMaxNodes];
+    double c[kMaxNodes], a[kMaxNodes], wv[kMaxNodes], e1[kMaxNodes], e2[kMaxNodes], e3[kMaxNodes], pdf[kMaxNodes],
+        big[kMaxNodes], inner[kMaxNodes], inner_dot[kMaxNodes];
     Geometry g;
     geometry(q1, q2, k, n, g);
     for (std::size_t i = 0; i < n; ++i) {
@@ -179,8 +177,8 @@ class ScaledElu final : public ActivationRules {
     }
   }
 
-  double alpha_;  // the Elu's α
-  double scale_;  // λ (1 for Elu)
+  double alpha_;                      // the Elu's α
+  double scale_;                      // λ (1 for Elu)
   std::optional<GaussHermite> rule_;  // a quadrature_degree ≠ 0: its Gauss–Hermite rule
 };
 
@@ -195,8 +193,7 @@ std::unique_ptr<const ActivationRules> make_selu(const ActivationLayer&, int qua
 }  // namespace
 
 const ActivationEntry& elu_entry() {
-  static const ActivationEntry entry{
-      {ActivationKind::Elu, "Elu", {{"alpha", F::Alpha, 1.0}}}, nullptr, make_elu};
+  static const ActivationEntry entry{{ActivationKind::Elu, "Elu", {{"alpha", F::Alpha, 1.0}}}, nullptr, make_elu};
   return entry;
 }
 

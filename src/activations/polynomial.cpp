@@ -38,8 +38,8 @@ HermiteExpansion polynomial_expansion(const std::vector<double>& coef) {
   return expansion;
 }
 
-void expansion_dual(const HermiteExpansion& expansion, const double* q1, const double* q2,
-                    const double* k, double* t, double* tdot, std::size_t n) {
+void expansion_dual(const HermiteExpansion& expansion, const double* q1, const double* q2, const double* k, double* t,
+                    double* tdot, std::size_t n) {
   Geometry g;
   geometry(q1, q2, k, n, g);
   const double* kc = g.kc;
@@ -104,11 +104,8 @@ class Monomial final : public ActivationRules {
       : degree_(l.degree), expansion_(polynomial_expansion(monomial_coefficients(l.degree))) {}
 
   double value(double x) const override { return power(x, degree_); }
-  double derivative(double x) const override {
-    return degree_ == 0 ? 0.0 : degree_ * power(x, degree_ - 1);
-  }
-  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot,
-            std::size_t n) const override {
+  double derivative(double x) const override { return degree_ == 0 ? 0.0 : degree_ * power(x, degree_ - 1); }
+  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot, std::size_t n) const override {
     expansion_dual(expansion_, q1, q2, k, t, tdot, n);
   }
 
@@ -131,8 +128,7 @@ class Polynomial final : public ActivationRules {
     for (std::size_t i = coef_.size(); i-- > 1;) acc = acc * x + static_cast<double>(i) * coef_[i];
     return acc;
   }
-  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot,
-            std::size_t n) const override {
+  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot, std::size_t n) const override {
     expansion_dual(expansion_, q1, q2, k, t, tdot, n);
   }
 
@@ -145,18 +141,14 @@ class Polynomial final : public ActivationRules {
 
 const ActivationEntry& monomial_entry() {
   static const ActivationEntry entry{
-      {ActivationKind::Monomial, "Monomial", {{"degree", F::Degree, kRequired}}},
-      nullptr,
-      make_rules_of<Monomial>};
+      {ActivationKind::Monomial, "Monomial", {{"degree", F::Degree, kRequired}}}, nullptr, make_rules_of<Monomial>};
   return entry;
 }
 
 // The coef checks (non-empty, at most kMaxDegree + 1, finite) are the table's generic ones.
 const ActivationEntry& polynomial_entry() {
   static const ActivationEntry entry{
-      {ActivationKind::Polynomial, "Polynomial", {{"coef", F::Coef, kRequired}}},
-      nullptr,
-      make_rules_of<Polynomial>};
+      {ActivationKind::Polynomial, "Polynomial", {{"coef", F::Coef, kRequired}}}, nullptr, make_rules_of<Polynomial>};
   return entry;
 }
 

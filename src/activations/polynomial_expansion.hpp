@@ -19,7 +19,7 @@ struct HermiteExpansion {
 HermiteExpansion polynomial_expansion(const std::vector<double>& coef);
 
 // T and (unless tdot is null) Ṫ of the expansion for n ≤ kChunk entries.
-void expansion_dual(const HermiteExpansion& expansion, const double* q1, const double* q2,
-                    const double* k, double* t, double* tdot, std::size_t n);
+void expansion_dual(const HermiteExpansion& expansion, const double* q1, const double* q2, const double* k, double* t,
+                    double* tdot, std::size_t n);
 
 }  // namespace ntkit::activations

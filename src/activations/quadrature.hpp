@@ -39,7 +39,7 @@ LegendreRule<N> make_legendre_rule() {
       x -= step;
       if (std::abs(step) < 1e-19L) break;
     }
-    rule.nodes[i] = static_cast<double>((1 - x) / 2);  // mapped from [−1, 1] to [0, 1]
+    rule.nodes[i] = static_cast<double>((1 - x) / 2);                    // mapped from [−1, 1] to [0, 1]
     rule.weights[i] = static_cast<double>(1 / ((1 - x * x) * dp * dp));  // 2/((1−x²)P'²) · ½
   }
   return rule;
@@ -58,8 +58,8 @@ const LegendreRule<N>& legendre_rule() {
 // activate(x, f, df, m, scratch) writes f = φ(x) and, unless df is null, df = φ'(x) for m
 // entries, using `scratch` (m entries).
 template <class Activate>
-void gauss_hermite_dual(const Activate& activate, const GaussHermite& rule, const double* q1,
-                        const double* q2, const double* k, double* t, double* tdot, std::size_t n) {
+void gauss_hermite_dual(const Activate& activate, const GaussHermite& rule, const double* q1, const double* q2,
+                        const double* k, double* t, double* tdot, std::size_t n) {
   const std::size_t nq = rule.nodes.size();
   const double* z = rule.nodes.data();
   const double* w = rule.weights.data();

@@ -31,12 +31,9 @@ class RectifiedMonomial final : public ActivationRules {
   explicit RectifiedMonomial(const ActivationLayer& layer) : degree_(layer.degree) {}
 
   double value(double x) const override { return x >= 0 ? power(x, degree_) : 0.0; }
-  double derivative(double x) const override {
-    return (degree_ == 0 || x < 0) ? 0.0 : degree_ * power(x, degree_ - 1);
-  }
+  double derivative(double x) const override { return (degree_ == 0 || x < 0) ? 0.0 : degree_ * power(x, degree_ - 1); }
 
-  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot,
-            std::size_t n) const override {
+  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot, std::size_t n) const override {
     Geometry g;
     geometry(q1, q2, k, n, g);
     const double* kc = g.kc;

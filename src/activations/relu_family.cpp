@@ -20,11 +20,9 @@ using F = ActivationField;
 // The dual of every member, in the slopes lo (x < 0) and hi (x > 0).
 class ABReluDual : public ActivationRules {
  public:
-  ABReluDual(double lo, double hi)
-      : sq_((lo - hi) * (lo - hi)), half_sum_(0.5 * (lo * lo + hi * hi)) {}
+  ABReluDual(double lo, double hi) : sq_((lo - hi) * (lo - hi)), half_sum_(0.5 * (lo * lo + hi * hi)) {}
 
-  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot,
-            std::size_t n) const final {
+  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot, std::size_t n) const final {
     Geometry g;
     geometry(q1, q2, k, n, g);
     double theta[kChunk];
@@ -89,17 +87,13 @@ class Abs final : public ABReluDual {
 
 const ActivationEntry& relu_entry() {
   static const ActivationEntry entry{
-      {ActivationKind::Relu, "Relu", {{"do_stabilize", F::DoStabilize, 0.0}}},
-      nullptr,
-      make_rules_of<Relu>};
+      {ActivationKind::Relu, "Relu", {{"do_stabilize", F::DoStabilize, 0.0}}}, nullptr, make_rules_of<Relu>};
   return entry;
 }
 
 const ActivationEntry& leaky_relu_entry() {
   static const ActivationEntry entry{
-      {ActivationKind::LeakyRelu,
-       "LeakyRelu",
-       {{"alpha", F::Alpha, kRequired}, {"do_stabilize", F::DoStabilize, 0.0}}},
+      {ActivationKind::LeakyRelu, "LeakyRelu", {{"alpha", F::Alpha, kRequired}, {"do_stabilize", F::DoStabilize, 0.0}}},
       nullptr,
       make_rules_of<LeakyRelu>};
   return entry;
@@ -117,9 +111,7 @@ const ActivationEntry& ab_relu_entry() {
 
 const ActivationEntry& abs_entry() {
   static const ActivationEntry entry{
-      {ActivationKind::Abs, "Abs", {{"do_stabilize", F::DoStabilize, 0.0}}},
-      nullptr,
-      make_rules_of<Abs>};
+      {ActivationKind::Abs, "Abs", {{"do_stabilize", F::DoStabilize, 0.0}}}, nullptr, make_rules_of<Abs>};
   return entry;
 }
 

@@ -17,8 +17,7 @@ class Sign final : public ActivationRules {
   double value(double x) const override { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }
   double derivative(double) const override { return 0.0; }
 
-  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot,
-            std::size_t n) const override {
+  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot, std::size_t n) const override {
     Geometry g;
     geometry(q1, q2, k, n, g);
     double theta[kChunk];
@@ -32,8 +31,7 @@ class Sign final : public ActivationRules {
 }  // namespace
 
 const ActivationEntry& sign_entry() {
-  static const ActivationEntry entry{
-      {ActivationKind::Sign, "Sign", {}}, nullptr, make_rules_of<Sign>};
+  static const ActivationEntry entry{{ActivationKind::Sign, "Sign", {}}, nullptr, make_rules_of<Sign>};
   return entry;
 }
 

@@ -26,8 +26,7 @@ class SinusoidDual : public ActivationRules {
  public:
   SinusoidDual(double half_a2, double b2, double cos2c) : half_a2_(half_a2), b2_(b2), cos2c_(cos2c) {}
 
-  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot,
-            std::size_t n) const final {
+  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot, std::size_t n) const final {
     Geometry g;
     geometry(q1, q2, k, n, g);
     const double* kc = g.kc;
@@ -80,20 +79,18 @@ class Cos final : public SinusoidDual {
 };
 
 std::unique_ptr<const ActivationRules> make_sin(const ActivationLayer& l, int) {
-  return std::make_unique<const SineRules>(l.a, l.b, l.c, 0.5 * l.a * l.a, l.b * l.b,
-                                           std::cos(2.0 * l.c));
+  return std::make_unique<const SineRules>(l.a, l.b, l.c, 0.5 * l.a * l.a, l.b * l.b, std::cos(2.0 * l.c));
 }
 
 // √2 sin(√(2γ) x + π/4): a²/2 = 1, b² = 2γ, cos(2c) = cos(π/2) = 0, exactly.
 std::unique_ptr<const ActivationRules> make_rbf(const ActivationLayer& l, int) {
-  return std::make_unique<const SineRules>(std::numbers::sqrt2, std::sqrt(2.0 * l.gamma),
-                                           0.25 * std::numbers::pi, 1.0, 2.0 * l.gamma, 0.0);
+  return std::make_unique<const SineRules>(std::numbers::sqrt2, std::sqrt(2.0 * l.gamma), 0.25 * std::numbers::pi, 1.0,
+                                           2.0 * l.gamma, 0.0);
 }
 
 void check_rbf(const ActivationLayer& layer, std::string* bad) {
   if (layer.gamma < 0) {
-    detail::bad_argument("Rbf", "gamma", "≥ 0 (gamma = 1 / (2 l²))", detail::format_number(layer.gamma),
-                         bad);
+    detail::bad_argument("Rbf", "gamma", "≥ 0 (gamma = 1 / (2 l²))", detail::format_number(layer.gamma), bad);
   }
 }
 
@@ -101,23 +98,18 @@ void check_rbf(const ActivationLayer& layer, std::string* bad) {
 
 const ActivationEntry& sin_entry() {
   static const ActivationEntry entry{
-      {ActivationKind::Sin, "Sin", {{"a", F::A, 1.0}, {"b", F::B, 1.0}, {"c", F::C, 0.0}}},
-      nullptr,
-      make_sin};
+      {ActivationKind::Sin, "Sin", {{"a", F::A, 1.0}, {"b", F::B, 1.0}, {"c", F::C, 0.0}}}, nullptr, make_sin};
   return entry;
 }
 
 const ActivationEntry& cos_entry() {
   static const ActivationEntry entry{
-      {ActivationKind::Cos, "Cos", {{"a", F::A, 1.0}, {"b", F::B, 1.0}, {"c", F::C, 0.0}}},
-      nullptr,
-      make_rules_of<Cos>};
+      {ActivationKind::Cos, "Cos", {{"a", F::A, 1.0}, {"b", F::B, 1.0}, {"c", F::C, 0.0}}}, nullptr, make_rules_of<Cos>};
   return entry;
 }
 
 const ActivationEntry& rbf_entry() {
-  static const ActivationEntry entry{
-      {ActivationKind::Rbf, "Rbf", {{"gamma", F::Gamma, 1.0}}}, check_rbf, make_rbf};
+  static const ActivationEntry entry{{ActivationKind::Rbf, "Rbf", {{"gamma", F::Gamma, 1.0}}}, check_rbf, make_rbf};
   return entry;
 }
 

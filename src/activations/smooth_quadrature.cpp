@@ -132,9 +132,9 @@ std::size_t trapezoid_rule(double q_max, double* z, double* w) {
 
 // Scratch of one entry of the default rule, on the caller's stack (≈ 50 KiB).
 struct SmoothScratch {
-  double za[kMaxGradedNodes], wa[kMaxGradedNodes], u[kMaxGradedNodes], fu[kMaxGradedNodes],
-      dfu[kMaxGradedNodes], zb[kMaxGradedNodes], wb[kMaxGradedNodes], v[kMaxGradedNodes],
-      f[kMaxGradedNodes], df[kMaxGradedNodes], e[kMaxGradedNodes];
+  double za[kMaxGradedNodes], wa[kMaxGradedNodes], u[kMaxGradedNodes], fu[kMaxGradedNodes], dfu[kMaxGradedNodes],
+      zb[kMaxGradedNodes], wb[kMaxGradedNodes], v[kMaxGradedNodes], f[kMaxGradedNodes], df[kMaxGradedNodes],
+      e[kMaxGradedNodes];
 };
 static_assert(kMaxTrapezoidNodes <= kMaxGradedNodes);
 
@@ -153,8 +153,7 @@ class SmoothQuadrature : public ActivationRules {
 
   bool has_closed_form() const final { return false; }
 
-  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot,
-            std::size_t n) const final {
+  void dual(const double* q1, const double* q2, const double* k, double* t, double* tdot, std::size_t n) const final {
     if (rule_) {
       const auto activate = [this](const double* x, double* f, double* df, std::size_t m, double* e) {
         activate_array(x, f, df, m, e);
@@ -169,16 +168,14 @@ class SmoothQuadrature : public ActivationRules {
     geometry(q1, q2, k, n, g);
     SmoothScratch sc;
     for (std::size_t i = 0; i < n; ++i) {
-      smooth_entry(std::max(q1[i], q2[i]), std::min(q1[i], q2[i]), g.rho[i], g.sn[i], sc, &t[i],
-                   tdot ? &tdot[i] : nullptr);
+      smooth_entry(std::max(q1[i], q2[i]), std::min(q1[i], q2[i]), g.rho[i], g.sn[i], sc, &t[i], tdot ? &tdot[i] : nullptr);
     }
   }
 
   // One entry of the default rule, E[φ(u)φ(v)] and (if tdot) E[φ'(u)φ'(v)] with u = √q_p z_a,
   // v = c + s z_b (see the top of the file). Returns the number of evaluations of φ (each with
   // φ' when tdot is set).
-  std::size_t smooth_entry(double qp, double qo, double rho, double sn, SmoothScratch& sc,
-                           double* t, double* tdot) const {
+  std::size_t smooth_entry(double qp, double qo, double rho, double sn, SmoothScratch& sc, double* t, double* tdot) const {
     const double sp = std::sqrt(qp), so = std::sqrt(qo);
     const double cu = so * rho, cs = so * sn;
     const bool trapezoid = qp <= kTrapezoidMaxQ;  // false for NaN
@@ -237,8 +234,7 @@ class SmoothQuadrature : public ActivationRules {
  protected:
   // f[i] = φ(x[i]) and (if df) df[i] = φ'(x[i]) for i < n, one vectorized exp per entry, with
   // e (n entries) as scratch; f may not alias x.
-  virtual void activate_array(const double* x, double* f, double* df, std::size_t n,
-                              double* e) const = 0;
+  virtual void activate_array(const double* x, double* f, double* df, std::size_t n, double* e) const = 0;
 
  private:
   std::optional<GaussHermite> rule_;  // a quadrature_degree ≠ 0: its Gauss–Hermite rule
@@ -254,8 +250,7 @@ class Tanh final : public SmoothQuadrature {
   }
 
  protected:
-  void activate_array(const double* x, double* f, double* df, std::size_t n,
-                      double* e) const override {
+  void activate_array(const double* x, double* f, double* df, std::size_t n, double* e) const override {
     // tanh x = sign(x)(1 − E)/(1 + E), 1 − tanh² x = 4E/(1 + E)², E = e^{−2|x|} (never overflows).
 #pragma omp simd
     for (std::size_t i = 0; i < n; ++i) e[i] = -2.0 * std::abs(x[i]);
@@ -276,8 +271,7 @@ class Softplus final : public SmoothQuadrature {
   double derivative(double x) const override { return sigmoid(x); }
 
  protected:
-  void activate_array(const double* x, double* f, double* df, std::size_t n,
-                      double* e) const override {
+  void activate_array(const double* x, double* f, double* df, std::size_t n, double* e) const override {
     // log(1 + eˣ) = max(x, 0) + log1p(E); φ' = sigmoid x = 1/(1 + E) for x ≥ 0, E/(1 + E) for
     // x < 0; E = e^{−|x|}.
 #pragma omp simd
@@ -304,8 +298,7 @@ class Silu final : public SmoothQuadrature {
   }
 
  protected:
-  void activate_array(const double* x, double* f, double* df, std::size_t n,
-                      double* e) const override {
+  void activate_array(const double* x, double* f, double* df, std::size_t n, double* e) const override {
     // silu x = x σ(x); φ' = σ(x)(1 + x(1 − σ(x))), σ from E = e^{−|x|} as in Softplus.
 #pragma omp simd
     for (std::size_t i = 0; i < n; ++i) e[i] = -std::abs(x[i]);
@@ -334,8 +327,7 @@ const ActivationEntry& tanh_entry() {
 }
 
 const ActivationEntry& softplus_entry() {
-  static const ActivationEntry entry{
-      {ActivationKind::Softplus, "Softplus", {}}, nullptr, make_smooth<Softplus>};
+  static const ActivationEntry entry{{ActivationKind::Softplus, "Softplus", {}}, nullptr, make_smooth<Softplus>};
   return entry;
 }
 

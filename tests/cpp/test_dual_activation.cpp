@@ -48,12 +48,12 @@ ActivationLayer layer_of(const Layer& layer) { return std::get<ActivationLayer>(
 struct Cov {
   double q1, q2, k;
 };
-const std::vector<Cov> kSmall = {{1.0, 1.0, 0.3},     {0.5, 0.8, -0.4},  {0.7, 0.7, 0.7},
-                                 {1.0, 0.25, 0.5},    {0.3, 0.6, -std::sqrt(0.18)},
-                                 {0.2, 0.9, 0.0},     {0.05, 1.0, 0.2},  {1.0, 1.0, -0.95}};
+const std::vector<Cov> kSmall = {
+    {1.0, 1.0, 0.3}, {0.5, 0.8, -0.4}, {0.7, 0.7, 0.7},  {1.0, 0.25, 0.5}, {0.3, 0.6, -std::sqrt(0.18)},
+    {0.2, 0.9, 0.0}, {0.05, 1.0, 0.2}, {1.0, 1.0, -0.95}};
 // Larger variances for the Monte Carlo checks of positively homogeneous activations.
-const std::vector<Cov> kMixed = {{1.0, 1.0, 0.3},  {0.5, 2.0, -0.6}, {1.5, 0.7, 0.9},
-                                 {0.4, 0.4, 0.0},  {2.0, 2.0, 1.99}, {1.0, 3.0, -1.5}};
+const std::vector<Cov> kMixed = {{1.0, 1.0, 0.3}, {0.5, 2.0, -0.6}, {1.5, 0.7, 0.9},
+                                 {0.4, 0.4, 0.0}, {2.0, 2.0, 1.99}, {1.0, 3.0, -1.5}};
 
 // ---- Scalar φ and φ' written independently of the library -------------------------------
 
@@ -68,20 +68,16 @@ Fn reference_fn(const ActivationLayer& l) {
   const double a = l.a, b = l.b, c = l.c;
   const double two_over_sqrt_pi = 2.0 / std::sqrt(std::numbers::pi);
   switch (l.kind) {
-    case ActivationKind::Relu:
-      return {[](double x) { return x > 0 ? x : 0.0; }, [](double x) { return x > 0 ? 1.0 : 0.0; }};
+    case ActivationKind::Relu: return {[](double x) { return x > 0 ? x : 0.0; }, [](double x) { return x > 0 ? 1.0 : 0.0; }};
     case ActivationKind::LeakyRelu: {
       const double al = l.alpha;
-      return {[al](double x) { return x > 0 ? x : al * x; },
-              [al](double x) { return x > 0 ? 1.0 : al; }};
+      return {[al](double x) { return x > 0 ? x : al * x; }, [al](double x) { return x > 0 ? 1.0 : al; }};
     }
     case ActivationKind::ABRelu:
       return {[a, b](double x) { return a * std::min(x, 0.0) + b * std::max(x, 0.0); },
               [a, b](double x) { return x > 0 ? b : a; }};
-    case ActivationKind::Abs:
-      return {[](double x) { return std::abs(x); }, [](double x) { return x > 0 ? 1.0 : -1.0; }};
-    case ActivationKind::Sign:
-      return {[](double x) { return double((x > 0) - (x < 0)); }, [](double) { return 0.0; }};
+    case ActivationKind::Abs: return {[](double x) { return std::abs(x); }, [](double x) { return x > 0 ? 1.0 : -1.0; }};
+    case ActivationKind::Sign: return {[](double x) { return double((x > 0) - (x < 0)); }, [](double) { return 0.0; }};
     case ActivationKind::RectifiedMonomial: {
       const int n = l.degree;
       return {[n](double x) { return x >= 0 ? std::pow(x, n) : 0.0; },
@@ -96,29 +92,24 @@ Fn reference_fn(const ActivationLayer& l) {
               [=](double x) { return 0.5 * s * two_over_sqrt_pi * std::exp(-s * s * x * x); }};
     }
     case ActivationKind::Gelu:
-      return {[](double x) { return x * normal_cdf(x); },
-              [](double x) { return normal_cdf(x) + x * normal_pdf(x); }};
+      return {[](double x) { return x * normal_cdf(x); }, [](double x) { return normal_cdf(x) + x * normal_pdf(x); }};
     case ActivationKind::Sin:
-      return {[=](double x) { return a * std::sin(b * x + c); },
-              [=](double x) { return a * b * std::cos(b * x + c); }};
+      return {[=](double x) { return a * std::sin(b * x + c); }, [=](double x) { return a * b * std::cos(b * x + c); }};
     case ActivationKind::Cos:
-      return {[=](double x) { return a * std::cos(b * x + c); },
-              [=](double x) { return -a * b * std::sin(b * x + c); }};
+      return {[=](double x) { return a * std::cos(b * x + c); }, [=](double x) { return -a * b * std::sin(b * x + c); }};
     case ActivationKind::Rbf: {
       const double w = std::sqrt(2.0 * l.gamma), p = std::numbers::pi / 4;
       return {[=](double x) { return std::numbers::sqrt2 * std::sin(w * x + p); },
               [=](double x) { return std::numbers::sqrt2 * w * std::cos(w * x + p); }};
     }
     case ActivationKind::Exp:
-      return {[=](double x) { return a * std::exp(b * x); },
-              [=](double x) { return a * b * std::exp(b * x); }};
+      return {[=](double x) { return a * std::exp(b * x); }, [=](double x) { return a * b * std::exp(b * x); }};
     case ActivationKind::Gaussian:
       return {[=](double x) { return a * std::exp(b * x * x); },
               [=](double x) { return 2 * a * b * x * std::exp(b * x * x); }};
     case ActivationKind::Monomial: {
       const int n = l.degree;
-      return {[n](double x) { return std::pow(x, n); },
-              [n](double x) { return n == 0 ? 0.0 : n * std::pow(x, n - 1); }};
+      return {[n](double x) { return std::pow(x, n); }, [n](double x) { return n == 0 ? 0.0 : n * std::pow(x, n - 1); }};
     }
     case ActivationKind::Polynomial: {
       const std::vector<double> cf = l.coef;
@@ -134,8 +125,7 @@ Fn reference_fn(const ActivationLayer& l) {
               }};
     }
     case ActivationKind::Tanh:
-      return {[](double x) { return std::tanh(x); },
-              [](double x) { return 1.0 / (std::cosh(x) * std::cosh(x)); }};
+      return {[](double x) { return std::tanh(x); }, [](double x) { return 1.0 / (std::cosh(x) * std::cosh(x)); }};
     case ActivationKind::Softplus:
       return {[](double x) { return std::log1p(std::exp(-std::abs(x))) + std::max(x, 0.0); },
               [](double x) { return 1.0 / (1.0 + std::exp(-x)); }};
@@ -168,8 +158,7 @@ Fn reference_fn(const ActivationLayer& l) {
         return current;
       };
       const double norm = std::sqrt(std::tgamma(n + 1.0));
-      return {[=](double x) { return he(n, x) / norm; },
-              [=](double x) { return n == 0 ? 0.0 : n * he(n - 1, x) / norm; }};
+      return {[=](double x) { return he(n, x) / norm; }, [=](double x) { return n == 0 ? 0.0 : n * he(n - 1, x) / norm; }};
     }
   }
   return {};
@@ -222,17 +211,32 @@ std::string describe(const ActivationLayer& l) { return to_string(Layer{l}); }
 // ---- Smooth closed forms against quadrature -----------------------------------------------
 
 TEST(DualActivation, SmoothClosedFormsMatchQuadrature) {
-  const std::vector<ActivationLayer> layers = {
-      layer_of(Erf()),           layer_of(Erf(2.0, 0.5, 0.3)), layer_of(Erf(-1.0, 1.7, -1.0)),
-      layer_of(Sigmoid_like()),  layer_of(Gelu()),             layer_of(Gelu(true)),
-      layer_of(Sin()),           layer_of(Sin(2.0, 1.5, 0.4)), layer_of(Cos()),
-      layer_of(Cos(1.3, 0.7, -0.2)), layer_of(Rbf()),          layer_of(Rbf(0.3)),
-      layer_of(Exp()),           layer_of(Exp(0.5, -0.7)),     layer_of(Gaussian()),
-      layer_of(Gaussian(2.0, -0.3)), layer_of(Gaussian(1.0, 0.1)),
-      layer_of(Monomial(0)),     layer_of(Monomial(1)),        layer_of(Monomial(2)),
-      layer_of(Monomial(3)),     layer_of(Monomial(5)),        layer_of(Monomial(8)),
-      layer_of(Polynomial({0.2})), layer_of(Polynomial({1.0, -2.0, 0.5, 0.3})),
-      layer_of(Polynomial({0.1, 0.0, -1.0, 0.0, 0.25, 0.5, -0.05}))};
+  const std::vector<ActivationLayer> layers = {layer_of(Erf()),
+                                               layer_of(Erf(2.0, 0.5, 0.3)),
+                                               layer_of(Erf(-1.0, 1.7, -1.0)),
+                                               layer_of(Sigmoid_like()),
+                                               layer_of(Gelu()),
+                                               layer_of(Gelu(true)),
+                                               layer_of(Sin()),
+                                               layer_of(Sin(2.0, 1.5, 0.4)),
+                                               layer_of(Cos()),
+                                               layer_of(Cos(1.3, 0.7, -0.2)),
+                                               layer_of(Rbf()),
+                                               layer_of(Rbf(0.3)),
+                                               layer_of(Exp()),
+                                               layer_of(Exp(0.5, -0.7)),
+                                               layer_of(Gaussian()),
+                                               layer_of(Gaussian(2.0, -0.3)),
+                                               layer_of(Gaussian(1.0, 0.1)),
+                                               layer_of(Monomial(0)),
+                                               layer_of(Monomial(1)),
+                                               layer_of(Monomial(2)),
+                                               layer_of(Monomial(3)),
+                                               layer_of(Monomial(5)),
+                                               layer_of(Monomial(8)),
+                                               layer_of(Polynomial({0.2})),
+                                               layer_of(Polynomial({1.0, -2.0, 0.5, 0.3})),
+                                               layer_of(Polynomial({0.1, 0.0, -1.0, 0.0, 0.25, 0.5, -0.05}))};
   const GaussHermite rule = gauss_hermite(150);
   for (const ActivationLayer& l : layers) {
     const DualActivation dual(l);
@@ -247,24 +251,27 @@ TEST(DualActivation, SmoothClosedFormsMatchQuadrature) {
       const double ed = std::abs(got.tdot - d) / std::max(std::abs(d), 1.0);
       worst_t = std::max(worst_t, et);
       worst_d = std::max(worst_d, ed);
-      EXPECT_LE(et, 1e-8) << describe(l) << " T at q1=" << c.q1 << " q2=" << c.q2 << " k=" << c.k
-                          << ": " << got.t << " vs " << t;
-      EXPECT_LE(ed, 1e-8) << describe(l) << " Tdot at q1=" << c.q1 << " q2=" << c.q2
-                          << " k=" << c.k << ": " << got.tdot << " vs " << d;
+      EXPECT_LE(et, 1e-8) << describe(l) << " T at q1=" << c.q1 << " q2=" << c.q2 << " k=" << c.k << ": " << got.t << " vs "
+                          << t;
+      EXPECT_LE(ed, 1e-8) << describe(l) << " Tdot at q1=" << c.q1 << " q2=" << c.q2 << " k=" << c.k << ": " << got.tdot
+                          << " vs " << d;
     }
-    std::printf("  [quadrature] %-45s max rel err T %.1e  Tdot %.1e\n", describe(l).c_str(),
-                worst_t, worst_d);
+    std::printf("  [quadrature] %-45s max rel err T %.1e  Tdot %.1e\n", describe(l).c_str(), worst_t, worst_d);
   }
 }
 
 // ---- Non-smooth closed forms against Monte Carlo ------------------------------------------
 
 TEST(DualActivation, NonSmoothClosedFormsMatchMonteCarlo) {
-  const std::vector<ActivationLayer> layers = {
-      layer_of(Relu()),   layer_of(LeakyRelu(0.2)),        layer_of(ABRelu(-0.5, 2.0)),
-      layer_of(Abs()),    layer_of(Sign()),                layer_of(Step()),
-      layer_of(RectifiedMonomial(1)), layer_of(RectifiedMonomial(2)),
-      layer_of(RectifiedMonomial(3))};
+  const std::vector<ActivationLayer> layers = {layer_of(Relu()),
+                                               layer_of(LeakyRelu(0.2)),
+                                               layer_of(ABRelu(-0.5, 2.0)),
+                                               layer_of(Abs()),
+                                               layer_of(Sign()),
+                                               layer_of(Step()),
+                                               layer_of(RectifiedMonomial(1)),
+                                               layer_of(RectifiedMonomial(2)),
+                                               layer_of(RectifiedMonomial(3))};
   for (const ActivationLayer& l : layers) {
     const DualActivation dual(l);
     const Fn fn = reference_fn(l);
@@ -281,8 +288,7 @@ TEST(DualActivation, NonSmoothClosedFormsMatchMonteCarlo) {
       EXPECT_LE(std::abs(got.tdot - mc.tdot), 5 * mc.tdot_se + 1e-12)
           << describe(l) << " Tdot at q1=" << c.q1 << " q2=" << c.q2 << " k=" << c.k;
     }
-    std::printf("  [monte carlo] %-30s max |err| T %.2f SE  Tdot %.2f SE\n", describe(l).c_str(),
-                worst_t, worst_d);
+    std::printf("  [monte carlo] %-30s max |err| T %.2f SE  Tdot %.2f SE\n", describe(l).c_str(), worst_t, worst_d);
   }
 }
 
@@ -292,8 +298,7 @@ TEST(DualActivation, RectifiedMonomialExactMoments) {
   for (int n = 0; n <= 9; ++n) {
     const DualActivation dual(layer_of(RectifiedMonomial(n)));
     const double q1 = 0.7, q2 = 1.9;
-    const double half_abs = std::pow(2.0, n / 2.0) * std::tgamma((n + 1) / 2.0) /
-                            (2.0 * std::sqrt(std::numbers::pi));
+    const double half_abs = std::pow(2.0, n / 2.0) * std::tgamma((n + 1) / 2.0) / (2.0 * std::sqrt(std::numbers::pi));
     const double ind = std::pow(q1 * q2, n / 2.0) * half_abs * half_abs;
     EXPECT_NEAR(eval(dual, q1, q2, 0.0).t, ind, 1e-13 * ind) << n;
     double dfact = 1;  // (2n − 1)!!
@@ -356,8 +361,7 @@ TEST(DualActivation, RectifiedMonomialMatchesArcCosineKernel) {
     for (Eigen::Index i = 0; i < x.rows(); ++i)
       for (Eigen::Index j = 0; j < x.rows(); ++j) {
         // Cho & Saul's k_n = (1/π) ‖x‖ⁿ‖y‖ⁿ J_n = 2 E[φ(u)φ(v)] for w ~ N(0, I).
-        const Pair p = eval(dual, x.row(i).squaredNorm(), x.row(j).squaredNorm(),
-                            x.row(i).dot(x.row(j)));
+        const Pair p = eval(dual, x.row(i).squaredNorm(), x.row(j).squaredNorm(), x.row(i).dot(x.row(j)));
         worst = std::max(worst, std::abs(2 * p.t - kmat(i, j)) / std::max(1.0, std::abs(kmat(i, j))));
       }
     EXPECT_LE(worst, 1e-13) << order;
@@ -390,11 +394,10 @@ TEST(DualActivation, QuadratureFallbackMatchesMonteCarlo) {
       worst_abs_d = std::max(worst_abs_d, std::abs(got.tdot - mc.tdot));
       worst_abs_d_fine = std::max(worst_abs_d_fine, std::abs(got_fine.tdot - mc.tdot));
       EXPECT_LE(std::abs(got.t - mc.t), 5 * mc.t_se) << describe(l) << " k=" << c.k;
-      EXPECT_LE(std::abs(got.tdot - mc.tdot), 5 * mc.tdot_se + cs.extra)
-          << describe(l) << " k=" << c.k;
+      EXPECT_LE(std::abs(got.tdot - mc.tdot), 5 * mc.tdot_se + cs.extra) << describe(l) << " k=" << c.k;
     }
-    std::printf("  [monte carlo] %-14s max |err| T %.2f SE  Tdot %.2f SE (abs %.1e; degree 200: %.1e)\n",
-                describe(l).c_str(), worst_t, worst_d, worst_abs_d, worst_abs_d_fine);
+    std::printf("  [monte carlo] %-14s max |err| T %.2f SE  Tdot %.2f SE (abs %.1e; degree 200: %.1e)\n", describe(l).c_str(),
+                worst_t, worst_d, worst_abs_d, worst_abs_d_fine);
   }
 }
 
@@ -410,8 +413,8 @@ TEST(DualActivation, QuadratureFallbackConvergesForSmoothActivations) {
       const Pair got = eval(dual, c.q1, c.q2, c.k);
       const double t = gaussian_expectation_2d(fn.f, fn.f, c.q1, c.q2, c.k, rule);
       const double d = gaussian_expectation_2d(fn.df, fn.df, c.q1, c.q2, c.k, rule);
-      worst = std::max({worst, std::abs(got.t - t) / std::max(1.0, std::abs(t)),
-                        std::abs(got.tdot - d) / std::max(1.0, std::abs(d))});
+      worst = std::max(
+          {worst, std::abs(got.t - t) / std::max(1.0, std::abs(t)), std::abs(got.tdot - d) / std::max(1.0, std::abs(d))});
     }
     EXPECT_LE(worst, 1e-5) << describe(l);  // Tanh: 2e-6 at q = 1, ρ = 1 (steepest φ')
     std::printf("  [degree 40 vs 150] %-10s max rel err %.1e\n", describe(l).c_str(), worst);
@@ -445,8 +448,8 @@ TEST(DualActivation, DefaultQuadratureIsAccurateAtLargeVariances) {
     const DualActivation dual(l), hermite40(l, 40);
     const Fn fn = reference_fn(l);
     double worst = 0, worst40 = 0;
-    for (const auto& [q1, q2, rho] : {std::tuple{1.0, 1.0, 0.6}, std::tuple{4.0, 2.5, -0.3},
-                                      std::tuple{49.0, 49.0, 0.6}, std::tuple{25.0, 9.0, 0.95}}) {
+    for (const auto& [q1, q2, rho] :
+         {std::tuple{1.0, 1.0, 0.6}, std::tuple{4.0, 2.5, -0.3}, std::tuple{49.0, 49.0, 0.6}, std::tuple{25.0, 9.0, 0.95}}) {
       const double k = rho * std::sqrt(q1 * q2);
       const double t = dense_expectation(fn.f, q1, q2, k), d = dense_expectation(fn.df, q1, q2, k);
       const Pair got = eval(dual, q1, q2, k), got40 = eval(hermite40, q1, q2, k);
@@ -454,8 +457,7 @@ TEST(DualActivation, DefaultQuadratureIsAccurateAtLargeVariances) {
       worst40 = std::max({worst40, std::abs(got40.t - t) / std::abs(t), std::abs(got40.tdot - d) / std::abs(d)});
     }
     EXPECT_LE(worst, 1e-12) << describe(l);  // measured: 4e-14 (Tanh)
-    std::printf("  [q up to 49] %-10s max rel err %.1e (Gauss-Hermite 40: %.1e)\n", describe(l).c_str(), worst,
-                worst40);
+    std::printf("  [q up to 49] %-10s max rel err %.1e (Gauss-Hermite 40: %.1e)\n", describe(l).c_str(), worst, worst40);
   }
 }
 
@@ -516,8 +518,8 @@ Pair polar_reference(double alpha, double scale, double q1, double q2, double k)
         }
     } else {
       const long double ray = std::atan2(-l21, l22);  // v = 0 along θ = ray and ray + π
-      std::vector<long double> cuts = {pi / 2, 3 * pi / 2, std::fmod(ray + 2 * pi, 2 * pi),
-                                       std::fmod(ray + 3 * pi, 2 * pi), 0, 2 * pi};
+      std::vector<long double> cuts = {pi / 2, 3 * pi / 2, std::fmod(ray + 2 * pi, 2 * pi), std::fmod(ray + 3 * pi, 2 * pi),
+                                       0,      2 * pi};
       std::sort(cuts.begin(), cuts.end());
       for (std::size_t s = 0; s + 1 < cuts.size(); ++s) {
         const long double lo = cuts[s], width = cuts[s + 1] - lo;
@@ -526,8 +528,7 @@ Pair polar_reference(double alpha, double scale, double q1, double q2, double k)
           long double radial = 0;
           for (std::size_t b = 0; b < radii.x.size(); ++b) {
             const long double r = reach * radii.x[b];
-            radial += reach * radii.w[b] * r * std::exp(-r * r / 2) *
-                      elu_long(l11 * r * ct, alpha, scale, derivative) *
+            radial += reach * radii.w[b] * r * std::exp(-r * r / 2) * elu_long(l11 * r * ct, alpha, scale, derivative) *
                       elu_long(r * (l21 * ct + l22 * st), alpha, scale, derivative);
           }
           total += width * angles.w[a] * radial / (2 * pi);
@@ -551,8 +552,8 @@ TEST(DualActivation, EluAndSeluMatchPolarReference) {
                                    {layer_of(Selu()), kSeluAlpha, kSeluScale}};
   // Variances from 1e-6 to 400, correlations from −1 to 1 − 1e-10 (steep inner thresholds).
   std::vector<Cov> covs;
-  for (const auto& [q1, q2] : {std::pair{1.0, 1.0}, std::pair{0.3, 2.0}, std::pair{1e-3, 2e-3},
-                               std::pair{25.0, 16.0}, std::pair{400.0, 100.0}, std::pair{1e-6, 1e-6}})
+  for (const auto& [q1, q2] : {std::pair{1.0, 1.0}, std::pair{0.3, 2.0}, std::pair{1e-3, 2e-3}, std::pair{25.0, 16.0},
+                               std::pair{400.0, 100.0}, std::pair{1e-6, 1e-6}})
     for (const double rho : {-1.0, -0.9999, -0.4, 0.0, 0.5, 0.999, 0.99999999, 1 - 1e-10, 1.0})
       covs.push_back({q1, q2, rho * std::sqrt(q1 * q2)});
   for (const Case& cs : cases) {
@@ -566,12 +567,12 @@ TEST(DualActivation, EluAndSeluMatchPolarReference) {
       const double err = std::max(std::abs(got.t - ref.t) / t_scale, std::abs(got.tdot - ref.tdot) / d_scale);
       worst = std::max(worst, err);
       worst40 = std::max({worst40, std::abs(got40.t - ref.t) / t_scale, std::abs(got40.tdot - ref.tdot) / d_scale});
-      EXPECT_LE(err, 2e-13) << describe(cs.layer) << " q1=" << c.q1 << " q2=" << c.q2 << " k=" << c.k
-                            << " T=" << got.t << " ref " << ref.t << " Tdot=" << got.tdot << " ref " << ref.tdot;
+      EXPECT_LE(err, 2e-13) << describe(cs.layer) << " q1=" << c.q1 << " q2=" << c.q2 << " k=" << c.k << " T=" << got.t
+                            << " ref " << ref.t << " Tdot=" << got.tdot << " ref " << ref.tdot;
     }
     // Measured: 5.7e-14 at worst (Elu(2)); Gauss–Hermite 40 is off by 2e-2 to 9e-2 in Ṫ.
-    std::printf("  [polar reference] %-12s max rel err %.1e (Gauss-Hermite 40: %.1e)\n", describe(cs.layer).c_str(),
-                worst, worst40);
+    std::printf("  [polar reference] %-12s max rel err %.1e (Gauss-Hermite 40: %.1e)\n", describe(cs.layer).c_str(), worst,
+                worst40);
   }
 }
 
@@ -621,10 +622,8 @@ void expectation(long double split, const G& g, long double& sum_f, long double&
   std::vector<long double> z, w;
   sum_f = sum_df = 0;
   std::vector<std::pair<long double, long double>> parts;
-  if (-reach < split && split < reach)
-    parts = {{-reach, split}, {split, reach}};
-  else
-    parts = {{-reach, reach}};
+  if (-reach < split && split < reach) parts = {{-reach, split}, {split, reach}};
+  else parts = {{-reach, reach}};
   for (const auto& [a, b] : parts) {
     rule(a, b, z, w);
     for (std::size_t i = 0; i < z.size(); ++i) {
@@ -641,17 +640,19 @@ Pair reference(ActivationKind kind, double q1, double q2, double k) {
   const long double s1 = std::sqrt((long double)q1), s2 = std::sqrt((long double)q2);
   const long double cu = s2 * rho, cs = s2 * std::sqrt((1 - rho) * (1 + rho));
   long double t = 0, d = 0;
-  expectation(0, [&](long double za) {
-    const LongPair u = smooth_long(kind, s1 * za);
-    const long double c = cu * za;
-    LongPair inner{};
-    if (cs == 0)
-      inner = smooth_long(kind, c);
-    else
-      expectation(-c / cs, [&](long double zb) { return smooth_long(kind, c + cs * zb); }, inner.f,
-                  inner.df);
-    return LongPair{u.f * inner.f, u.df * inner.df};
-  }, t, d);
+  expectation(
+      0,
+      [&](long double za) {
+        const LongPair u = smooth_long(kind, s1 * za);
+        const long double c = cu * za;
+        LongPair inner{};
+        if (cs == 0) inner = smooth_long(kind, c);
+        else
+          expectation(
+              -c / cs, [&](long double zb) { return smooth_long(kind, c + cs * zb); }, inner.f, inner.df);
+        return LongPair{u.f * inner.f, u.df * inner.df};
+      },
+      t, d);
   return {static_cast<double>(t), static_cast<double>(d)};
 }
 
@@ -685,13 +686,13 @@ TEST(DualActivation, DefaultQuadratureMatchesDoubleExponentialReference) {
             worst_plain = std::max(worst_plain, std::abs(got.t - ref.t) / std::abs(ref.t));
           if (std::abs(ref.tdot) > 1e-3 * d_scale)
             worst_plain = std::max(worst_plain, std::abs(got.tdot - ref.tdot) / std::abs(ref.tdot));
-          EXPECT_LE(err, 1e-13) << describe(l) << " q1=" << q1 << " q2=" << q2 << " rho=" << rho << " T=" << got.t
-                                << " ref " << ref.t << " Tdot=" << got.tdot << " ref " << ref.tdot;
+          EXPECT_LE(err, 1e-13) << describe(l) << " q1=" << q1 << " q2=" << q2 << " rho=" << rho << " T=" << got.t << " ref "
+                                << ref.t << " Tdot=" << got.tdot << " ref " << ref.tdot;
         }
       }
       worst_all = std::max(worst_all, worst);
-      std::printf("  [tanh-sinh] %-9s q=%-6g max err %.1e of the scale, %.1e relative\n", describe(l).c_str(), q,
-                  worst, worst_plain);
+      std::printf("  [tanh-sinh] %-9s q=%-6g max err %.1e of the scale, %.1e relative\n", describe(l).c_str(), q, worst,
+                  worst_plain);
     }
     std::printf("  [tanh-sinh] %-9s all q: max err %.1e\n", describe(l).c_str(), worst_all);
   }
@@ -782,14 +783,29 @@ TEST(DualActivation, DefaultQuadratureCostIsBounded) {
 // ---- Identities and edge cases ----------------------------------------------------------
 
 std::vector<ActivationLayer> all_layers() {
-  return {layer_of(Relu()),          layer_of(LeakyRelu(0.1)),  layer_of(ABRelu(0.3, -2.0)),
-          layer_of(Abs()),           layer_of(Erf(1.5, 0.7, 0.2)), layer_of(Sigmoid_like()),
-          layer_of(Gelu()),          layer_of(Sin(1.2, 0.8, 0.3)), layer_of(Cos()),
-          layer_of(Sign()),          layer_of(Step()),          layer_of(Rbf(0.5)),
-          layer_of(Gaussian()),      layer_of(Gaussian(1.0, 0.05)), layer_of(Exp(0.8, 0.6)),
-          layer_of(Monomial(3)),     layer_of(RectifiedMonomial(4)),
-          layer_of(Polynomial({1.0, 0.5, -0.25})), layer_of(Tanh()), layer_of(Softplus()),
-          layer_of(Elu()),           layer_of(Selu()),          layer_of(Silu()),
+  return {layer_of(Relu()),
+          layer_of(LeakyRelu(0.1)),
+          layer_of(ABRelu(0.3, -2.0)),
+          layer_of(Abs()),
+          layer_of(Erf(1.5, 0.7, 0.2)),
+          layer_of(Sigmoid_like()),
+          layer_of(Gelu()),
+          layer_of(Sin(1.2, 0.8, 0.3)),
+          layer_of(Cos()),
+          layer_of(Sign()),
+          layer_of(Step()),
+          layer_of(Rbf(0.5)),
+          layer_of(Gaussian()),
+          layer_of(Gaussian(1.0, 0.05)),
+          layer_of(Exp(0.8, 0.6)),
+          layer_of(Monomial(3)),
+          layer_of(RectifiedMonomial(4)),
+          layer_of(Polynomial({1.0, 0.5, -0.25})),
+          layer_of(Tanh()),
+          layer_of(Softplus()),
+          layer_of(Elu()),
+          layer_of(Selu()),
+          layer_of(Silu()),
           layer_of(Hermite(3))};
 }
 
@@ -901,8 +917,7 @@ TEST(DualActivation, ZeroNormIsFiniteWithDocumentedConvention) {
   // Smooth activations are continuous at q = 0: T = φ(0)², Ṫ = φ'(0)².
   EXPECT_DOUBLE_EQ(eval(DualActivation(layer_of(Gelu())), 0, 0, 0).tdot, 0.25);
   EXPECT_DOUBLE_EQ(eval(DualActivation(layer_of(Erf(1, 2, 0.5))), 0, 0, 0).t, 0.25);
-  EXPECT_DOUBLE_EQ(eval(DualActivation(layer_of(Erf(1, 2, 0.5))), 0, 0, 0).tdot,
-                   4.0 * 4.0 / std::numbers::pi);
+  EXPECT_DOUBLE_EQ(eval(DualActivation(layer_of(Erf(1, 2, 0.5))), 0, 0, 0).tdot, 4.0 * 4.0 / std::numbers::pi);
   EXPECT_DOUBLE_EQ(eval(DualActivation(layer_of(Polynomial({2, 3}))), 0, 0, 0).t, 4.0);
   EXPECT_DOUBLE_EQ(eval(DualActivation(layer_of(Polynomial({2, 3}))), 0, 0, 0).tdot, 9.0);
   EXPECT_NEAR(eval(DualActivation(layer_of(Tanh())), 0, 0, 0).tdot, 1.0, 1e-14);
@@ -923,8 +938,8 @@ TEST(DualActivation, OverflowIsInfiniteNotNan) {
   EXPECT_EQ(eval(g, 1.0, 1.0, -0.2).tdot, -std::numeric_limits<double>::infinity());
   EXPECT_TRUE(std::isfinite(eval(g, 0.4, 0.4, 0.1).t));
   // Large but finite variances stay finite for the bounded-growth families.
-  for (const ActivationLayer& l : {layer_of(Relu()), layer_of(Erf()), layer_of(Gelu()),
-                                   layer_of(Sin()), layer_of(Gaussian()), layer_of(Tanh())}) {
+  for (const ActivationLayer& l :
+       {layer_of(Relu()), layer_of(Erf()), layer_of(Gelu()), layer_of(Sin()), layer_of(Gaussian()), layer_of(Tanh())}) {
     const Pair p = eval(DualActivation(l), 1e150, 3e150, -1e150);
     EXPECT_TRUE(std::isfinite(p.t) && std::isfinite(p.tdot)) << describe(l);
   }
@@ -950,9 +965,9 @@ TEST(DualActivation, RejectsInvalidLayers) {
 // the standard normal coordinates and the 150-point rule integrates degree 299 exactly.
 TEST(DualActivation, HermiteMatchesQuadratureAtAnyVariance) {
   const GaussHermite rule = gauss_hermite(150);
-  const std::vector<Cov> covs = {{1.0, 1.0, 0.3},  {0.5, 0.8, -0.4}, {2.5, 2.5, 2.5},
-                                 {4.0, 0.25, 0.7}, {1.7, 3.0, -std::sqrt(1.7 * 3.0)},
-                                 {0.1, 2.0, 0.0},  {0.0, 1.5, 0.0},  {3.0, 1.0, 1.2}};
+  const std::vector<Cov> covs = {
+      {1.0, 1.0, 0.3}, {0.5, 0.8, -0.4}, {2.5, 2.5, 2.5}, {4.0, 0.25, 0.7}, {1.7, 3.0, -std::sqrt(1.7 * 3.0)},
+      {0.1, 2.0, 0.0}, {0.0, 1.5, 0.0},  {3.0, 1.0, 1.2}};
   for (const int n : {0, 1, 2, 3, 4, 5, 7, 10, 16}) {
     const ActivationLayer l = layer_of(Hermite(n));
     const DualActivation dual(l);
@@ -986,10 +1001,8 @@ TEST(DualActivation, HermiteIsPowerOfCorrelationAtUnitVariance) {
 TEST(DualActivation, HermitePointwiseValuesAndDerivatives) {
   // Closed forms at x = 0.7: He_3 = x³ − 3x, He_4 = x⁴ − 6x² + 3.
   const double x = 0.7;
-  EXPECT_NEAR(PointwiseActivation(layer_of(Hermite(3))).value(x), (x * x * x - 3 * x) / std::sqrt(6.0),
-              1e-15);
-  EXPECT_NEAR(PointwiseActivation(layer_of(Hermite(4))).value(x),
-              (x * x * x * x - 6 * x * x + 3) / std::sqrt(24.0), 1e-15);
+  EXPECT_NEAR(PointwiseActivation(layer_of(Hermite(3))).value(x), (x * x * x - 3 * x) / std::sqrt(6.0), 1e-15);
+  EXPECT_NEAR(PointwiseActivation(layer_of(Hermite(4))).value(x), (x * x * x * x - 6 * x * x + 3) / std::sqrt(24.0), 1e-15);
   EXPECT_EQ(PointwiseActivation(layer_of(Hermite(0))).value(x), 1.0);
   EXPECT_EQ(PointwiseActivation(layer_of(Hermite(0))).derivative(x), 0.0);
   for (const int n : {1, 2, 3, 5, 8, 13}) {
