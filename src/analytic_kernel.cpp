@@ -16,7 +16,7 @@
 #include "blas.hpp"
 #include "input_checks.hpp"
 #include "mapped_npy.hpp"
-#include "ntkit/dual_activation.hpp"
+#include "layers/kernel_state.hpp"
 #include "ntkit/error.hpp"
 
 namespace ntkit {
@@ -24,183 +24,11 @@ namespace {
 
 using Index = Eigen::Index;
 
-// Entries per chunk of a row: the state arrays of a chunk stay in L1/L2 through all layers.
-constexpr Index kChunk = 256;
-
-// The state of a chunk of pairs (one row i, columns j0..j0+len), or of a chunk of single points
-// in the diagonal pass: K and Θ per entry.
-struct Stream {
-  std::vector<double> k, theta;
-};
-
-// Everything a chunk evaluation needs, built once. Layers that need the variances of their
-// inputs (activations and LayerNorm) are numbered in the order the walk visits them; for each
-// such visit: its dual activation (nullptr for LayerNorm) and the variance of every point.
-struct Plan {
-  std::vector<std::unique_ptr<DualActivation>> duals;  // by visit
-  std::vector<VectorD> var1, var2;                     // by visit: q of X1's / X2's points
-  bool ntk = true;
-  int fixed_layers = 0;  // the first this many Dense layers add no NTK term (analytic.hpp)
-};
-
-// Walks the layers on a set of streams; `visit` counts the variance-reading layers so that
-// each one finds its dual and its variances. `width` is the feature count entering the current
-// layer (n_in). In the diagonal pass (record != nullptr) the entries are single points, K holds
-// K(x, x), and the variance before each visited layer is recorded instead of read.
-class Walker {
- public:
-  Walker(const Plan& plan, std::vector<VectorD>* record, Index i, Index j0, Index len)
-      : plan_(plan), record_(record), i_(i), j0_(j0), len_(len) {}
-
-  void run(const Network& network, std::vector<Stream>& streams, int& width, std::size_t& visit) {
-    for (const Layer& layer : network.layers) {
-      std::visit([&](const auto& l) { apply(l, streams, width, visit); }, layer);
-      if (watch_ && first_non_finite_.empty() && !all_finite(streams)) {
-        first_non_finite_ = to_string(layer);
-      }
-    }
-  }
-
-  // Watching: after each layer, checks that every value is finite, and remembers the first
-  // layer (innermost, in order) after which one is not.
-  void watch() { watch_ = true; }
-  const std::string& first_non_finite_layer() const { return first_non_finite_; }
-
- private:
-  bool all_finite(const std::vector<Stream>& streams) const {
-    for (const Stream& s : streams) {
-      for (Index e = 0; e < len_; ++e) {
-        if (!std::isfinite(s.k[e]) || !std::isfinite(s.theta[e])) return false;
-      }
-    }
-    return true;
-  }
-
-  void apply(const DenseLayer& d, std::vector<Stream>& streams, int& width, std::size_t&) {
-    const double w2 = d.W_std * d.W_std, b2 = d.b_std ? *d.b_std * *d.b_std : 0.0;
-    const double n_in = static_cast<double>(width);
-    const double bias_ntk = d.b_std ? 1.0 : 0.0;
-    // A fixed layer's parameters are not trained: no term of its own, the earlier ones carried.
-    const bool fixed = dense_seen_++ < plan_.fixed_layers;
-    // Branch-free loops per case, so that each vectorizes.
-    for (Stream& s : streams) {
-      double* k = s.k.data();
-      double* theta = s.theta.data();
-      if (!plan_.ntk) {
-#pragma omp simd
-        for (Index e = 0; e < len_; ++e) k[e] = w2 * k[e] + b2;
-      } else if (fixed) {
-#pragma omp simd
-        for (Index e = 0; e < len_; ++e) {
-          k[e] = w2 * k[e] + b2;
-          theta[e] = w2 * theta[e];
-        }
-      } else if (d.parameterization == Parameterization::Ntk) {
-#pragma omp simd
-        for (Index e = 0; e < len_; ++e) {
-          k[e] = w2 * k[e] + b2;
-          theta[e] = w2 * theta[e] + k[e];
-        }
-      } else {
-#pragma omp simd
-        for (Index e = 0; e < len_; ++e) {
-          theta[e] = n_in * k[e] + w2 * theta[e] + bias_ntk;
-          k[e] = w2 * k[e] + b2;
-        }
-      }
-    }
-    width = d.out_dim;
-  }
-
-  // Fills q1/q2 with the variances of this chunk's entries before the visited layer (in the
-  // diagonal pass: records them, and q1 = q2 = K).
-  void variances(const Stream& s, std::size_t visit, double* q1, double* q2) const {
-    if (record_ != nullptr) {
-      for (Index e = 0; e < len_; ++e) {
-        (*record_)[visit][j0_ + e] = s.k[e];
-        q1[e] = q2[e] = s.k[e];
-      }
-      return;
-    }
-    const double qi = plan_.var1[visit][i_];
-    for (Index e = 0; e < len_; ++e) {
-      q1[e] = qi;
-      q2[e] = plan_.var2[visit][j0_ + e];
-    }
-  }
-
-  void apply(const ActivationLayer&, std::vector<Stream>& streams, int&, std::size_t& visit) {
-    const DualActivation& dual = *plan_.duals[visit];
-    const auto n = static_cast<std::size_t>(len_);
-    for (Stream& s : streams) {  // one stream: activations never act between FanOut and FanInSum
-      double q1[kChunk], q2[kChunk];
-      variances(s, visit, q1, q2);
-      // The diagonal pass runs the very arithmetic of the pairs (apply with k = q1 = q2), so
-      // K(X, X)'s diagonal equals the diagonal pass bit for bit.
-      if (plan_.ntk) {
-        double tdot[kChunk];
-        dual.apply(q1, q2, s.k.data(), s.k.data(), tdot, n);
-        for (Index e = 0; e < len_; ++e) s.theta[e] *= tdot[e];
-      } else {
-        dual.apply(q1, q2, s.k.data(), s.k.data(), nullptr, n);
-      }
-    }
-    ++visit;
-  }
-
-  void apply(const LayerNormLayer& norm, std::vector<Stream>& streams, int&, std::size_t& visit) {
-    for (Stream& s : streams) {
-      double q1[kChunk], q2[kChunk];
-      variances(s, visit, q1, q2);
-      for (Index e = 0; e < len_; ++e) {
-        // Two square roots, not one of the product: (q1 + ε)(q2 + ε) overflows for inputs of
-        // scale 1e78 and the kernel became 0; this way LayerNorm is scale-invariant up to
-        // the largest finite variance.
-        const double root = std::sqrt(q1[e] + norm.eps) * std::sqrt(q2[e] + norm.eps);
-        const double scale = root > 0 ? 1.0 / root : 0.0;
-        s.k[e] *= scale;
-        s.theta[e] *= scale;
-      }
-    }
-    ++visit;
-  }
-
-  void apply(const IdentityLayer&, std::vector<Stream>&, int&, std::size_t&) {}
-
-  void apply(const FanOutLayer& f, std::vector<Stream>& streams, int&, std::size_t&) {
-    const Stream one = streams.front();
-    streams.assign(static_cast<std::size_t>(f.num), one);
-  }
-
-  void apply(const ParallelLayer& p, std::vector<Stream>& streams, int& width, std::size_t& visit) {
-    int out_width = width;
-    for (std::size_t b = 0; b < p.branches.size(); ++b) {
-      std::vector<Stream> single{streams[b]};
-      int w = width;
-      run(p.branches[b], single, w, visit);
-      streams[b] = std::move(single.front());
-      out_width = w;
-    }
-    width = out_width;
-  }
-
-  void apply(const FanInSumLayer&, std::vector<Stream>& streams, int&, std::size_t&) {
-    Stream sum = streams.front();
-    for (std::size_t b = 1; b < streams.size(); ++b)
-      for (Index e = 0; e < len_; ++e) {
-        sum.k[e] += streams[b].k[e];
-        sum.theta[e] += streams[b].theta[e];
-      }
-    streams.assign(1, sum);
-  }
-
-  const Plan& plan_;
-  std::vector<VectorD>* record_;
-  Index i_, j0_, len_;
-  int dense_seen_ = 0;  // Dense layers walked so far (for Plan::fixed_layers)
-  bool watch_ = false;
-  std::string first_non_finite_;
-};
+using detail::KernelPass;
+using detail::KernelProgram;
+using detail::KernelStream;
+using detail::VarianceTable;
+constexpr Index kChunk = detail::kKernelChunk;
 
 // The error for a kernel value that is not finite: which layer made it so (found by walking
 // the offending entry again, watching every layer), and the fix.
@@ -211,17 +39,7 @@ class Walker {
               "inputs of this scale; scale the inputs (or W_std, b_std) down");
 }
 
-// One entry per variance-reading layer, in visit order (nullptr for LayerNorm).
-void collect_duals(const Network& network, int degree, std::vector<std::unique_ptr<DualActivation>>& out) {
-  for (const Layer& layer : network.layers) {
-    if (const auto* act = std::get_if<ActivationLayer>(&layer)) out.push_back(std::make_unique<DualActivation>(*act, degree));
-    if (std::holds_alternative<LayerNormLayer>(layer)) out.push_back(nullptr);
-    if (const auto* par = std::get_if<ParallelLayer>(&layer))
-      for (const Network& branch : par->branches) collect_duals(branch, degree, out);
-  }
-}
-
-Plan make_plan(const Network& network, bool nngp, bool ntk, const AnalyticOptions& options) {
+KernelProgram make_program(const Network& network, bool nngp, bool ntk, const AnalyticOptions& options) {
   validate(network);
   if (!nngp && !ntk) throw Error("analytic kernels: request the NNGP, the NTK, or both");
   const int dense = dense_layer_count(network);
@@ -229,12 +47,7 @@ Plan make_plan(const Network& network, bool nngp, bool ntk, const AnalyticOption
     throw Error("analytic kernels: fixed_layers = " + std::to_string(options.fixed_layers) + " but the network has " +
                 std::to_string(dense) + " Dense layer" + (dense == 1 ? "" : "s") + "; give 0 (all trained) to " +
                 std::to_string(dense - 1) + " (only the last trained)");
-  Plan plan;
-  plan.ntk = ntk;
-  plan.fixed_layers = options.fixed_layers;
-  const int quadrature_degree = options.quadrature_degree;
-  collect_duals(network, quadrature_degree, plan.duals);
-  return plan;
+  return detail::compile_kernel_program(network, ntk, options.quadrature_degree, options.fixed_layers);
 }
 
 // ‖x_i‖² in float64 whatever the input type: the variances (and the diagonal of K(X, X)) are
@@ -246,13 +59,23 @@ VectorD squared_norms(MatrixView<T> x) {
   return sq;
 }
 
+// A single stream over `len` entries starting from K = the input kernel, Θ = 0.
+void start_stream(std::vector<KernelStream>& streams, Index len, Index d) {
+  streams.resize(1);
+  KernelStream& s = streams.front();
+  s.nngp.resize(static_cast<std::size_t>(len));
+  s.ntk.assign(static_cast<std::size_t>(len), 0.0);
+  s.width = static_cast<int>(d);
+  s.variances_after = -1;
+}
+
 struct DiagonalPass {
-  std::vector<VectorD> record;  // by visit: the variance of every point
-  VectorD k, theta;             // K(x, x), Θ(x, x)
+  VarianceTable record;  // by node id + 1 (0: the input): the output variance of every point
+  VectorD k, theta;      // K(x, x), Θ(x, x)
 };
 
-// The diagonal pass: each point's variances before every visited layer, and its K(x, x), Θ(x, x).
-DiagonalPass diagonal_pass(const Network& network, const Plan& plan, const VectorD& sq_norms, Index d) {
+// The diagonal pass: each point's variance after every node, and its K(x, x), Θ(x, x).
+DiagonalPass diagonal_pass(const KernelProgram& program, const VectorD& sq_norms, Index d) {
   const Index n = sq_norms.size();
   for (Index i = 0; i < n; ++i) {
     if (!std::isfinite(sq_norms[i])) {
@@ -262,41 +85,44 @@ DiagonalPass diagonal_pass(const Network& network, const Plan& plan, const Vecto
     }
   }
   DiagonalPass out;
-  out.record.assign(plan.duals.size(), VectorD(n));
+  out.record.assign(static_cast<std::size_t>(program.node_count) + 1, VectorD(n));
   out.k.resize(n);
   out.theta.resize(n);
+  std::vector<KernelStream> streams;
   for (Index j0 = 0; j0 < n; j0 += kChunk) {
     const Index len = std::min(kChunk, n - j0);
-    std::vector<Stream> streams(1);
-    streams[0].k.resize(static_cast<std::size_t>(len));
-    streams[0].theta.assign(static_cast<std::size_t>(len), 0.0);
+    start_stream(streams, len, d);
     // Scaled exactly as map_chunk scales the Gram values (× 1/d, not ÷ d), so that a diagonal
     // pair starts from bitwise the same K and sees ρ = 1 exactly (ReLU's Ṫ has infinite slope
     // there: a rounding difference of 1e-16 in ρ moved Θ(x, x) by 1e-9).
     const double inv_d = 1.0 / static_cast<double>(d);
-    for (Index e = 0; e < len; ++e) streams[0].k[e] = sq_norms[j0 + e] * inv_d;
-    int width = static_cast<int>(d);
-    std::size_t visit = 0;
-    Walker walker(plan, &out.record, 0, j0, len);
-    walker.watch();  // serial and O(n): every point's variances are checked on the way
-    walker.run(network, streams, width, visit);
-    if (!walker.first_non_finite_layer().empty()) {
+    for (Index e = 0; e < len; ++e) streams[0].nngp[e] = out.record[0][j0 + e] = sq_norms[j0 + e] * inv_d;
+    KernelPass pass(program, len);
+    pass.diagonal(&out.record, j0);
+    pass.watch();  // serial and O(n): every point's variances are checked on the way
+    pass.run(program.nodes, streams);
+    if (!pass.first_non_finite_layer().empty()) {
       std::string where = "a point in rows " + std::to_string(j0) + "-" + std::to_string(j0 + len - 1);
       for (Index e = 0; e < len; ++e) {
-        if (!std::isfinite(streams[0].k[e]) || !std::isfinite(streams[0].theta[e])) {
+        if (!std::isfinite(streams[0].nngp[e]) || !std::isfinite(streams[0].ntk[e])) {
           where = "the point in row " + std::to_string(j0 + e);
           break;
         }
       }
-      throw_not_finite(walker.first_non_finite_layer(), where);
+      throw_not_finite(pass.first_non_finite_layer(), where);
     }
     for (Index e = 0; e < len; ++e) {
-      out.k[j0 + e] = streams[0].k[e];
-      out.theta[j0 + e] = streams[0].theta[e];
+      out.k[j0 + e] = streams[0].nngp[e];
+      out.theta[j0 + e] = streams[0].ntk[e];
     }
   }
   return out;
 }
+
+// The variance tables of both sides, for the pair pass.
+struct Variances {
+  VarianceTable side1, side2;
+};
 
 // double → the output type. For float: values beyond float's range become ±inf, as IEEE
 // rounding does (a plain cast of such a double is undefined behaviour in C++).
@@ -316,22 +142,19 @@ T to_output(double v) {
 // it starts from exactly the diagonal pass's ‖x‖²).
 // Returns the offset in the chunk of the first value that is not finite, or -1.
 template <class T>
-Index map_chunk(const Network& network, const Plan& plan, Index d, Index i, Index j0, Index len, const T* gram,
-                T* k_out, T* theta_out) {
-  thread_local std::vector<Stream> streams;  // reused: no allocation per chunk
-  streams.resize(1);
-  Stream& s = streams[0];
-  s.k.resize(static_cast<std::size_t>(len));
-  s.theta.assign(static_cast<std::size_t>(len), 0.0);
+Index map_chunk(const KernelProgram& program, const Variances& variances, Index d, Index i, Index j0, Index len,
+                const T* gram, T* k_out, T* theta_out) {
+  thread_local std::vector<KernelStream> streams;  // reused: no allocation per chunk
+  start_stream(streams, len, d);
   const double inv_d = 1.0 / static_cast<double>(d);
-  for (Index e = 0; e < len; ++e) s.k[e] = static_cast<double>(gram[e]) * inv_d;
-  int width = static_cast<int>(d);
-  std::size_t visit = 0;
-  Walker(plan, nullptr, i, j0, len).run(network, streams, width, visit);
-  // x − x is 0 for finite x and NaN for ±inf and NaN, so one vectorized sum tells whether any
+  for (Index e = 0; e < len; ++e) streams[0].nngp[e] = static_cast<double>(gram[e]) * inv_d;
+  KernelPass pass(program, len);
+  pass.pairs(&variances.side1, &variances.side2, i, j0);
+  pass.run(program.nodes, streams);
+// x − x is 0 for finite x and NaN for ±inf and NaN, so one vectorized sum tells whether any
   // value is not finite; only then is the entry looked for.
-  const double* kv = streams[0].k.data();
-  const double* tv = streams[0].theta.data();
+  const double* kv = streams[0].nngp.data();
+  const double* tv = streams[0].ntk.data();
   double residue = 0;
 #pragma omp simd reduction(+ : residue)
   for (Index e = 0; e < len; ++e) residue += (kv[e] - kv[e]) + (tv[e] - tv[e]);
@@ -340,24 +163,23 @@ Index map_chunk(const Network& network, const Plan& plan, Index d, Index i, Inde
     for (bad = 0; bad < len && std::isfinite(kv[bad]) && std::isfinite(tv[bad]);) ++bad;
   }
   if (k_out != nullptr)
-    for (Index e = 0; e < len; ++e) k_out[e] = to_output<T>(streams[0].k[e]);
+    for (Index e = 0; e < len; ++e) k_out[e] = to_output<T>(streams[0].nngp[e]);
   if (theta_out != nullptr)
-    for (Index e = 0; e < len; ++e) theta_out[e] = to_output<T>(streams[0].theta[e]);
+    for (Index e = 0; e < len; ++e) theta_out[e] = to_output<T>(streams[0].ntk[e]);
   return bad;
 }
 
 // The layer after which entry (i, j), of Gram value `gram`, stops being finite.
-std::string first_non_finite_layer(const Network& network, const Plan& plan, Index d, Index i, Index j,
-                                   double gram) {
-  std::vector<Stream> streams(1);
-  streams[0].k.assign(1, gram / static_cast<double>(d));
-  streams[0].theta.assign(1, 0.0);
-  int width = static_cast<int>(d);
-  std::size_t visit = 0;
-  Walker walker(plan, nullptr, i, j, 1);
-  walker.watch();
-  walker.run(network, streams, width, visit);
-  return walker.first_non_finite_layer();
+std::string first_non_finite_layer(const KernelProgram& program, const Variances& variances, Index d, Index i,
+                                   Index j, double gram) {
+  std::vector<KernelStream> streams;
+  start_stream(streams, 1, d);
+  streams[0].nngp[0] = gram / static_cast<double>(d);
+  KernelPass pass(program, 1);
+  pass.pairs(&variances.side1, &variances.side2, i, j);
+  pass.watch();
+  pass.run(program.nodes, streams);
+  return pass.first_non_finite_layer();
 }
 
 // Where the kernels go: row-major n1 x n2 arrays with row stride ld (either pointer may be null).
@@ -385,11 +207,17 @@ class ProgressCounter {
     try {
       report();
     } catch (...) {
-      error_ = std::current_exception();
-      stop_.store(true, std::memory_order_relaxed);
+      fail(std::current_exception());
     }
   }
   bool stopped() const { return stop_.load(std::memory_order_relaxed); }
+  // From any thread inside the loop: keeps the first error (an exception must not leave the
+  // OpenMP region: std::terminate) and stops the others; rethrow() raises it after the region.
+  void fail(std::exception_ptr error) {
+#pragma omp critical(ntkit_analytic_kernel_error)
+    if (!error_) error_ = std::move(error);
+    stop();
+  }
   void stop() { stop_.store(true, std::memory_order_relaxed); }
   void rethrow() const {
     if (error_) std::rethrow_exception(error_);
@@ -407,7 +235,7 @@ class ProgressCounter {
   double total_;
   std::atomic<Index> done_{0};
   std::atomic<bool> stop_{false};
-  std::exception_ptr error_;  // written by thread 0 only, read after the region
+  std::exception_ptr error_;  // written under a critical section, read after the region
 };
 
 Index choose_panel_rows(Index requested, Index rows) {
@@ -418,13 +246,14 @@ Index choose_panel_rows(Index requested, Index rows) {
 // The engine: panel by panel of rows, BLAS writes the Gram values into the destination, then
 // every pair of the panel is mapped through the layers in place.
 template <class T>
-void compute_kernels(const Network& network, Plan& plan, MatrixView<T> x1, const MatrixView<T>* x2,
+void compute_kernels(const KernelProgram& program, MatrixView<T> x1, const MatrixView<T>* x2,
                      const Destination<T>& out, Index panel_rows, const std::function<void(double)>& progress) {
   const bool symmetric = x2 == nullptr;
   const Index n1 = x1.rows(), n2 = symmetric ? x1.rows() : x2->rows(), d = x1.cols();
   T* gram = out.nngp != nullptr ? out.nngp : out.ntk;  // the Gram values land in an output
   const Index ld = out.ld;
   const Index panel = choose_panel_rows(panel_rows, n1);
+  Variances variances;
   if (symmetric) {
     // The diagonal blocks first: the variances are read from the Gram diagonal itself, so
     // each diagonal entry (and a duplicated point within one block) sees exactly ρ = 1.
@@ -434,11 +263,11 @@ void compute_kernels(const Network& network, Plan& plan, MatrixView<T> x1, const
     }
     VectorD sq(n1);
     for (Index i = 0; i < n1; ++i) sq[i] = static_cast<double>(gram[i * ld + i]);
-    plan.var1 = diagonal_pass(network, plan, sq, d).record;
-    plan.var2 = plan.var1;
+    variances.side1 = diagonal_pass(program, sq, d).record;
+    variances.side2 = variances.side1;
   } else {
-    plan.var1 = diagonal_pass(network, plan, squared_norms<T>(x1), d).record;
-    plan.var2 = diagonal_pass(network, plan, squared_norms<T>(*x2), d).record;
+    variances.side1 = diagonal_pass(program, squared_norms<T>(x1), d).record;
+    variances.side2 = diagonal_pass(program, squared_norms<T>(*x2), d).record;
   }
   if (n1 == 0 || n2 == 0) return;
 
@@ -455,14 +284,13 @@ void compute_kernels(const Network& network, Plan& plan, MatrixView<T> x1, const
     }
     // The first entry (in row-major order) that came out non-finite, for the message.
     std::atomic<Index> bad_entry{std::numeric_limits<Index>::max()};
-#pragma omp parallel for schedule(dynamic, 4) if ((i1 - i0) * n2 > 4096)
-    for (Index i = i0; i < i1; ++i) {
-      if (counter.stopped()) continue;
+    // One row of the panel (may allocate: the thread's chunk buffers grow once).
+    const auto map_row = [&](Index i) {
       const Index first = symmetric ? i : 0;
       for (Index j0 = first; j0 < n2; j0 += kChunk) {
         const Index len = std::min(kChunk, n2 - j0);
         const T* g = gram + i * ld + j0;
-        const Index bad = map_chunk<T>(network, plan, d, i, j0, len, g,
+        const Index bad = map_chunk<T>(program, variances, d, i, j0, len, g,
                                        out.nngp != nullptr ? out.nngp + i * ld + j0 : nullptr,
                                        out.ntk != nullptr ? out.ntk + i * ld + j0 : nullptr);
         if (bad >= 0) {
@@ -474,6 +302,15 @@ void compute_kernels(const Network& network, Plan& plan, MatrixView<T> x1, const
         }
       }
       counter.add(n2 - first);
+    };
+#pragma omp parallel for schedule(dynamic, 4) if ((i1 - i0) * n2 > 4096)
+    for (Index i = i0; i < i1; ++i) {
+      if (counter.stopped()) continue;
+      try {
+        map_row(i);
+      } catch (...) {
+        counter.fail(std::current_exception());
+      }
     }
     counter.rethrow();
     if (bad_entry.load() != std::numeric_limits<Index>::max()) {
@@ -481,7 +318,7 @@ void compute_kernels(const Network& network, Plan& plan, MatrixView<T> x1, const
       // The Gram value of (i, j) was overwritten by the kernel; it is recomputed.
       const double gram_ij = symmetric ? x1.row(i).template cast<double>().dot(x1.row(j).template cast<double>())
                                        : x1.row(i).template cast<double>().dot(x2->row(j).template cast<double>());
-      throw_not_finite(first_non_finite_layer(network, plan, d, i, j, gram_ij),
+      throw_not_finite(first_non_finite_layer(program, variances, d, i, j, gram_ij),
                        "the pair (" + std::to_string(i) + ", " + std::to_string(j) + ")");
     }
     if (symmetric) {
@@ -523,7 +360,7 @@ void allocate(RowMatrix<T>& m, Index rows, Index cols) {
 template <class T>
 AnalyticKernelsOf<T> in_memory(const Network& network, MatrixView<T> x1, const MatrixView<T>* x2,
                                const AnalyticOptions& options) {
-  Plan plan = make_plan(network, options.nngp, options.ntk, options);
+  const KernelProgram program = make_program(network, options.nngp, options.ntk, options);
   check_inputs<T>(x1, x2);
   const Index n1 = x1.rows(), n2 = x2 != nullptr ? x2->rows() : x1.rows();
   AnalyticKernelsOf<T> result;
@@ -537,14 +374,14 @@ AnalyticKernelsOf<T> in_memory(const Network& network, MatrixView<T> x1, const M
     allocate(result.ntk, n1, n2);
     out.ntk = result.ntk.data();
   }
-  compute_kernels<T>(network, plan, x1, x2, out, options.panel_rows, options.progress);
+  compute_kernels<T>(program, x1, x2, out, options.panel_rows, options.progress);
   return result;
 }
 
 template <class T>
 void to_npy(const Network& network, MatrixView<T> x1, const MatrixView<T>* x2, const AnalyticOutputFiles& files,
             const AnalyticOptions& options) {
-  Plan plan = make_plan(network, !files.nngp.empty(), !files.ntk.empty(), options);
+  const KernelProgram program = make_program(network, !files.nngp.empty(), !files.ntk.empty(), options);
   check_inputs<T>(x1, x2);
   const Index n1 = x1.rows(), n2 = x2 != nullptr ? x2->rows() : x1.rows();
   const DType dtype = std::is_same_v<T, float> ? DType::Float32 : DType::Float64;
@@ -576,7 +413,7 @@ void to_npy(const Network& network, MatrixView<T> x1, const MatrixView<T>* x2, c
     if (nngp_file) nngp_file->start_writeback(bytes);
     if (ntk_file) ntk_file->start_writeback(bytes);
   };
-  compute_kernels<T>(network, plan, x1, x2, out, panel, options.progress);
+  compute_kernels<T>(program, x1, x2, out, panel, options.progress);
   // Both files written before either is renamed into place: they appear together or not at all.
   std::vector<detail::AtomicFile*> finished;
   if (nngp_file) {
@@ -611,9 +448,9 @@ AnalyticKernelsOf<float> analytic_kernels(const Network& network, MatrixView<flo
 }
 
 AnalyticDiagonal analytic_kernel_diagonal(const Network& network, MatrixView<double> x, const AnalyticOptions& options) {
-  Plan plan = make_plan(network, options.nngp, options.ntk, options);
+  const KernelProgram program = make_program(network, options.nngp, options.ntk, options);
   check_inputs<double>(x, nullptr);
-  DiagonalPass pass = diagonal_pass(network, plan, squared_norms<double>(x), x.cols());
+  DiagonalPass pass = diagonal_pass(program, squared_norms<double>(x), x.cols());
   AnalyticDiagonal out;
   if (options.nngp) out.nngp = std::move(pass.k);
   if (options.ntk) out.ntk = std::move(pass.theta);

@@ -3,111 +3,36 @@
 #include "ntkit/mlp.hpp"
 
 #include <cmath>
+#include <functional>
 #include <random>
 #include <sstream>
 
+#include "layers/layer_rules.hpp"
 #include "mlp_program.hpp"
 #include "ntkit/error.hpp"
 
 namespace ntkit {
 namespace detail {
-namespace {
 
-using Kind = MlpNode::Kind;
-
-// One input stream while compiling: its width and whether a parameter lies upstream.
-struct StreamShape {
-  int width = 0;
-  bool after_params = false;
-};
-
-class Compiler {
- public:
-  explicit Compiler(MlpProgram& program) : program_(program) {}
-
-  std::vector<MlpNode> compile(const Network& network, std::vector<StreamShape>& streams) {
-    std::vector<MlpNode> nodes;
-    for (const Layer& layer : network.layers) nodes.push_back(compile(layer, streams));
-    return nodes;
-  }
-
-  // Parameter offsets are assigned after compiling (the node tree's addresses are final then).
-  Eigen::Index parameter_count = 0;
-
- private:
-  MlpNode compile(const Layer& layer, std::vector<StreamShape>& streams) {
+std::vector<MlpNode> FiniteCompiler::compile(const Network& network, std::vector<StreamShape>& streams) {
+  std::vector<MlpNode> nodes;
+  for (const Layer& layer : network.layers) {
     MlpNode node;
+    node.layer = layer;
     node.id = program_.node_count++;
     // validate() has checked the structure: single-input layers see one stream here.
-    const StreamShape s = streams.front();
-    node.after_params = s.after_params;
-    if (const auto* d = std::get_if<DenseLayer>(&layer)) {
-      node.kind = Kind::Dense;
-      node.in = s.width;
-      node.out = d->out_dim;
-      node.W_std = d->W_std;
-      node.b_std = d->b_std.value_or(0.0);
-      const double root_in = std::sqrt(static_cast<double>(node.in));
-      if (d->parameterization == Parameterization::Ntk) {
-        node.w_scale = d->W_std / root_in, node.b_scale = node.b_std;
-        node.w_init = 1.0, node.b_init = 1.0;
-      } else {
-        node.w_scale = 1.0, node.b_scale = 1.0;
-        node.w_init = d->W_std / root_in, node.b_init = node.b_std;
-      }
-      node.w_offset = parameter_count;
-      parameter_count += static_cast<Eigen::Index>(node.in) * node.out;
-      if (d->b_std) {
-        node.b_offset = parameter_count;
-        parameter_count += node.out;
-      }
-      streams.front() = StreamShape{d->out_dim, true};
-    } else if (const auto* a = std::get_if<ActivationLayer>(&layer)) {
-      node.kind = Kind::Activation;
-      node.activation = std::make_shared<const PointwiseActivation>(*a);
-    } else if (const auto* n = std::get_if<LayerNormLayer>(&layer)) {
-      node.kind = Kind::LayerNorm;
-      node.eps = n->eps;
-    } else if (std::holds_alternative<IdentityLayer>(layer)) {
-      node.kind = Kind::Identity;
-    } else if (const auto* f = std::get_if<FanOutLayer>(&layer)) {
-      node.kind = Kind::FanOut;
-      node.num = f->num;
-      streams.assign(static_cast<std::size_t>(f->num), s);
-    } else if (const auto* p = std::get_if<ParallelLayer>(&layer)) {
-      node.kind = Kind::Parallel;
-      std::vector<StreamShape> outputs;
-      for (std::size_t b = 0; b < p->branches.size(); ++b) {
-        std::vector<StreamShape> branch{streams[streams.size() == 1 ? 0 : b]};
-        node.branches.push_back(compile(p->branches[b], branch));
-        outputs.push_back(branch.front());
-      }
-      streams = outputs;
-    } else {  // FanInSum
-      node.kind = Kind::FanInSum;
-      node.num = static_cast<int>(streams.size());
-      StreamShape sum{streams.front().width, false};
-      for (std::size_t b = 0; b < streams.size(); ++b) {
-        if (streams[b].width != sum.width) {
-          std::ostringstream msg;
-          msg << "Mlp: FanInSum adds inputs of different widths (" << streams.front().width
-              << " from branch 1, " << streams[b].width << " from branch " << b + 1
-              << "); give every branch the same output width (the shortcut keeps its input's)";
-          throw Error(msg.str());
-        }
-        sum.after_params = sum.after_params || streams[b].after_params;
-      }
-      streams.assign(1, sum);
-    }
-    return node;
+    node.after_params = streams.front().after_params;
+    std::visit([&](const auto& l) { compile_finite(l, node, *this, streams); }, layer);
+    nodes.push_back(std::move(node));
   }
+  return nodes;
+}
 
-  MlpProgram& program_;
-};
+namespace {
 
 void collect_dense(const std::vector<MlpNode>& nodes, std::vector<const MlpNode*>& out) {
   for (const MlpNode& node : nodes) {
-    if (node.kind == Kind::Dense) out.push_back(&node);
+    if (std::holds_alternative<DenseLayer>(node.layer)) out.push_back(&node);
     for (const auto& branch : node.branches) collect_dense(branch, out);
   }
 }
@@ -122,7 +47,7 @@ std::shared_ptr<const MlpProgram> compile_mlp(const Network& network, int input_
   auto program = std::make_shared<MlpProgram>();
   program->network = network;
   program->input_dim = input_dim;
-  Compiler compiler(*program);
+  FiniteCompiler compiler(*program);
   std::vector<StreamShape> streams{StreamShape{input_dim, false}};
   program->nodes = compiler.compile(network, streams);
   program->output_dim = streams.front().width;
@@ -149,15 +74,8 @@ Mlp::Mlp(const Network& network, int input_dim, std::uint64_t seed)
   parameters_.resize(program_->parameter_count);
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal;
-  for (const detail::MlpNode* dense : program_->dense) {
-    double* w = parameters_.data() + dense->w_offset;
-    const Eigen::Index nw = static_cast<Eigen::Index>(dense->in) * dense->out;
-    for (Eigen::Index i = 0; i < nw; ++i) w[i] = dense->w_init * normal(rng);
-    if (dense->b_offset >= 0) {
-      double* b = parameters_.data() + dense->b_offset;
-      for (int i = 0; i < dense->out; ++i) b[i] = dense->b_init * normal(rng);
-    }
-  }
+  const std::function<double()> draw = [&] { return normal(rng); };
+  for (const detail::MlpNode* dense : program_->dense) detail::initialize_dense(*dense, parameters_.data(), draw);
 }
 
 int Mlp::input_dim() const { return program_->input_dim; }

@@ -44,7 +44,7 @@ EmpiricalKernels compute(const Mlp& net, MatrixView<double> x1, const MatrixView
 
   if (options.nngp) {
     const MlpNode& last = program.nodes.back();
-    if (last.kind == MlpNode::Kind::Dense) {  // expectation over the readout's parameters
+    if (std::holds_alternative<DenseLayer>(last.layer)) {  // expectation over the readout's parameters
       const RowMatrixD& h = pass.caches[static_cast<std::size_t>(last.id)].a;
       RowMatrixD gram(n1, n2);
       gemm(last.W_std * last.W_std / last.in, h.topRows(n1), false, h.middleRows(second, n2), true, 0.0, gram);
@@ -73,25 +73,9 @@ EmpiricalKernels compute(const Mlp& net, MatrixView<double> x1, const MatrixView
     for (Index i = 0; i < n; ++i)
       for (Index o = 0; o < out_dim; ++o) cotangent(i * out_dim + o, o) = 1.0;
     k.ntk = RowMatrixD::Zero(rows, cols);
-    RowMatrixD hh(n1, n2), gg(rows, cols);
+    detail::DenseNtkScratch scratch;
     const detail::DenseVisitor visit = [&](const MlpNode& d, const RowMatrixD& h, const RowMatrixD& g) {
-      // a² H1 H2ᵀ + c² (the bias term only if the bias exists), then ⊙ G1 G2ᵀ.
-      gemm(d.w_scale * d.w_scale, h.topRows(n1), false, h.middleRows(second, n2), true, 0.0, hh);
-      if (d.b_offset >= 0) hh.array() += d.b_scale * d.b_scale;
-      if (!full) {
-        const ConstMap gt(g.data(), n, out_dim * d.out);  // G̃: the O cotangents of a row side by side
-        gemm(1.0, gt.topRows(n1), false, gt.middleRows(second, n2), true, 0.0, gg);
-        k.ntk.array() += hh.array() * gg.array();
-      } else {
-        gemm(1.0, g.topRows(n1 * out_dim), false, g.middleRows(second * out_dim, n2 * out_dim), true, 0.0, gg);
-        for (Index i = 0; i < n1; ++i)
-          for (Index o = 0; o < out_dim; ++o) {
-            auto row = k.ntk.row(i * out_dim + o);
-            const auto grow = gg.row(i * out_dim + o);
-            for (Index j = 0; j < n2; ++j)
-              row.segment(j * out_dim, out_dim) += hh(i, j) * grow.segment(j * out_dim, out_dim);
-          }
-      }
+      detail::add_dense_ntk_term(d, h, g, n1, second, n2, out_dim, full, scratch, k.ntk);
     };
     detail::backward_pass(program, params, pass, std::move(cotangent), out_dim, visit);
     if (!full) k.ntk /= static_cast<double>(out_dim);

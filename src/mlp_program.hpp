@@ -1,7 +1,8 @@
 // The compiled form of a finite network (private): a tree of nodes mirroring the Network's
-// layers, with each Dense's place in the parameter vector and its scales, and the passes that
+// layers, with each Dense's place in the parameter vector and its scales, and the three passes
 // every finite-network routine is built from (forward with caches, backward with a per-Dense
-// visitor, forward-mode tangents).
+// visitor, forward-mode tangents). What each layer does in each pass is in its file under
+// src/layers/; the passes here only walk the tree and hand each node to its layer's rule.
 #pragma once
 
 #include <functional>
@@ -14,20 +15,20 @@
 
 namespace ntkit::detail {
 
+/// One layer of a compiled finite network. The fields after `out` are filled by the layer's
+/// compile_finite rule and mean something only for that layer type.
 struct MlpNode {
-  enum class Kind { Dense, Activation, LayerNorm, Identity, FanOut, Parallel, FanInSum };
-  Kind kind = Kind::Identity;
+  Layer layer;
   int id = 0;                 // index of this node's cache in MlpPass
   bool after_params = false;  // a parameter lies upstream: backward must return an input cotangent
+  int in = 0, out = 0;        // feature counts of the (first) input and of the output
   // Dense: z = w_scale · W h + b_scale · b; parameters initialized N(0, w_init²), N(0, b_init²).
-  int in = 0, out = 0;
   Eigen::Index w_offset = 0, b_offset = -1;
   double w_scale = 1, b_scale = 1, w_init = 1, b_init = 1;
   double W_std = 1, b_std = 0;  // the layer's own values (the readout kernel needs them)
-  std::shared_ptr<const PointwiseActivation> activation;
-  double eps = 0;  // LayerNorm
-  int num = 1;     // FanOut: copies; FanInSum: inputs summed
-  std::vector<std::vector<MlpNode>> branches;  // Parallel
+  std::shared_ptr<const PointwiseActivation> activation;  // activations
+  std::vector<int> input_widths;                          // layers with several inputs
+  std::vector<std::vector<MlpNode>> branches;             // parallel(...)
 };
 
 struct MlpProgram {
@@ -41,8 +42,7 @@ struct MlpProgram {
 /// Validates and compiles; throws ntkit::Error.
 std::shared_ptr<const MlpProgram> compile_mlp(const Network& network, int input_dim);
 
-/// What backward needs from forward, per node id. Dense: a = its input h (n x in).
-/// Activation: a = φ'(z) (n x w). LayerNorm: a = its output y, v = 1/√(var + eps) per row.
+/// What backward needs from forward, per node id (each layer's forward rule decides).
 struct NodeCache {
   RowMatrixD a;
   VectorD v;
@@ -53,13 +53,57 @@ struct MlpPass {
   RowMatrixD output;  // n x O
 };
 
-/// Runs X (n x d) through the network; fills pass.output and, if keep_caches, pass.caches.
-void forward_pass(const MlpProgram& program, const double* params, MatrixView<double> x,
-                  MlpPass& pass, bool keep_caches);
-
 /// Called at every Dense during backward with its input H (n x in) and the cotangent of its
 /// output G ((n·stack) x out, row i·stack + s belongs to example i).
 using DenseVisitor = std::function<void(const MlpNode& dense, const RowMatrixD& h, const RowMatrixD& g)>;
+
+/// The forward pass's context: the parameters and, if kept, each node's cache.
+class ForwardPass {
+ public:
+  ForwardPass(const double* parameters, MlpPass& pass, bool keep) : params(parameters), pass_(pass), keep_(keep) {}
+  void run(const std::vector<MlpNode>& nodes, std::vector<RowMatrixD>& streams);
+  /// This node's cache, or nullptr when backward will not run.
+  NodeCache* cache(const MlpNode& node) { return keep_ ? &pass_.caches[static_cast<std::size_t>(node.id)] : nullptr; }
+  const double* const params;
+
+ private:
+  MlpPass& pass_;
+  bool keep_;
+};
+
+/// The backward pass's context: streams hold cotangents, `stack` rows per example; an empty
+/// matrix means "not needed upstream" (no parameter lies there).
+class BackwardPass {
+ public:
+  BackwardPass(const double* parameters, const MlpPass& pass, Eigen::Index rows_per_example,
+               const DenseVisitor& visitor)
+      : params(parameters), stack(rows_per_example), visit(visitor), pass_(pass) {}
+  void run(const std::vector<MlpNode>& nodes, std::vector<RowMatrixD>& cotangents);
+  const NodeCache& cache(const MlpNode& node) const { return pass_.caches[static_cast<std::size_t>(node.id)]; }
+  const double* const params;
+  const Eigen::Index stack;
+  const DenseVisitor& visit;
+
+ private:
+  const MlpPass& pass_;
+};
+
+/// A stream of the forward-mode pass: value h and tangent t (empty: zero).
+struct TangentStream {
+  RowMatrixD h, t;
+};
+
+class TangentPass {
+ public:
+  TangentPass(const double* parameters, const double* direction) : params(parameters), tangent(direction) {}
+  void run(const std::vector<MlpNode>& nodes, std::vector<TangentStream>& streams);
+  const double* const params;
+  const double* const tangent;
+};
+
+/// Runs X (n x d) through the network; fills pass.output and, if keep_caches, pass.caches.
+void forward_pass(const MlpProgram& program, const double* params, MatrixView<double> x,
+                  MlpPass& pass, bool keep_caches);
 
 /// Pulls `stack` cotangents per example back through a pass made with keep_caches:
 /// cotangent is (n·stack) x O, row i·stack + s for example i.
@@ -73,6 +117,23 @@ void accumulate_gradient(const MlpProgram& program, const double* params, const 
 /// Forward-mode pass: returns J(X)·tangent (n x O) and fills `outputs` with f(X).
 RowMatrixD tangent_pass(const MlpProgram& program, const double* params, const double* tangent,
                         MatrixView<double> x, RowMatrixD& outputs);
+
+/// Dense's finite-width rules that the kernels and training reuse (src/layers/dense.cpp):
+/// its parameters drawn from `normal()`, its gradient term, its empirical-NTK term.
+void initialize_dense(const MlpNode& dense, double* params, const std::function<double()>& normal);
+/// grad += ∂(Σ G ⊙ f)/∂(W, b) of this layer, for its input H and output cotangent G.
+void add_dense_gradient(const MlpNode& dense, const RowMatrixD& h, const RowMatrixD& g, double* grad);
+
+/// Dense's term of the empirical NTK between the batch rows [0, n1) and [second, second + n2):
+/// a² (H1 H2ᵀ) ⊙ (G1 G2ᵀ) + c² (G1 G2ᵀ) (the bias term only if the bias exists), added to
+/// `ntk`; G holds `out_dim` cotangent rows per example (one per logit). full_logits: every
+/// logit pair, (n1·O) x (n2·O); else summed over logits, n1 x n2 (mlp_kernel.hpp).
+struct DenseNtkScratch {
+  RowMatrixD hh, gg;
+};
+void add_dense_ntk_term(const MlpNode& dense, const RowMatrixD& h, const RowMatrixD& g, Eigen::Index n1,
+                        Eigen::Index second, Eigen::Index n2, Eigen::Index out_dim, bool full_logits,
+                        DenseNtkScratch& scratch, RowMatrixD& ntk);
 
 /// C = alpha · op(A) op(B) + beta · C (row-major); BLAS for large products, Eigen for small
 /// ones (OpenBLAS's threads cost more than they save on tiny products).

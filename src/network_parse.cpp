@@ -27,19 +27,22 @@
 #include <vector>
 
 #include "ntkit/error.hpp"
+#include "layers/layer_rules.hpp"
 #include "ntkit/network.hpp"
 
 namespace ntkit {
 namespace {
 
-// ---- Locations and messages ----------------------------------------------------------------
+using detail::Argument;
+using detail::Call;
+using detail::LayerCall;
+using detail::Param;
+using detail::ParamType;
+using detail::ParseError;
+using detail::Value;
 
-// Thrown inside the parser with the byte offset it refers to; parse_network turns it into an
-// ntkit::Error with "at column c" and a caret line.
-struct ParseError {
-  std::size_t offset;
-  std::string message;  // contains "{at}" where the location goes
-};
+
+// ---- Locations and messages ----------------------------------------------------------------
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -246,31 +249,6 @@ std::vector<Token> tokenize(std::string_view text) {
 
 // ---- Syntax tree ---------------------------------------------------------------------------
 
-struct Call;
-
-struct Value {
-  enum class Kind { Number, String, None, Bool, List, Call } kind = Kind::None;
-  std::size_t offset = 0;
-  double number = 0;
-  bool is_integer = false;
-  bool flag = false;
-  std::string text;           // Number: as written; String: contents
-  std::vector<Value> items;   // List / tuple
-  std::shared_ptr<Call> call; // a layer
-};
-
-struct Argument {
-  std::string keyword;  // empty: positional
-  std::size_t keyword_offset = 0;
-  Value value;
-};
-
-struct Call {
-  std::string name;
-  std::size_t offset = 0;
-  std::vector<Argument> arguments;
-};
-
 class Parser {
  public:
   explicit Parser(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
@@ -447,69 +425,10 @@ class Parser {
 
 // ---- From syntax to layers -----------------------------------------------------------------
 
-enum class ParamType { Int, Float, OptionalFloat, Bool, String, FloatList, IntPair };
-
-struct Param {
-  std::string name;
-  ParamType type;
-  bool required = false;
-};
-
-// Arguments bound to a signature: index → the argument that gave it (null: default).
-using Bound = std::vector<const Argument*>;
-
 std::string argument_list(const std::vector<Param>& signature) {
   std::string out;
   for (const Param& param : signature) out += (out.empty() ? "" : ", ") + param.name;
   return out;
-}
-
-Bound bind(const Call& call, const std::string& layer, const std::vector<Param>& signature) {
-  Bound bound(signature.size(), nullptr);
-  std::size_t positional = 0;
-  std::vector<std::string> names;
-  for (const Param& param : signature) names.push_back(param.name);
-  for (const Argument& argument : call.arguments) {
-    std::size_t index;
-    if (argument.keyword.empty()) {
-      index = positional++;
-      if (index >= signature.size()) {
-        throw ParseError{argument.value.offset,
-                         signature.empty()
-                             ? layer + " takes no arguments; got one {at}"
-                             : "too many positional arguments for " + layer + " {at}: it takes " +
-                                   std::to_string(signature.size()) + " (" +
-                                   argument_list(signature) + ")"};
-      }
-    } else {
-      const auto found = std::find_if(signature.begin(), signature.end(), [&](const Param& p) {
-        return iequals(p.name, argument.keyword);
-      });
-      if (found == signature.end()) {
-        throw ParseError{argument.keyword_offset,
-                         "unknown argument '" + argument.keyword + "' of " + layer + " {at}" +
-                             (signature.empty() ? "; " + layer + " takes no arguments"
-                                                : suggestion(argument.keyword, names))};
-      }
-      index = static_cast<std::size_t>(found - signature.begin());
-    }
-    if (bound[index]) {
-      const std::size_t offset =
-          argument.keyword.empty() ? argument.value.offset : argument.keyword_offset;
-      throw ParseError{offset, "argument '" + signature[index].name + "' of " + layer +
-                                   " given twice {at}"};
-    }
-    bound[index] = &argument;
-  }
-  for (std::size_t i = 0; i < signature.size(); ++i) {
-    if (signature[i].required && !bound[i]) {
-      throw ParseError{call.offset, layer + " {at} needs the argument '" + signature[i].name +
-                                        "', e.g. " + layer + "(" + signature[i].name +
-                                        (signature[i].type == ParamType::FloatList ? "=[0, 1])"
-                                                                                   : "=1)")};
-    }
-  }
-  return bound;
 }
 
 std::string value_text(const Value& value) {
@@ -522,49 +441,6 @@ std::string value_text(const Value& value) {
     case Value::Kind::Call: return "the layer '" + value.call->name + "'";
   }
   return "";
-}
-
-[[noreturn]] void wrong_type(const Value& value, const std::string& layer, const Param& param,
-                             const std::string& expected) {
-  throw ParseError{value.offset, layer + ": " + param.name + " must be " + expected + ", got " +
-                                     value_text(value) + " {at}"};
-}
-
-int to_int(const Value& value, const std::string& layer, const Param& param) {
-  if (value.kind != Value::Kind::Number || !value.is_integer) {
-    wrong_type(value, layer, param, "an integer");
-  }
-  return static_cast<int>(value.number);
-}
-
-double to_float(const Value& value, const std::string& layer, const Param& param) {
-  if (value.kind != Value::Kind::Number) wrong_type(value, layer, param, "a number");
-  return value.number;
-}
-
-std::optional<double> to_optional_float(const Value& value, const std::string& layer,
-                                        const Param& param) {
-  if (value.kind == Value::Kind::None) return std::nullopt;
-  if (value.kind != Value::Kind::Number) wrong_type(value, layer, param, "a number or None");
-  return value.number;
-}
-
-bool to_bool(const Value& value, const std::string& layer, const Param& param) {
-  if (value.kind != Value::Kind::Bool) wrong_type(value, layer, param, "True or False");
-  return value.flag;
-}
-
-std::vector<double> to_float_list(const Value& value, const std::string& layer,
-                                  const Param& param) {
-  if (value.kind != Value::Kind::List) {
-    wrong_type(value, layer, param, "a list of numbers, e.g. [0, 1, 0.5]");
-  }
-  std::vector<double> out;
-  for (const Value& item : value.items) {
-    if (item.kind != Value::Kind::Number) wrong_type(item, layer, param, "a list of numbers");
-    out.push_back(item.number);
-  }
-  return out;
 }
 
 // Where each layer of the result came from: path (layer, branch, layer, …) → text offset.
@@ -644,178 +520,155 @@ class Builder {
   // Every layer name the parser knows, for suggestions.
   static const std::vector<std::string>& known_names() {
     static const std::vector<std::string> names = [] {
-      std::vector<std::string> out{"Dense",  "LayerNorm", "Identity", "FanOut", "FanInSum",
-                                   "serial", "parallel",  "Residual", "Step",   "Swish"};
-      for (const ActivationInfo& info : activation_table()) out.push_back(info.name);
+      std::vector<std::string> out{"serial", "parallel", "Residual"};
+      detail::for_each_layer_type([&](const auto* type) {
+        for (const std::string& name : detail::layer_names(type)) out.push_back(name);
+      });
       return out;
     }();
     return names;
   }
 
-  // A value-domain error from check_layer_arguments, placed at the offending argument (or at
-  // the layer name when the argument took its default).
-  static Layer checked(Layer layer, const Call& call, const std::vector<Param>& signature,
-                       const Bound& bound) {
-    std::string bad;
-    try {
-      check_layer_arguments(layer, &bad);
-    } catch (const Error& error) {
-      std::size_t offset = call.offset;
-      for (std::size_t i = 0; i < signature.size(); ++i) {
-        if (iequals(signature[i].name, bad) && bound[i]) offset = bound[i]->value.offset;
-      }
-      throw ParseError{offset, std::string(error.what()) + " {at}"};
-    }
-    return layer;
-  }
-
+  // The layer type that takes this name parses the call (its file in src/layers/).
   static Layer make_layer(const Call& call) {
-    const std::string name = lower(call.name);
-    if (name == "dense") return make_dense(call);
-    if (name == "layernorm") return make_layer_norm(call);
-    if (name == "identity") {
-      bind(call, "Identity", {});
-      return IdentityLayer{};
-    }
-    if (name == "faninsum") {
-      bind(call, "FanInSum", {});
-      return FanInSumLayer{};
-    }
-    if (name == "fanout") {
-      const std::vector<Param> signature{{"num", ParamType::Int, true}};
-      const Bound bound = bind(call, "FanOut", signature);
-      return checked(FanOutLayer{to_int(bound[0]->value, "FanOut", signature[0])}, call,
-                     signature, bound);
-    }
-    if (name == "step") {  // neural-tangents has no Step: (x ≥ 0) x⁰ is RectifiedMonomial(0)
-      bind(call, "Step", {});
-      ActivationLayer step = make_activation(ActivationKind::RectifiedMonomial);
-      step.degree = 0;
-      return step;
-    }
-    const std::string canonical = name == "swish" ? "silu" : name;
-    for (const ActivationInfo& info : activation_table()) {
-      if (lower(info.name) == canonical) return make_activation_layer(call, info);
-    }
+    std::optional<Layer> layer;
+    detail::for_each_layer_type([&](const auto* type) {
+      if (layer) return;
+      for (const std::string& name : detail::layer_names(type)) {
+        if (iequals(name, call.name)) {
+          layer = detail::parse_layer(type, call);
+          return;
+        }
+      }
+    });
+    if (layer) return std::move(*layer);
     throw ParseError{call.offset, "unknown layer '" + call.name + "' {at}" +
                                       suggestion(call.name, known_names())};
-  }
-
-  static Layer make_dense(const Call& call) {
-    // stax.Dense(out_dim, W_std=1., b_std=None, batch_axis=0, channel_axis=-1,
-    //            parameterization='ntk', s=(1, 1))
-    const std::vector<Param> signature{{"out_dim", ParamType::Int, true},
-                                       {"W_std", ParamType::Float},
-                                       {"b_std", ParamType::OptionalFloat},
-                                       {"batch_axis", ParamType::Int},
-                                       {"channel_axis", ParamType::Int},
-                                       {"parameterization", ParamType::String},
-                                       {"s", ParamType::IntPair}};
-    const Bound bound = bind(call, "Dense", signature);
-    DenseLayer dense;
-    dense.out_dim = to_int(bound[0]->value, "Dense", signature[0]);
-    if (bound[1]) dense.W_std = to_float(bound[1]->value, "Dense", signature[1]);
-    if (bound[2]) dense.b_std = to_optional_float(bound[2]->value, "Dense", signature[2]);
-    check_axes(bound[3], bound[4], "Dense", signature[3], signature[4]);
-    if (bound[5]) {
-      const Value& value = bound[5]->value;
-      if (value.kind == Value::Kind::String && iequals(value.text, "ntk")) {
-        dense.parameterization = Parameterization::Ntk;
-      } else if (value.kind == Value::Kind::String && iequals(value.text, "standard")) {
-        dense.parameterization = Parameterization::Standard;
-      } else {
-        wrong_type(value, "Dense", signature[5], "'ntk' or 'standard'");
-      }
-    }
-    if (bound[6]) {
-      const Value& value = bound[6]->value;
-      const bool ones = value.kind == Value::Kind::List && value.items.size() == 2 &&
-                        std::all_of(value.items.begin(), value.items.end(), [](const Value& v) {
-                          return v.kind == Value::Kind::Number && v.number == 1.0;
-                        });
-      if (!ones) {
-        wrong_type(value, "Dense", signature[6], "(1, 1) (ntkit's networks have fixed input "
-                                                 "and output sizes)");
-      }
-    }
-    return checked(dense, call, signature, bound);
-  }
-
-  static Layer make_layer_norm(const Call& call) {
-    // stax.LayerNorm(axis=-1, eps=1e-12, batch_axis=0, channel_axis=-1)
-    const std::vector<Param> signature{{"axis", ParamType::Int},
-                                       {"eps", ParamType::Float},
-                                       {"batch_axis", ParamType::Int},
-                                       {"channel_axis", ParamType::Int}};
-    const Bound bound = bind(call, "LayerNorm", signature);
-    LayerNormLayer norm;
-    if (bound[0]) {
-      const Value& value = bound[0]->value;
-      const bool features = value.kind == Value::Kind::Number && value.is_integer &&
-                            (value.number == -1 || value.number == 1);
-      if (!features) wrong_type(value, "LayerNorm", signature[0], "-1 (the features)");
-    }
-    if (bound[1]) norm.eps = to_float(bound[1]->value, "LayerNorm", signature[1]);
-    check_axes(bound[2], bound[3], "LayerNorm", signature[2], signature[3]);
-    return checked(norm, call, signature, bound);
-  }
-
-  // ntkit's data are n × d matrices: batch axis 0, features axis -1 (= 1).
-  static void check_axes(const Argument* batch, const Argument* channel, const std::string& layer,
-                         const Param& batch_param, const Param& channel_param) {
-    if (batch && to_int(batch->value, layer, batch_param) != 0) {
-      wrong_type(batch->value, layer, batch_param, "0 (inputs are n × d, one example per row)");
-    }
-    if (channel) {
-      const int axis = to_int(channel->value, layer, channel_param);
-      if (axis != -1 && axis != 1) {
-        wrong_type(channel->value, layer, channel_param, "-1 (inputs are n × d)");
-      }
-    }
-  }
-
-  static Layer make_activation_layer(const Call& call, const ActivationInfo& info) {
-    std::vector<Param> signature;
-    for (const ActivationParameter& parameter : info.parameters) {
-      ParamType type = ParamType::Float;
-      if (parameter.field == ActivationField::Degree) type = ParamType::Int;
-      if (parameter.field == ActivationField::Coef) type = ParamType::FloatList;
-      if (parameter.field == ActivationField::Approximate ||
-          parameter.field == ActivationField::DoStabilize) {
-        type = ParamType::Bool;
-      }
-      signature.push_back({parameter.name, type, !parameter.default_value.has_value()});
-    }
-    const Bound bound = bind(call, info.name, signature);
-    ActivationLayer layer = make_activation(info.kind);
-    for (std::size_t i = 0; i < signature.size(); ++i) {
-      if (!bound[i]) continue;
-      const Value& value = bound[i]->value;
-      switch (info.parameters[i].field) {
-        case ActivationField::A: layer.a = to_float(value, info.name, signature[i]); break;
-        case ActivationField::B: layer.b = to_float(value, info.name, signature[i]); break;
-        case ActivationField::C: layer.c = to_float(value, info.name, signature[i]); break;
-        case ActivationField::Alpha: layer.alpha = to_float(value, info.name, signature[i]); break;
-        case ActivationField::Gamma: layer.gamma = to_float(value, info.name, signature[i]); break;
-        case ActivationField::Degree: layer.degree = to_int(value, info.name, signature[i]); break;
-        case ActivationField::Coef:
-          layer.coef = to_float_list(value, info.name, signature[i]);
-          break;
-        case ActivationField::Approximate:
-          layer.approximate = to_bool(value, info.name, signature[i]);
-          break;
-        case ActivationField::DoStabilize:
-          layer.do_stabilize = to_bool(value, info.name, signature[i]);
-          break;
-      }
-    }
-    return checked(layer, call, signature, bound);
   }
 
   Locations& locations_;
 };
 
 }  // namespace
+
+// ---- One layer call, bound to its signature (layers/network_text.hpp) ------------------------
+
+namespace detail {
+
+void LayerCall::bind(std::vector<Param> signature) {
+  signature_ = std::move(signature);
+  const std::vector<Param>& sig = signature_;
+  const std::string& layer = layer_;
+  const Call& call = call_;
+  std::vector<const Argument*> bound(sig.size(), nullptr);
+  std::size_t positional = 0;
+  std::vector<std::string> names;
+  for (const Param& param : sig) names.push_back(param.name);
+  for (const Argument& argument : call.arguments) {
+    std::size_t index;
+    if (argument.keyword.empty()) {
+      index = positional++;
+      if (index >= sig.size()) {
+        throw ParseError{argument.value.offset,
+                         sig.empty() ? layer + " takes no arguments; got one {at}"
+                                     : "too many positional arguments for " + layer + " {at}: it takes " +
+                                           std::to_string(sig.size()) + " (" + argument_list(sig) + ")"};
+      }
+    } else {
+      const auto found = std::find_if(sig.begin(), sig.end(),
+                                      [&](const Param& p) { return iequals(p.name, argument.keyword); });
+      if (found == sig.end()) {
+        throw ParseError{argument.keyword_offset,
+                         "unknown argument '" + argument.keyword + "' of " + layer + " {at}" +
+                             (sig.empty() ? "; " + layer + " takes no arguments" : suggestion(argument.keyword, names))};
+      }
+      index = static_cast<std::size_t>(found - sig.begin());
+    }
+    if (bound[index]) {
+      const std::size_t offset = argument.keyword.empty() ? argument.value.offset : argument.keyword_offset;
+      throw ParseError{offset, "argument '" + sig[index].name + "' of " + layer + " given twice {at}"};
+    }
+    bound[index] = &argument;
+  }
+  for (std::size_t i = 0; i < sig.size(); ++i) {
+    if (sig[i].required && !bound[i]) {
+      throw ParseError{call.offset, layer + " {at} needs the argument '" + sig[i].name + "', e.g. " + layer + "(" +
+                                        sig[i].name + (sig[i].type == ParamType::FloatList ? "=[0, 1])" : "=1)")};
+    }
+  }
+  bound_ = std::move(bound);
+}
+
+void LayerCall::wrong_type(std::size_t index, const std::string& expected) const {
+  const Value& v = value(index);
+  throw ParseError{v.offset, layer_ + ": " + signature_.at(index).name + " must be " + expected + ", got " +
+                                 value_text(v) + " {at}"};
+}
+
+int LayerCall::to_int(std::size_t index) const {
+  const Value& v = value(index);
+  if (v.kind != Value::Kind::Number || !v.is_integer) wrong_type(index, "an integer");
+  return static_cast<int>(v.number);
+}
+
+double LayerCall::to_float(std::size_t index) const {
+  const Value& v = value(index);
+  if (v.kind != Value::Kind::Number) wrong_type(index, "a number");
+  return v.number;
+}
+
+std::optional<double> LayerCall::to_optional_float(std::size_t index) const {
+  const Value& v = value(index);
+  if (v.kind == Value::Kind::None) return std::nullopt;
+  if (v.kind != Value::Kind::Number) wrong_type(index, "a number or None");
+  return v.number;
+}
+
+bool LayerCall::to_bool(std::size_t index) const {
+  const Value& v = value(index);
+  if (v.kind != Value::Kind::Bool) wrong_type(index, "True or False");
+  return v.flag;
+}
+
+std::vector<double> LayerCall::to_float_list(std::size_t index) const {
+  const Value& v = value(index);
+  if (v.kind != Value::Kind::List) wrong_type(index, "a list of numbers, e.g. [0, 1, 0.5]");
+  std::vector<double> out;
+  for (const Value& item : v.items) {
+    if (item.kind != Value::Kind::Number) {
+      throw ParseError{item.offset, layer_ + ": " + signature_.at(index).name + " must be a list of numbers, got " +
+                                        value_text(item) + " {at}"};
+    }
+    out.push_back(item.number);
+  }
+  return out;
+}
+
+void LayerCall::check_axes(std::size_t batch_axis, std::size_t channel_axis) const {
+  if (given(batch_axis) && to_int(batch_axis) != 0) {
+    wrong_type(batch_axis, "0 (inputs are n × d, one example per row)");
+  }
+  if (given(channel_axis)) {
+    const int axis = to_int(channel_axis);
+    if (axis != -1 && axis != 1) wrong_type(channel_axis, "-1 (inputs are n × d)");
+  }
+}
+
+Layer LayerCall::checked(Layer layer) const {
+  std::string bad;
+  try {
+    check_layer_arguments(layer, &bad);
+  } catch (const Error& error) {
+    std::size_t offset = call_.offset;
+    for (std::size_t i = 0; i < signature_.size(); ++i) {
+      if (iequals(signature_[i].name, bad) && bound_[i]) offset = bound_[i]->value.offset;
+    }
+    throw ParseError{offset, std::string(error.what()) + " {at}"};
+  }
+  return layer;
+}
+
+}  // namespace detail
 
 Network parse_network(std::string_view text) {
   try {

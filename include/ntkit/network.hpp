@@ -5,9 +5,10 @@
 //   Network same = parse_network("Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)");
 //   assert(net == same && parse_network(to_string(net)) == net);
 //
-// This header only describes networks. How each layer maps the kernel state (infinite width)
-// and activations (finite width) lives with the code that evaluates networks; it visits
-// `Layer` (a std::variant) and reads the fields below, which are named as in neural-tangents.
+// This header only describes networks. Everything a layer type does — how it prints and
+// parses, its argument checks, how it maps the kernel state (infinite width) and activations
+// (finite width) — lives in its own file under src/layers/ (docs/adding-a-layer.md); the
+// engines visit `Layer` (a std::variant) and hand each layer to its rules.
 //
 // Residual branches use neural-tangents' combinators: FanOut(n), then parallel(...) with n
 // branches, then FanInSum. Residual(f...) is shorthand for
@@ -72,8 +73,18 @@ struct FanInSumLayer {
   friend bool operator==(const FanInSumLayer&, const FanInSumLayer&) = default;
 };
 
+/// stax.FanInConcat(axis=-1): concatenates the parallel inputs' features into one input of
+/// their total width. At infinite width the kernels of the pieces are averaged, weighted by
+/// their widths (a following Dense mixes all features); the result is not Gaussian, so a
+/// Dense must come before the next activation (as neural-tangents requires).
+struct FanInConcatLayer {
+  friend bool operator==(const FanInConcatLayer&, const FanInConcatLayer&) = default;
+};
+
+/// One layer. Each alternative's rules (text, checks, infinite- and finite-width passes) are in
+/// its own file under src/layers/; adding an alternative without them does not compile.
 using Layer = std::variant<DenseLayer, ActivationLayer, LayerNormLayer, IdentityLayer,
-                           FanOutLayer, ParallelLayer, FanInSumLayer>;
+                           FanOutLayer, ParallelLayer, FanInSumLayer, FanInConcatLayer>;
 
 /// stax.serial(*layers): the layers applied in order.
 struct Network {
@@ -167,6 +178,7 @@ Layer Identity();
 Layer LayerNorm(double eps = 1e-12);
 Layer FanOut(int num);
 Layer FanInSum();
+Layer FanInConcat();
 
 namespace detail {
 inline void append_layers(Network& out, const Layer& layer) { out.layers.push_back(layer); }

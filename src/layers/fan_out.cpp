@@ -1,0 +1,75 @@
+// FanOut(num): num copies of the input, to be consumed by parallel(...) with num branches
+// (or merged by FanInSum / FanInConcat). Every pass copies forward; backward sums (the
+// transpose of a copy).
+#include "../layer_text.hpp"
+#include "layer_rules.hpp"
+
+namespace ntkit::detail {
+
+std::vector<std::string> layer_names(const FanOutLayer*) { return {"FanOut"}; }
+
+Layer parse_layer(const FanOutLayer*, const Call& text) {
+  LayerCall call(text, "FanOut");
+  call.bind({{"num", ParamType::Int, true}});
+  return call.checked(FanOutLayer{call.to_int(0)});
+}
+
+std::string print_layer(const FanOutLayer& fan_out) { return "FanOut(" + std::to_string(fan_out.num) + ")"; }
+
+void check_arguments(const FanOutLayer& fan_out, std::string* bad) {
+  if (fan_out.num < 1 || fan_out.num > kMaxFanOut) {
+    bad_argument("FanOut", "num", "an integer from 1 to " + std::to_string(kMaxFanOut), std::to_string(fan_out.num),
+                 bad);
+  }
+}
+
+std::optional<NetworkProblem> check_structure(const FanOutLayer& fan_out, const std::vector<int>& path,
+                                              StructureWalk& walk) {
+  if (auto problem = needs_single_input("'FanOut'", walk, path)) return problem;
+  walk.streams.assign(static_cast<std::size_t>(fan_out.num), walk.streams.front());
+  walk.last_fan_out_path = path;
+  walk.last_fan_out_num = fan_out.num;
+  return std::nullopt;
+}
+
+void compile_kernel(const FanOutLayer&, KernelNode&, KernelCompiler&) {}
+
+void apply_kernel(const FanOutLayer& fan_out, const KernelNode&, KernelPass&, std::vector<KernelStream>& streams) {
+  const KernelStream one = streams.front();
+  streams.assign(static_cast<std::size_t>(fan_out.num), one);
+}
+
+void compile_finite(const FanOutLayer& fan_out, MlpNode& node, FiniteCompiler&, std::vector<StreamShape>& streams) {
+  node.in = node.out = streams.front().width;
+  streams.assign(static_cast<std::size_t>(fan_out.num), streams.front());
+}
+
+void forward(const FanOutLayer& fan_out, const MlpNode&, ForwardPass&, std::vector<RowMatrixD>& streams) {
+  const RowMatrixD one = std::move(streams.front());
+  streams.assign(static_cast<std::size_t>(fan_out.num), one);
+}
+
+void backward(const FanOutLayer&, const MlpNode&, BackwardPass&, std::vector<RowMatrixD>& cotangents) {
+  RowMatrixD sum;
+  for (RowMatrixD& g : cotangents) {
+    if (g.size() == 0) continue;  // a branch without parameters upstream: no cotangent
+    if (sum.size() == 0) sum = std::move(g);
+    else sum += g;
+  }
+  cotangents.assign(1, std::move(sum));
+}
+
+void tangent(const FanOutLayer& fan_out, const MlpNode&, TangentPass&, std::vector<TangentStream>& streams) {
+  const TangentStream one = std::move(streams.front());
+  streams.assign(static_cast<std::size_t>(fan_out.num), one);
+}
+
+}  // namespace ntkit::detail
+
+namespace ntkit {
+Layer FanOut(int num) {
+  Layer layer = FanOutLayer{num};
+  check_layer_arguments(layer);
+  return layer;
+}
+}  // namespace ntkit
