@@ -1,7 +1,7 @@
 // What one activation knows, behind one interface: φ and φ' for finite networks, and the dual
 // T(q1, q2, k) = E[φ(u)φ(v)], Ṫ = E[φ'(u)φ'(v)] for infinite ones (docs/mathematics.md §5).
-// Each family file of this folder implements it for its activations; DualActivation and
-// PointwiseActivation (include/ntkit/) hold one and call it, once per chunk of entries.
+// Each family file of this folder implements it for its activations; DualActivation calls dual()
+// once per chunk of entries, PointwiseActivation value() and derivative() once per entry.
 #pragma once
 
 #include <cstddef>
