@@ -24,18 +24,21 @@ using Pass = TwoLayerNet::Pass;
 // threads keep spinning (sched_yield) after each call and steal the cores from the OpenMP
 // loops that follow; in training that made each step several times slower. For large d the
 // product dominates and goes to the threaded BLAS.
-void run_pass(const RowMatrixD& a, Activation activation, MatrixView<double> x, bool derivative, Pass& p) {
+void run_pass(const RowMatrixD& a, const Activation& activation, MatrixView<double> x, bool derivative,
+              Pass& p) {
   if (x.cols() >= 64) {
     detail::gemm_abt<double>(x, a, p.z);
   } else {
     p.z.resize(x.rows(), a.rows());
     p.z.noalias() = x * a.transpose();
   }
-  activate(activation, p.z, p.s);
-  if (derivative) activate_derivative(activation, p.z, p.ds);
+  if (derivative)
+    activate_both(activation, p.z, p.s, p.ds);
+  else
+    activate(activation, p.z, p.s);
 }
 
-Pass run_pass(const RowMatrixD& a, Activation activation, MatrixView<double> x, bool derivative) {
+Pass run_pass(const RowMatrixD& a, const Activation& activation, MatrixView<double> x, bool derivative) {
   Pass p;
   run_pass(a, activation, x, derivative, p);
   return p;
@@ -84,7 +87,7 @@ TwoLayerNet::Gradient gradient_from_pass(Pass& p, const VectorD& b, MatrixView<d
 
 }  // namespace
 
-TwoLayerNet::TwoLayerNet(int input_dim, int width, Activation activation, std::uint64_t seed)
+TwoLayerNet::TwoLayerNet(int input_dim, int width, const Activation& activation, std::uint64_t seed)
     : activation_(activation) {
   if (input_dim < 1) throw Error("TwoLayerNet: input dimension d must be >= 1, got " + std::to_string(input_dim));
   if (width < 1) throw Error("TwoLayerNet: width m must be >= 1, got " + std::to_string(width));
@@ -96,7 +99,7 @@ TwoLayerNet::TwoLayerNet(int input_dim, int width, Activation activation, std::u
   for (Eigen::Index i = 0; i < b_.size(); ++i) b_[i] = normal(rng);
 }
 
-TwoLayerNet::TwoLayerNet(RowMatrixD a, VectorD b, Activation activation)
+TwoLayerNet::TwoLayerNet(RowMatrixD a, VectorD b, const Activation& activation)
     : a_(std::move(a)), b_(std::move(b)), activation_(activation) {
   if (a_.rows() < 1 || a_.cols() < 1) throw Error("TwoLayerNet: a must be m x d with m, d >= 1");
   if (b_.size() != a_.rows()) {

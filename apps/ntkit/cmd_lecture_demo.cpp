@@ -64,7 +64,7 @@ double rel_gap(const VectorD& a, const RowMatrixD& b, const RowMatrixD& y) {
   return (RowMatrixD(a) - b).norm() / y.norm();
 }
 
-WidthResult run_width(const Split& s, Activation act, int width, std::uint64_t seed, double lr, int steps,
+WidthResult run_width(const Split& s, const Activation& act, int width, std::uint64_t seed, double lr, int steps,
                       int record_every, const RowMatrixD& k, const RowMatrixD& k_test, const KernelDynamics& dyn) {
   WidthResult r;
   TwoLayerNet net(static_cast<int>(s.x_train.cols()), width, act, seed);
@@ -207,7 +207,7 @@ void register_demo_command(CLI::App& app) {
       "demo", "The main job: the two-layer network vs its NTK across widths on the shipped diabetes data");
   sub->add_option("--out", cmd->out, "output directory (created if missing)")->capture_default_str();
   sub->add_option("--data", cmd->data, "CSV/.npy data, last column the target (default: data/diabetes.csv)");
-  sub->add_option("--activation", cmd->activation, "relu | erf | tanh | identity")->capture_default_str();
+  sub->add_option("--activation", cmd->activation, "relu | erf | tanh | identity, or an activation of the network text (Gelu, Erf(a=2), ...)")->capture_default_str();
   sub->add_option("--min-width", cmd->min_width, "smallest width m (widths double up to --max-width)")->capture_default_str();
   sub->add_option("--max-width", cmd->max_width, "largest width m")->capture_default_str();
   sub->add_option("--seeds", cmd->seeds, "networks averaged per width")->capture_default_str();

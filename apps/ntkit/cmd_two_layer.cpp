@@ -245,14 +245,14 @@ void register_two_layer_command(CLI::App& app) {
   CLI::App* s1 = group->add_subcommand("ntk", "NTK K(X1, X2) = K^a + K^b: infinite width, or of one network with --width");
   s1->add_option("--x1", ntk->x1, "first input, n1 x d (.npy or .csv)")->required();
   s1->add_option("--x2", ntk->x2, "second input, n2 x d (default: --x1)");
-  s1->add_option("--activation", ntk->activation, "relu | erf | tanh | identity")->capture_default_str();
+  s1->add_option("--activation", ntk->activation, "relu | erf | tanh | identity, or an activation of the network text (Gelu, Erf(a=2), ...)")->capture_default_str();
   s1->add_option("--part", ntk->part, "a (first-layer weights), b (second layer) or total")->capture_default_str();
   // Absent means infinite width; 0 is no network at all, so only m >= 1 is accepted.
   s1->add_option("--width", ntk->width, "m: the empirical kernel of a random network of this width (default: infinite)")
       ->check(CLI::Range(1, std::numeric_limits<int>::max()));
   s1->add_option("--seed", ntk->seed, "seed of the network's weights")->capture_default_str();
   s1->add_option("--quadrature-degree", ntk->quadrature_degree,
-                 "tanh: 0 = automatic trapezoid rule (accurate to ~1e-12), N = Gauss–Hermite with N points per axis")
+                 "tanh: 0 = the kernel engine's default rule (~1e-14), N = Gauss–Hermite with N points per axis")
       ->capture_default_str();
   s1->add_option("-o,--output", ntk->output, "output file: .npy, .csv or .txt")->required();
   s1->callback([ntk] { run_ntk(*ntk); });
@@ -261,7 +261,7 @@ void register_two_layer_command(CLI::App& app) {
   CLI::App* s2 = group->add_subcommand("train", "Full-batch gradient descent on ½Σ(f - y)²; records outputs, loss, weight change, kernel drift");
   s2->add_option("--train", train->train, "training inputs X (n x d) and targets y (n)")->expected(2)->required();
   s2->add_option("--test", train->test, "test inputs X* (n* x d) to record outputs on");
-  s2->add_option("--activation", train->activation, "relu | erf | tanh | identity")->capture_default_str();
+  s2->add_option("--activation", train->activation, "relu | erf | tanh | identity, or an activation of the network text (Gelu, Erf(a=2), ...)")->capture_default_str();
   s2->add_option("--width", train->width, "m, the number of hidden neurons")->capture_default_str();
   s2->add_option("--lr", train->lr, "learning rate η (default: 1 / λ_max of the network's kernel)");
   s2->add_option("--steps", train->steps, "gradient-descent steps T")->capture_default_str();
@@ -274,7 +274,7 @@ void register_two_layer_command(CLI::App& app) {
   CLI::App* s3 = group->add_subcommand("predict", "Kernel predictions of training: u(t) = e^(-Kt) u(0) on train and test points");
   s3->add_option("--train", predict->train, "training inputs X (n x d) and targets y (n)")->expected(2)->required();
   s3->add_option("--test", predict->test, "test inputs X* (n* x d)")->required();
-  s3->add_option("--activation", predict->activation, "relu | erf | tanh | identity")->capture_default_str();
+  s3->add_option("--activation", predict->activation, "relu | erf | tanh | identity, or an activation of the network text (Gelu, Erf(a=2), ...)")->capture_default_str();
   s3->add_option("--width", predict->width, "use the empirical kernel of this network (and its f0) instead of infinite width")
       ->check(CLI::Range(1, std::numeric_limits<int>::max()));
   s3->add_option("--seed", predict->seed, "seed of the network (with --width)")->capture_default_str();

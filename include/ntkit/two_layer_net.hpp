@@ -23,13 +23,13 @@ class TwoLayerNet {
  public:
   /// Draws a (m x d) and b (m) from N(0, 1) with a generator seeded by `seed`. Same seed,
   /// same weights, whatever the thread count (they are drawn sequentially).
-  TwoLayerNet(int input_dim, int width, Activation activation, std::uint64_t seed);
+  TwoLayerNet(int input_dim, int width, const Activation& activation, std::uint64_t seed);
   /// A network with given weights: a is m x d (row i is a_i), b has length m.
-  TwoLayerNet(RowMatrixD a, VectorD b, Activation activation);
+  TwoLayerNet(RowMatrixD a, VectorD b, const Activation& activation);
 
   int input_dim() const { return static_cast<int>(a_.cols()); }
   int width() const { return static_cast<int>(a_.rows()); }
-  Activation activation() const { return activation_; }
+  const Activation& activation() const { return activation_; }
   const RowMatrixD& a() const { return a_; }
   const VectorD& b() const { return b_; }
 

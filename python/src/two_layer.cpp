@@ -87,10 +87,14 @@ a_i), b = K^b (output weights b_i), each (n1, n2); total() = K^a + K^b.)doc")
       R"doc(Infinite-width NTK of the two-layer network, split into K^a and K^b (NtkParts), between
 x1 (n1, d) and x2 (n2, d); x2=None: K(x1, x1), exactly symmetric.
 
-K^a(x, x') = (x·x') E[σ'(u)σ'(v)], K^b(x, x') = E[σ(u)σ(v)]; closed forms for "relu",
-"erf", "identity"; "tanh" by quadrature (quadrature_degree=0: the automatic trapezoid
-rule, accurate to ~1e-12; N in [1, 200]: Gauss-Hermite with N points). Raises ValueError
-for an unknown activation, different column counts, NaN/Inf or a degree out of range.)doc");
+K^a(x, x') = (x·x') E[σ'(u)σ'(v)], K^b(x, x') = E[σ(u)σ(v)], each entry the deep engine's
+dual activation (the same as analytic_kernels of Dense(m, W_std=√d), σ, Dense(1)): closed
+forms for "relu", "erf", "identity"; "tanh" by quadrature (quadrature_degree=0: the engine's
+default rule, ~1e-14; N in [1, 200]: Gauss-Hermite with N points). activation may also be
+any activation of the network text ("Gelu", "Erf(a=2)"). force_quadrature: every activation
+by the generic 2-D Gauss-Hermite rule of quadrature_degree points (0: 100), for cross-checks.
+Raises ValueError for an unknown activation, different column counts, NaN/Inf or a degree
+out of range.)doc");
 
   py::class_<TwoLayerTrace>(m, "TwoLayerTrace", "What TwoLayerNet.train recorded, one entry per recorded step.")
       .def_property_readonly(
@@ -110,8 +114,9 @@ for an unknown activation, different column counts, NaN/Inf or a degree out of r
 
   py::class_<TwoLayerNet>(m, "TwoLayerNet", R"doc(The lecture's two-layer network f(x) = m^(-1/2) Σ_i b_i σ(a_i·x) at width m,
 no biases, a_i ~ N(0, I_d), b_i ~ N(0, 1) drawn from `seed` (same seed, same weights).
-activation: "relu", "erf", "tanh" or "identity". Raises ValueError for input_dim < 1,
-width < 1 or an unknown activation.)doc")
+activation: "relu", "erf", "tanh" or "identity", or any activation of the network text
+("Gelu", "Erf(a=2)"). Raises ValueError for input_dim < 1, width < 1 or an unknown
+activation.)doc")
       .def(py::init([](int input_dim, int width, const std::string& activation, std::uint64_t seed) {
              return TwoLayerNet(input_dim, width, parse_activation(activation), seed);
            }),

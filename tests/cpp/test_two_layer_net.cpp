@@ -11,6 +11,7 @@
 
 #include "ntkit/error.hpp"
 #include "ntkit/kernel_dynamics.hpp"
+#include "ntkit/pointwise_activation.hpp"
 #include "ntkit/two_layer_kernel.hpp"
 #include "ntkit/two_layer_net.hpp"
 #include "test_helpers.hpp"
@@ -58,12 +59,13 @@ void jacobian_rows(const TwoLayerNet& net, const RowMatrixD& x, RowMatrixD& ja, 
   ja.resize(x.rows(), m * d);
   jb.resize(x.rows(), m);
   const double s = 1.0 / std::sqrt(static_cast<double>(m));
+  const PointwiseActivation sigma(net.activation().layer());
   for (Eigen::Index j = 0; j < x.rows(); ++j)
     for (Eigen::Index i = 0; i < m; ++i) {
       double z = 0;
       for (Eigen::Index k = 0; k < d; ++k) z += net.a()(i, k) * x(j, k);
-      for (Eigen::Index k = 0; k < d; ++k) ja(j, i * d + k) = s * net.b()[i] * activate_derivative(net.activation(), z) * x(j, k);
-      jb(j, i) = s * activate(net.activation(), z);
+      for (Eigen::Index k = 0; k < d; ++k) ja(j, i * d + k) = s * net.b()[i] * sigma.derivative(z) * x(j, k);
+      jb(j, i) = s * sigma.value(z);
     }
 }
 
