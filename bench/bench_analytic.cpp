@@ -20,7 +20,6 @@ using ntkit::bench::median;
 
 using ntkit::RowMatrixD;
 
-
 // The BLAS GEMM X·Xᵀ of the same type and shape (the yardstick).
 void gemm(const ntkit::RowMatrixD& x, ntkit::RowMatrixD& c) {
   const int n = int(x.rows()), d = int(x.cols());
@@ -66,16 +65,32 @@ void BM_AnalyticF64(benchmark::State& state, const std::string& activation) { BM
 void BM_AnalyticF32(benchmark::State& state, const std::string& activation) { BM_Analytic<float>(state, activation); }
 
 BENCHMARK_CAPTURE(BM_AnalyticF64, Relu, std::string("Relu"))
-    ->Args({4096, 784, 1})->Args({4096, 784, 5})->Args({4096, 784, 20})
-    ->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+    ->Args({4096, 784, 1})
+    ->Args({4096, 784, 5})
+    ->Args({4096, 784, 20})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_AnalyticF64, Erf, std::string("Erf"))
-    ->Args({4096, 784, 1})->Args({4096, 784, 5})->Args({4096, 784, 20})
-    ->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+    ->Args({4096, 784, 1})
+    ->Args({4096, 784, 5})
+    ->Args({4096, 784, 20})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_AnalyticF32, Relu, std::string("Relu"))
-    ->Args({4096, 784, 1})->Args({4096, 784, 5})->Args({4096, 784, 20})
-    ->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+    ->Args({4096, 784, 1})
+    ->Args({4096, 784, 5})
+    ->Args({4096, 784, 20})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_AnalyticF32, Erf, std::string("Erf"))
-    ->Args({4096, 784, 1})->Args({4096, 784, 5})->Args({4096, 784, 20})
-    ->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+    ->Args({4096, 784, 1})
+    ->Args({4096, 784, 5})
+    ->Args({4096, 784, 20})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(1.0);
 
 }  // namespace

@@ -38,10 +38,8 @@ void gemm(const RowMatrix<T>& x, RowMatrix<T>& out) {
   const int n = static_cast<int>(x.rows()), d = static_cast<int>(x.cols());
   if constexpr (std::is_same_v<T, double>)
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, 1.0, x.data(), d, x.data(), d, 0.0, out.data(), n);
-  else
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, 1.0f, x.data(), d, x.data(), d, 0.0f, out.data(), n);
+  else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, 1.0f, x.data(), d, x.data(), d, 0.0f, out.data(), n);
 }
-
 
 template <class T>
 void BM_Kernel(benchmark::State& state, KernelSpec spec, bool symmetric) {
@@ -81,10 +79,16 @@ void register_all() {
       const std::string shape = symmetric ? "K(X,X)" : "K(X1,X2)";
       benchmark::RegisterBenchmark(("f64/" + spec.describe() + "/" + shape).c_str(),
                                    [spec, symmetric](benchmark::State& s) { BM_Kernel<double>(s, spec, symmetric); })
-          ->Args({4096, 784})->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+          ->Args({4096, 784})
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond)
+          ->MinTime(1.0);
       benchmark::RegisterBenchmark(("f32/" + spec.describe() + "/" + shape).c_str(),
                                    [spec, symmetric](benchmark::State& s) { BM_Kernel<float>(s, spec, symmetric); })
-          ->Args({4096, 784})->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+          ->Args({4096, 784})
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond)
+          ->MinTime(1.0);
     }
   }
 }

@@ -32,8 +32,6 @@ using ntkit::bench::random_matrix;
 
 using ntkit::RowMatrixD;
 
-
-
 // Depth hidden ReLU layers of the given width, then Dense(outputs).
 ntkit::Network relu_network(int width, int depth, int outputs) {
   std::string text;

@@ -26,8 +26,6 @@ using ntkit::bench::random_matrix;
 
 using ntkit::RowMatrixD;
 
-
-
 std::vector<double> twenty_times() {
   std::vector<double> t;
   for (int i = 0; i < 19; ++i) t.push_back(1e-3 * std::pow(10.0, 0.4 * i));  // 1e-3 ... ~1e4

@@ -23,8 +23,6 @@ using ntkit::bench::random_matrix;
 
 using ntkit::RowMatrixD;
 
-
-
 void BM_EmpiricalNtk(benchmark::State& state) {
   const Eigen::Index n = state.range(0), m = state.range(1), d = state.range(2);
   const RowMatrixD x = random_matrix(n, d, 1, 1.0 / std::sqrt(static_cast<double>(d)));
@@ -42,8 +40,8 @@ void BM_EmpiricalNtk(benchmark::State& state) {
     const ntkit::NtkParts kernel = net.empirical_ntk(x);
     benchmark::DoNotOptimize(kernel.a.data());
     const auto t1 = clock::now();
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), int(n), int(k), 1.0, p.data(), int(k),
-                q.data(), int(k), 0.0, c.data(), int(n));
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), int(n), int(k), 1.0, p.data(), int(k), q.data(), int(k), 0.0,
+                c.data(), int(n));
     benchmark::DoNotOptimize(c.data());
     const auto t2 = clock::now();
     ntk_times.push_back(std::chrono::duration<double>(t1 - t0).count());

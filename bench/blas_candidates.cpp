@@ -28,19 +28,17 @@ namespace {
 // CBLAS and LAPACKE constants (the same values in every implementation's headers).
 constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112, kUpper = 121;
 
-using DgemmFn = void (*)(int, int, int, int, int, int, double, const double*, int, const double*, int, double,
-                         double*, int);
-using SgemmFn = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*,
-                         int);
+using DgemmFn = void (*)(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
+using SgemmFn = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
 using DsyrkFn = void (*)(int, int, int, int, int, double, const double*, int, double, double*, int);
 using SsyrkFn = void (*)(int, int, int, int, int, float, const float*, int, float, float*, int);
 // LAPACK through its Fortran interface, which every candidate exports (Debian's OpenBLAS has
 // no LAPACKE of its own). Column-major; the matrices here are symmetric, so layout is moot.
-using DsyevdFn = void (*)(const char*, const char*, const int*, double*, const int*, double*, double*, const int*,
-                          int*, const int*, int*, std::size_t, std::size_t);
+using DsyevdFn = void (*)(const char*, const char*, const int*, double*, const int*, double*, double*, const int*, int*,
+                          const int*, int*, std::size_t, std::size_t);
 using DsyevrFn = void (*)(const char*, const char*, const char*, const int*, double*, const int*, const double*,
-                          const double*, const int*, const int*, const double*, int*, double*, double*, const int*,
-                          int*, double*, const int*, int*, const int*, int*, std::size_t, std::size_t, std::size_t);
+                          const double*, const int*, const int*, const double*, int*, double*, double*, const int*, int*,
+                          double*, const int*, int*, const int*, int*, std::size_t, std::size_t, std::size_t);
 using DpotrfFn = void (*)(const char*, const int*, double*, const int*, int*, std::size_t);
 using NameFn = char* (*)();
 using VersionStringFn = void (*)(char*, int);

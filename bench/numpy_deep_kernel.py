@@ -8,7 +8,7 @@ Architecture (the same as bench/bench_analytic.cpp): depth × "Dense(512, W_std=
 b_std=0.1), ACT", then Dense(1); ACT = Relu or Erf; depth 1, 5, 20; K(X, X) for X n × 784
 standard normal; NNGP and NTK both; float64 and float32.
 
-- NumPy: SPEC §5 written out with whole n × n arrays (θ through arctan2 as SPEC §6 asks, the
+- NumPy: docs/mathematics.md §5 written out with whole n × n arrays (θ through arctan2 as docs/mathematics.md §6 asks, the
   norms from the diagonal of the current kernel); NumPy's elementwise math is single-threaded,
   its matrix product uses all cores.
 - GEMM: numpy.matmul(X, Y.T, out=...) with Y a copy of X (a general GEMM of the same shape,
@@ -49,7 +49,7 @@ def arch(depth, act):
 
 
 def numpy_kernels(x, depth, act):
-    """NNGP and NTK of K(X, X), straight from SPEC §5, in x's dtype."""
+    """NNGP and NTK of K(X, X), straight from docs/mathematics.md §5, in x's dtype."""
     dt = x.dtype.type
     pi = dt(np.pi)
     w2, b2 = dt(W_STD ** 2), dt(B_STD ** 2)
@@ -224,7 +224,7 @@ def main():
          "- ntkit module: " + (f"`ntkit.kernel(...)` in process ({module})." if module else
                                "`import ntkit` failed (the Python module is not built or installed "
                                "yet), so only the CLI is timed."),
-         f"- NumPy: SPEC section 5 with whole n x n arrays (bench/numpy_deep_kernel.py, "
+         f"- NumPy: docs/mathematics.md §5 with whole n x n arrays (bench/numpy_deep_kernel.py, "
          "`numpy_kernels`), in the run's dtype; checked against ntkit first ('diff' = "
          "max|a - b| / max|b| over NNGP and NTK; tolerance 1e-10 in float64, 1e-4 in float32).",
          f"- Medians of {args.repeats} runs after a warm-up; NumPy at depth 20: "

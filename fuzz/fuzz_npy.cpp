@@ -35,8 +35,7 @@ void check_round_trip(const ntkit::NpyArray& array) {
     matrix = Eigen::Map<const ntkit::RowMatrixD>(array.values.data(), rows, cols);
   }
   const bool as_vector = array.shape.size() == 1;
-  const ntkit::DType dtype =
-      array.dtype == ntkit::DType::Float32 ? ntkit::DType::Float32 : ntkit::DType::Float64;
+  const ntkit::DType dtype = array.dtype == ntkit::DType::Float32 ? ntkit::DType::Float32 : ntkit::DType::Float64;
   const std::string encoded = ntkit::encode_npy(matrix, dtype, as_vector);
   const ntkit::NpyArray again = ntkit::parse_npy(encoded, "re-encoded");
   if (again.shape != array.shape) bug("shape changed in the round trip");

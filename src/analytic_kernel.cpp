@@ -151,7 +151,7 @@ Index map_chunk(const KernelProgram& program, const Variances& variances, Index 
   KernelPass pass(program, len);
   pass.pairs(&variances.side1, &variances.side2, i, j0);
   pass.run(program.nodes, streams);
-// x − x is 0 for finite x and NaN for ±inf and NaN, so one vectorized sum tells whether any
+  // x − x is 0 for finite x and NaN for ±inf and NaN, so one vectorized sum tells whether any
   // value is not finite; only then is the entry looked for.
   const double* kv = streams[0].nngp.data();
   const double* tv = streams[0].ntk.data();
@@ -170,8 +170,8 @@ Index map_chunk(const KernelProgram& program, const Variances& variances, Index 
 }
 
 // The layer after which entry (i, j), of Gram value `gram`, stops being finite.
-std::string first_non_finite_layer(const KernelProgram& program, const Variances& variances, Index d, Index i,
-                                   Index j, double gram) {
+std::string first_non_finite_layer(const KernelProgram& program, const Variances& variances, Index d, Index i, Index j,
+                                   double gram) {
   std::vector<KernelStream> streams;
   start_stream(streams, 1, d);
   streams[0].nngp[0] = gram / static_cast<double>(d);
@@ -246,8 +246,8 @@ Index choose_panel_rows(Index requested, Index rows) {
 // The engine: panel by panel of rows, BLAS writes the Gram values into the destination, then
 // every pair of the panel is mapped through the layers in place.
 template <class T>
-void compute_kernels(const KernelProgram& program, MatrixView<T> x1, const MatrixView<T>* x2,
-                     const Destination<T>& out, Index panel_rows, const std::function<void(double)>& progress) {
+void compute_kernels(const KernelProgram& program, MatrixView<T> x1, const MatrixView<T>* x2, const Destination<T>& out,
+                     Index panel_rows, const std::function<void(double)>& progress) {
   const bool symmetric = x2 == nullptr;
   const Index n1 = x1.rows(), n2 = symmetric ? x1.rows() : x2->rows(), d = x1.cols();
   T* gram = out.nngp != nullptr ? out.nngp : out.ntk;  // the Gram values land in an output
@@ -458,8 +458,8 @@ AnalyticDiagonal analytic_kernel_diagonal(const Network& network, MatrixView<dou
   return out;
 }
 
-void write_analytic_kernels_npy(const Network& network, MatrixView<double> x1, const MatrixView<double>* x2,
-                                DType dtype, const AnalyticOutputFiles& files, AnalyticOptions options) {
+void write_analytic_kernels_npy(const Network& network, MatrixView<double> x1, const MatrixView<double>* x2, DType dtype,
+                                const AnalyticOutputFiles& files, AnalyticOptions options) {
   if (files.nngp.empty() && files.ntk.empty()) throw Error("analytic kernels: no output file given");
   if (!files.nngp.empty() && files.nngp == files.ntk)
     throw Error("analytic kernels: the NNGP and the NTK need different output files (both are '" + files.nngp + "')");

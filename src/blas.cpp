@@ -47,15 +47,15 @@ void resize_output(RowMatrix<T>& out, Eigen::Index rows, Eigen::Index cols) {
 }
 
 // BLAS through cblas for both types.
-void call_gemm(bool ta, bool tb, int m, int n, int k, double alpha, const double* a, int lda, const double* b,
-               int ldb, double beta, double* c, int ldc) {
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda,
-              b, ldb, beta, c, ldc);
+void call_gemm(bool ta, bool tb, int m, int n, int k, double alpha, const double* a, int lda, const double* b, int ldb,
+               double beta, double* c, int ldc) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
+              beta, c, ldc);
 }
 void call_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
                float beta, float* c, int ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda,
-              b, ldb, beta, c, ldc);
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
+              beta, c, ldc);
 }
 void call_syrk(int n, int k, double alpha, const double* a, int lda, double* c, int ldc) {
   cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, k, alpha, a, lda, 0.0, c, ldc);
@@ -74,8 +74,8 @@ void call_syrk(int n, int k, float alpha, const float* a, int lda, float* c, int
 constexpr Eigen::Index kTileRows = 512, kTileCols = 2048;
 
 template <class T>
-void tiled_gemm(bool ta, bool tb, Eigen::Index m, Eigen::Index n, Eigen::Index k, T alpha, const T* a,
-                Eigen::Index lda, const T* b, Eigen::Index ldb, T beta, T* c, Eigen::Index ldc) {
+void tiled_gemm(bool ta, bool tb, Eigen::Index m, Eigen::Index n, Eigen::Index k, T alpha, const T* a, Eigen::Index lda,
+                const T* b, Eigen::Index ldb, T beta, T* c, Eigen::Index ldc) {
   const int lda_i = blas_int(std::max<Eigen::Index>(lda, 1), "leading dimension");
   const int ldb_i = blas_int(std::max<Eigen::Index>(ldb, 1), "leading dimension");
   const int ldc_i = blas_int(std::max<Eigen::Index>(ldc, 1), "leading dimension");
@@ -111,17 +111,17 @@ void tiled_gemm(bool ta, bool tb, Eigen::Index m, Eigen::Index n, Eigen::Index k
 }  // namespace
 
 template <class T>
-void gemm_rowmajor(bool transpose_a, bool transpose_b, Eigen::Index m, Eigen::Index n, Eigen::Index k, T alpha,
-                   const T* a, Eigen::Index lda, const T* b, Eigen::Index ldb, T beta, T* c, Eigen::Index ldc) {
+void gemm_rowmajor(bool transpose_a, bool transpose_b, Eigen::Index m, Eigen::Index n, Eigen::Index k, T alpha, const T* a,
+                   Eigen::Index lda, const T* b, Eigen::Index ldb, T beta, T* c, Eigen::Index ldc) {
   if (m == 0 || n == 0) return;
   blas_int(m, "rows");
   blas_int(n, "columns");
   tiled_gemm<T>(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
-template void gemm_rowmajor<double>(bool, bool, Eigen::Index, Eigen::Index, Eigen::Index, double, const double*,
-                                    Eigen::Index, const double*, Eigen::Index, double, double*, Eigen::Index);
-template void gemm_rowmajor<float>(bool, bool, Eigen::Index, Eigen::Index, Eigen::Index, float, const float*,
-                                   Eigen::Index, const float*, Eigen::Index, float, float*, Eigen::Index);
+template void gemm_rowmajor<double>(bool, bool, Eigen::Index, Eigen::Index, Eigen::Index, double, const double*, Eigen::Index,
+                                    const double*, Eigen::Index, double, double*, Eigen::Index);
+template void gemm_rowmajor<float>(bool, bool, Eigen::Index, Eigen::Index, Eigen::Index, float, const float*, Eigen::Index,
+                                   const float*, Eigen::Index, float, float*, Eigen::Index);
 
 template <class T>
 void mirror_rows_to_lower(T* m, Eigen::Index ld, Eigen::Index n, Eigen::Index row_begin, Eigen::Index row_end) {
@@ -143,10 +143,7 @@ void mirror_rows_to_lower(T* m, Eigen::Index ld, Eigen::Index n, Eigen::Index ro
 template void mirror_rows_to_lower<double>(double*, Eigen::Index, Eigen::Index, Eigen::Index, Eigen::Index);
 template void mirror_rows_to_lower<float>(float*, Eigen::Index, Eigen::Index, Eigen::Index, Eigen::Index);
 
-void mirror_upper_to_lower(RowMatrix<double>& m) {
-  mirror_rows_to_lower(m.data(), m.cols(), m.rows(), 0, m.rows());
-}
-
+void mirror_upper_to_lower(RowMatrix<double>& m) { mirror_rows_to_lower(m.data(), m.cols(), m.rows(), 0, m.rows()); }
 
 template <class T>
 void gemm_abt_into(MatrixView<T> a, MatrixView<T> b, T* out, Eigen::Index ld) {
@@ -155,8 +152,8 @@ void gemm_abt_into(MatrixView<T> a, MatrixView<T> b, T* out, Eigen::Index ld) {
     for (Eigen::Index i = 0; i < a.rows(); ++i) std::fill_n(out + i * ld, b.rows(), T(0));
     return;
   }
-  gemm_rowmajor<T>(false, true, a.rows(), b.rows(), a.cols(), T(1), a.data(), leading_dim(a), b.data(),
-                   leading_dim(b), T(0), out, ld);
+  gemm_rowmajor<T>(false, true, a.rows(), b.rows(), a.cols(), T(1), a.data(), leading_dim(a), b.data(), leading_dim(b), T(0),
+                   out, ld);
 }
 template void gemm_abt_into<double>(MatrixView<double>, MatrixView<double>, double*, Eigen::Index);
 template void gemm_abt_into<float>(MatrixView<float>, MatrixView<float>, float*, Eigen::Index);

@@ -27,8 +27,8 @@ void syrk_upper_into(MatrixView<T> a, T* out, Eigen::Index ld);
 /// inner dimension k; lda/ldb/ldc are row strides. Bit-identical for any thread count (output
 /// tiles, each one single-threaded BLAS call), sizes checked against BLAS's 32-bit ints.
 template <class T>
-void gemm_rowmajor(bool transpose_a, bool transpose_b, Eigen::Index m, Eigen::Index n, Eigen::Index k, T alpha,
-                   const T* a, Eigen::Index lda, const T* b, Eigen::Index ldb, T beta, T* c, Eigen::Index ldc);
+void gemm_rowmajor(bool transpose_a, bool transpose_b, Eigen::Index m, Eigen::Index n, Eigen::Index k, T alpha, const T* a,
+                   Eigen::Index lda, const T* b, Eigen::Index ldb, T beta, T* c, Eigen::Index ldc);
 /// For the rows [row_begin, row_end) of an n x n row-major matrix m (row stride ld) whose
 /// upper triangle (j > i) is filled: copies m(i, j) to m(j, i), i.e. fills the part of the
 /// strict lower triangle that mirrors those rows, in cache blocks over all cores. Called with
@@ -54,6 +54,5 @@ class SingleThreadedBlas {
 /// Asks for transparent huge pages on a fresh, large output buffer before it is first written
 /// (fewer page faults and TLB misses); advisory, failures change nothing but speed.
 void advise_huge_pages_for(void* data, std::size_t bytes);
-
 
 }  // namespace ntkit::detail

@@ -27,8 +27,8 @@ std::string cpu_model_name() {
 
 bool cpu_has_avx512() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl");
 }
 
 bool cpu_has_avx2() {
@@ -101,8 +101,7 @@ std::string describe(const BlasInfo& info) {
   out << "blas: " << info.library << " " << info.version << "\n"
       << "blas core: " << info.core;
   if (!info.replaced_core.empty())
-    out << " (chosen by ntkit: the library's own choice for this CPU was its generic " << info.replaced_core
-        << " kernels)";
+    out << " (chosen by ntkit: the library's own choice for this CPU was its generic " << info.replaced_core << " kernels)";
   out << "\n"
       << "blas threads: " << info.threads << "\n"
       << "blas build: " << info.config << "\n"
@@ -114,8 +113,7 @@ std::string describe(const BlasInfo& info) {
         << ", several times slower than its " << best << " kernels; ";
     if (requested != nullptr)
       out << "OPENBLAS_CORETYPE=" << requested << " is set in the environment: unset it, or set it to " << best << "\n";
-    else
-      out << "set OPENBLAS_CORETYPE=" << best << " in the environment\n";
+    else out << "set OPENBLAS_CORETYPE=" << best << " in the environment\n";
   }
   return out.str();
 }

@@ -30,8 +30,7 @@ std::size_t polynomial_feature_count(int input_dim, int degree) {
   return static_cast<std::size_t>(count);
 }
 
-PolynomialFeatureMap::PolynomialFeatureMap(int input_dim, int degree, double c,
-                                           std::size_t max_features)
+PolynomialFeatureMap::PolynomialFeatureMap(int input_dim, int degree, double c, std::size_t max_features)
     : input_dim_(input_dim), degree_(degree), c_(c) {
   std::ostringstream msg;
   if (input_dim < 1) {
@@ -46,9 +45,8 @@ PolynomialFeatureMap::PolynomialFeatureMap(int input_dim, int degree, double c,
   if (!msg.str().empty()) throw Error(msg.str());
   const std::size_t total = polynomial_feature_count(input_dim, degree);
   if (total > max_features) {
-    msg << "polynomial feature map: d = " << input_dim << ", p = " << degree << " gives "
-        << total << " features (more than the limit " << max_features
-        << "); use the polynomial kernel instead of the explicit map";
+    msg << "polynomial feature map: d = " << input_dim << ", p = " << degree << " gives " << total
+        << " features (more than the limit " << max_features << "); use the polynomial kernel instead of the explicit map";
     throw Error(msg.str());
   }
 
@@ -103,8 +101,7 @@ std::vector<int> PolynomialFeatureMap::exponents(std::size_t feature) const {
 RowMatrixD PolynomialFeatureMap::transform(MatrixView<double> x) const {
   if (x.cols() != input_dim_) {
     std::ostringstream msg;
-    msg << "polynomial feature map: x has " << x.cols() << " columns but the map was built for d = "
-        << input_dim_;
+    msg << "polynomial feature map: x has " << x.cols() << " columns but the map was built for d = " << input_dim_;
     throw Error(msg.str());
   }
   const Eigen::Index n = x.rows();
@@ -121,8 +118,7 @@ RowMatrixD PolynomialFeatureMap::transform(MatrixView<double> x) const {
 #pragma omp for schedule(static)
     for (Eigen::Index i = 0; i < n; ++i) {
       value[0] = 1.0;
-      for (Eigen::Index m = 1; m < monomials; ++m)
-        value[m] = value[parent_[m]] * x(i, variable_[m]);
+      for (Eigen::Index m = 1; m < monomials; ++m) value[m] = value[parent_[m]] * x(i, variable_[m]);
       for (Eigen::Index f = 0; f < features; ++f) phi(i, f) = scale_[f] * value[output_[f]];
     }
   }

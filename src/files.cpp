@@ -30,9 +30,7 @@ namespace {
 
 constexpr std::string_view kNpyMagic{"\x93NUMPY", 6};
 
-[[noreturn]] void fail(const std::string& path, const std::string& problem) {
-  throw Error(path + ": " + problem);
-}
+[[noreturn]] void fail(const std::string& path, const std::string& problem) { throw Error(path + ": " + problem); }
 
 [[noreturn]] void fail_errno(const std::string& path, const std::string& action, int error) {
   fail(path, action + ": " + std::strerror(error));
@@ -92,8 +90,7 @@ std::string lowercase_extension(const std::string& path) {
   const std::size_t dot = base.rfind('.');
   if (dot == std::string::npos || dot == 0) return "";
   std::string ext = base.substr(dot);
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return ext;
 }
 
@@ -120,12 +117,12 @@ std::string shape_text(const std::vector<std::size_t>& shape) {
 RowMatrixD npy_to_matrix(const std::string& bytes, const std::string& path) {
   NpyArray array = parse_npy(bytes, path);
   if (array.shape.empty()) {
-    fail(path, "the array is 0-D (a single number), not a data matrix; reshape to 2-D (n, d), "
-               "e.g. np.save(path, np.reshape(x, (1, 1)))");
+    fail(path,
+         "the array is 0-D (a single number), not a data matrix; reshape to 2-D (n, d), "
+         "e.g. np.save(path, np.reshape(x, (1, 1)))");
   }
   if (array.shape.size() > 2) {
-    fail(path, "the array has " + std::to_string(array.shape.size()) + " dimensions, shape " +
-                   shape_text(array.shape) +
+    fail(path, "the array has " + std::to_string(array.shape.size()) + " dimensions, shape " + shape_text(array.shape) +
                    "; reshape to 2-D (n, d), e.g. np.save(path, x.reshape(len(x), -1))");
   }
   // parse_npy keeps every dimension below 2**63, so these fit in Eigen::Index.
@@ -167,7 +164,6 @@ std::string read_file(const std::string& path) {
   return contents;
 }
 
-
 namespace detail {
 
 void write_all(int fd, std::string_view bytes, const std::string& path) {
@@ -194,7 +190,7 @@ AtomicFile::AtomicFile(std::string path, std::string staging_directory) : path_(
   // Keep an existing file's permissions; give a new one what open(2) would have.
   struct stat old_info {};
   const mode_t mode = ::stat(path_.c_str(), &old_info) == 0 && S_ISREG(old_info.st_mode) ? (old_info.st_mode & 07777)
-                                                                                          : default_file_mode();
+                                                                                         : default_file_mode();
   if (::fchmod(fd_, mode) != 0) {
     const int error = errno;
     ::close(fd_);
@@ -304,8 +300,7 @@ void require_finite(const RowMatrixD& matrix, const std::string& what) {
       const double value = matrix(row, col);
       if (!std::isfinite(value)) {
         const char* kind = std::isnan(value) ? "NaN" : (value > 0 ? "Inf" : "-Inf");
-        fail(what, std::string(kind) + " at row " + std::to_string(row) + ", column " +
-                       std::to_string(col) +
+        fail(what, std::string(kind) + " at row " + std::to_string(row) + ", column " + std::to_string(col) +
                        " (0-based); remove or impute missing and infinite values first");
       }
     }
@@ -318,13 +313,13 @@ RowMatrixD read_matrix(const std::string& path, const ReadOptions& options) {
   // starting with it is treated as .npy even if shorter than the magic (and reported as such).
   const bool is_npy = !bytes.empty() && bytes.front() == kNpyMagic.front();
   if (!is_npy && bytes.find('\0') != std::string::npos) {
-    fail(path, "binary content that is not a .npy file (it does not start with the magic string "
-               "\\x93NUMPY); expected a .npy file or CSV / whitespace-separated text");
+    fail(path,
+         "binary content that is not a .npy file (it does not start with the magic string "
+         "\\x93NUMPY); expected a .npy file or CSV / whitespace-separated text");
   }
   RowMatrixD matrix = is_npy ? npy_to_matrix(bytes, path) : parse_text_matrix(bytes, path);
   if ((matrix.rows() == 0 || matrix.cols() == 0) && !options.allow_empty) {
-    fail(path, "the matrix is empty (" + std::to_string(matrix.rows()) + " rows, " +
-                   std::to_string(matrix.cols()) +
+    fail(path, "the matrix is empty (" + std::to_string(matrix.rows()) + " rows, " + std::to_string(matrix.cols()) +
                    " columns); expected at least one row and one column of numbers");
   }
   if (options.require_finite) require_finite(matrix, path);
@@ -337,8 +332,7 @@ namespace {
 std::string matrix_file_bytes(const std::string& path, const RowMatrixD& matrix, DType dtype, bool as_vector) {
   if (output_format(path) == OutputFormat::Text) return format_csv(matrix);
   if (dtype != DType::Float64 && dtype != DType::Float32) {
-    fail(path, std::string("cannot write dtype ") + dtype_name(dtype) +
-                   "; .npy output is float64 or float32");
+    fail(path, std::string("cannot write dtype ") + dtype_name(dtype) + "; .npy output is float64 or float32");
   }
   return encode_npy(matrix, dtype, as_vector);
 }
@@ -424,8 +418,7 @@ OutputSet::~OutputSet() = default;
 
 void OutputSet::create_directory(const std::string& directory) {
   struct stat info {};
-  if (::stat(directory.c_str(), &info) == 0 && !S_ISDIR(info.st_mode))
-    fail(directory, "exists and is not a directory");
+  if (::stat(directory.c_str(), &info) == 0 && !S_ISDIR(info.st_mode)) fail(directory, "exists and is not a directory");
   impl_->directories.push_back(directory);
 }
 

@@ -19,8 +19,8 @@ void require_finite_input(const MatrixView<T>& x, const char* routine, const cha
     for (Eigen::Index j = 0; j < x.cols(); ++j)
       if (!std::isfinite(x(i, j))) {
         std::ostringstream msg;
-        msg << routine << ": " << name << " has a non-finite value (" << x(i, j) << ") at row " << i
-            << ", column " << j << " (0-based); the kernel needs finite inputs";
+        msg << routine << ": " << name << " has a non-finite value (" << x(i, j) << ") at row " << i << ", column " << j
+            << " (0-based); the kernel needs finite inputs";
         throw Error(msg.str());
       }
 }

@@ -54,7 +54,9 @@ Mat3 multiply(const Mat3& a, const Mat3& b) {
   Mat3 c{};
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j)
-      for (int k = 0; k < 3; ++k) c[static_cast<std::size_t>(3 * i + j)] += a[static_cast<std::size_t>(3 * i + k)] * b[static_cast<std::size_t>(3 * k + j)];
+      for (int k = 0; k < 3; ++k)
+        c[static_cast<std::size_t>(3 * i + j)] += a[static_cast<std::size_t>(3 * i + k)] *
+                                                  b[static_cast<std::size_t>(3 * k + j)];
   return c;
 }
 
@@ -74,8 +76,7 @@ void momentum_factors(double lambda, double lr, double beta, std::uint64_t steps
   std::ostringstream msg;
   msg << "KernelDynamics: gradient descent with learning rate " << lr << " diverges";
   if (std::isfinite(time)) msg << " within " << time << " steps";
-  msg << " (the largest stable rate is 2 (1 + momentum) / lambda_max = " << max_stable
-      << "); use a smaller learning rate";
+  msg << " (the largest stable rate is 2 (1 + momentum) / lambda_max = " << max_stable << "); use a smaller learning rate";
   throw Error(msg.str());
 }
 
@@ -105,8 +106,7 @@ LossNormalization parse_loss_normalization(std::string_view name) {
   throw Error("unknown loss normalization '" + std::string(name) + "'; choose sum or mean");
 }
 
-KernelDynamics::KernelDynamics(MatrixView<double> k_train, MatrixView<double> targets,
-                               const DynamicsOptions& options)
+KernelDynamics::KernelDynamics(MatrixView<double> k_train, MatrixView<double> targets, const DynamicsOptions& options)
     : options_(options), k_(k_train), targets_(targets) {
   const Eigen::Index n = k_.rows();
   const char* who = "KernelDynamics";
@@ -126,8 +126,7 @@ KernelDynamics::KernelDynamics(MatrixView<double> k_train, MatrixView<double> ta
   } else if (!(options.diag_reg >= 0) || !std::isfinite(options.diag_reg)) {
     msg << who << ": diag_reg must be a finite number >= 0, got " << options.diag_reg;
   } else if (!(options.learning_rate >= 0) || !std::isfinite(options.learning_rate)) {
-    msg << who << ": learning rate must be a finite number > 0 (or 0 for gradient flow), got "
-        << options.learning_rate;
+    msg << who << ": learning rate must be a finite number > 0 (or 0 for gradient flow), got " << options.learning_rate;
   } else if (!(options.momentum >= 0 && options.momentum < 1)) {
     msg << who << ": momentum must be in [0, 1), got " << options.momentum;
   } else if (options.momentum > 0 && options.learning_rate == 0) {
@@ -202,8 +201,8 @@ RowMatrixD KernelDynamics::apply_spectral(const VectorD& w, MatrixView<double> r
   const Eigen::Index n = vectors_.rows(), k = r.cols();
   if (k == 0) return RowMatrixD(n, 0);
   RowMatrixD coeff(n, k), out(n, k);
-  detail::gemm_rowmajor<double>(false, false, n, k, n, 1.0, vectors_.data(), n, r.data(), r.outerStride(), 0.0,
-                                coeff.data(), k);
+  detail::gemm_rowmajor<double>(false, false, n, k, n, 1.0, vectors_.data(), n, r.data(), r.outerStride(), 0.0, coeff.data(),
+                                k);
   coeff = w.asDiagonal() * coeff;
   detail::gemm_rowmajor<double>(true, false, n, k, n, 1.0, vectors_.data(), n, coeff.data(), k, 0.0, out.data(), k);
   return out;
@@ -214,8 +213,9 @@ RowMatrixD KernelDynamics::solve(MatrixView<double> r) const {
   try {
     solver.fit(k_, r, 0.0);
   } catch (const Error&) {
-    throw Error("KernelDynamics: t = inf needs a positive definite training kernel, and this one is "
-                "singular (e.g. duplicated inputs); use diag_reg > 0 (e.g. --diag-reg 1e-6) or a finite time");
+    throw Error(
+        "KernelDynamics: t = inf needs a positive definite training kernel, and this one is "
+        "singular (e.g. duplicated inputs); use diag_reg > 0 (e.g. --diag-reg 1e-6) or a finite time");
   }
   return solver.dual_coef();
 }

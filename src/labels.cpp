@@ -35,13 +35,15 @@ LabelDtype label_dtype(const std::string& descr, const std::string& path) {
   if (std::strchr("<>|=", order) && !code.empty() && code.front() == order) code.remove_prefix(1);
   const std::string fix = "; save integer, boolean or string labels (y.astype(int) or y.astype(str))";
   if (!code.empty() && code.front() == 'O')
-    throw Error(path + ": object labels (dtype '" + descr + "', pickled Python objects) are not read; save them as strings "
+    throw Error(path + ": object labels (dtype '" + descr +
+                "', pickled Python objects) are not read; save them as strings "
                 "(numpy.save(path, y.astype(str))) or as integers");
   if (code.size() < 2) throw Error(path + ": unsupported label dtype '" + descr + "'" + fix);
   const char kind = code.front();
   std::size_t size = 0;
   std::from_chars(code.data() + 1, code.data() + code.size(), size);
-  const bool known = (kind == 'b' && size == 1) || ((kind == 'i' || kind == 'u') && (size == 1 || size == 2 || size == 4 || size == 8)) ||
+  const bool known = (kind == 'b' && size == 1) ||
+                     ((kind == 'i' || kind == 'u') && (size == 1 || size == 2 || size == 4 || size == 8)) ||
                      (kind == 'f' && (size == 4 || size == 8)) || ((kind == 'U' || kind == 'S') && size >= 1);
   if (!known) throw Error(path + ": unsupported label dtype '" + descr + "'" + fix);
   if (order == '>' && (size > 1 || kind == 'U'))
@@ -172,7 +174,8 @@ ClassLabels npy_labels(const std::string& bytes, const std::string& path) {
     std::sort(out.classes.begin(), out.classes.end());
     out.classes.erase(std::unique(out.classes.begin(), out.classes.end()), out.classes.end());
     for (const std::string& name : names)
-      out.index.push_back(static_cast<int>(std::lower_bound(out.classes.begin(), out.classes.end(), name) - out.classes.begin()));
+      out.index.push_back(
+          static_cast<int>(std::lower_bound(out.classes.begin(), out.classes.end(), name) - out.classes.begin()));
     out.npy_descr = header.descr;
     return out;
   }
@@ -204,8 +207,9 @@ ClassLabels text_labels(const detail::TextTable& table, std::size_t col, const s
     std::vector<std::int64_t> raw(table.rows);
     for (std::size_t r = 0; r < table.rows; ++r) {
       if (!(std::abs(numbers[r]) < kLargestExactInteger) || numbers[r] != std::round(numbers[r]))
-        throw Error(path + ": line " + std::to_string(table.lines[r]) + " has label '" + std::string(table.cell(r, col)) +
-                    "', but class labels must be integers (0, 1, 2, ...) or names; for real-valued targets use ntkit regress");
+        throw Error(
+            path + ": line " + std::to_string(table.lines[r]) + " has label '" + std::string(table.cell(r, col)) +
+            "', but class labels must be integers (0, 1, 2, ...) or names; for real-valued targets use ntkit regress");
       raw[r] = static_cast<std::int64_t>(numbers[r]);
     }
     out = from_integers(raw, false);
@@ -347,7 +351,8 @@ void align_classes(const ClassLabels& reference, ClassLabels& labels, const std:
   for (std::size_t c = 0; c < labels.classes.size(); ++c) {
     if (labels.numeric) {
       const auto it = std::lower_bound(reference.values.begin(), reference.values.end(), labels.values[c]);
-      if (it != reference.values.end() && *it == labels.values[c]) to_reference[c] = static_cast<int>(it - reference.values.begin());
+      if (it != reference.values.end() && *it == labels.values[c])
+        to_reference[c] = static_cast<int>(it - reference.values.begin());
     } else {
       const auto it = std::find(reference.classes.begin(), reference.classes.end(), labels.classes[c]);
       if (it != reference.classes.end()) to_reference[c] = static_cast<int>(it - reference.classes.begin());

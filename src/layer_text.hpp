@@ -37,9 +37,8 @@ inline std::string join_arguments(const std::string& name, const std::vector<std
 
 // Throws "<layer>: <argument> must be <requirement>, got <got>" and names the argument for
 // the parser's column.
-[[noreturn]] inline void bad_argument(const std::string& layer, const std::string& argument,
-                               const std::string& requirement, const std::string& got,
-                               std::string* bad_argument_out) {
+[[noreturn]] inline void bad_argument(const std::string& layer, const std::string& argument, const std::string& requirement,
+                                      const std::string& got, std::string* bad_argument_out) {
   if (bad_argument_out) *bad_argument_out = argument;
   throw Error(layer + ": " + argument + " must be " + requirement + ", got " + got);
 }

@@ -20,8 +20,7 @@ namespace {
 
 }  // namespace
 
-MappedNpyMatrix::MappedNpyMatrix(const std::string& path, std::size_t rows, std::size_t cols, DType dtype)
-    : file_(path) {
+MappedNpyMatrix::MappedNpyMatrix(const std::string& path, std::size_t rows, std::size_t cols, DType dtype) : file_(path) {
   const std::string preamble = npy_matrix_preamble(dtype, rows, cols);
   const std::size_t value_size = dtype == DType::Float32 ? 4 : 8;
   if (cols != 0 && rows > (std::numeric_limits<std::size_t>::max() - preamble.size()) / cols / value_size)
@@ -49,8 +48,8 @@ void MappedNpyMatrix::start_writeback(std::size_t end) {
   if (mapping_ == nullptr || end <= written_back_) return;
   // SYNC_FILE_RANGE_WRITE starts the writeback and returns without waiting; errors surface in
   // finish()'s msync/fsync, which wait for every page.
-  ::sync_file_range(file_.fd(), static_cast<off_t>(data_offset_ + written_back_),
-                    static_cast<off_t>(end - written_back_), SYNC_FILE_RANGE_WRITE);
+  ::sync_file_range(file_.fd(), static_cast<off_t>(data_offset_ + written_back_), static_cast<off_t>(end - written_back_),
+                    SYNC_FILE_RANGE_WRITE);
   written_back_ = end;
 }
 

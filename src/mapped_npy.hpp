@@ -43,7 +43,7 @@ class MappedNpyMatrix {
   void* mapping_ = nullptr;
   std::size_t mapped_bytes_ = 0;
   void* data_ = nullptr;
-  std::size_t data_offset_ = 0;  // bytes of .npy header before the data
+  std::size_t data_offset_ = 0;   // bytes of .npy header before the data
   std::size_t written_back_ = 0;  // data bytes [0, written_back_) already sent to disk
 };
 

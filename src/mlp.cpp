@@ -60,8 +60,7 @@ void require_inputs(MatrixView<double> x, int input_dim, const char* who, const 
   if (x.rows() < 1) throw Error(std::string(who) + ": " + name + " has no rows; give at least one example");
   if (x.cols() != input_dim) {
     std::ostringstream msg;
-    msg << who << ": " << name << " has " << x.cols() << " columns but the network takes d = "
-        << input_dim << " inputs";
+    msg << who << ": " << name << " has " << x.cols() << " columns but the network takes d = " << input_dim << " inputs";
     throw Error(msg.str());
   }
   if (!x.allFinite()) throw Error(std::string(who) + ": " + name + " contains NaN or Inf");
@@ -69,8 +68,7 @@ void require_inputs(MatrixView<double> x, int input_dim, const char* who, const 
 
 }  // namespace detail
 
-Mlp::Mlp(const Network& network, int input_dim, std::uint64_t seed)
-    : program_(detail::compile_mlp(network, input_dim)) {
+Mlp::Mlp(const Network& network, int input_dim, std::uint64_t seed) : program_(detail::compile_mlp(network, input_dim)) {
   parameters_.resize(program_->parameter_count);
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal;
@@ -84,8 +82,8 @@ const Network& Mlp::network() const { return program_->network; }
 
 void Mlp::set_parameters(VectorD parameters) {
   if (parameters.size() != parameters_.size()) {
-    throw Error("Mlp::set_parameters: got " + std::to_string(parameters.size()) +
-                " values but the network has " + std::to_string(parameters_.size()) + " parameters");
+    throw Error("Mlp::set_parameters: got " + std::to_string(parameters.size()) + " values but the network has " +
+                std::to_string(parameters_.size()) + " parameters");
   }
   if (!parameters.allFinite()) throw Error("Mlp::set_parameters: parameters contain NaN or Inf");
   parameters_ = std::move(parameters);
@@ -108,8 +106,8 @@ VectorD Mlp::vjp(MatrixView<double> x, MatrixView<double> cotangent) const {
   detail::require_inputs(x, input_dim(), "Mlp::vjp", "x");
   if (cotangent.rows() != x.rows() || cotangent.cols() != output_dim()) {
     std::ostringstream msg;
-    msg << "Mlp::vjp: cotangent is " << cotangent.rows() << " x " << cotangent.cols() << " but must be "
-        << x.rows() << " x " << output_dim() << " (one row per example, one column per output)";
+    msg << "Mlp::vjp: cotangent is " << cotangent.rows() << " x " << cotangent.cols() << " but must be " << x.rows() << " x "
+        << output_dim() << " (one row per example, one column per output)";
     throw Error(msg.str());
   }
   detail::MlpPass pass;
@@ -122,8 +120,8 @@ VectorD Mlp::vjp(MatrixView<double> x, MatrixView<double> cotangent) const {
 RowMatrixD Mlp::jvp(MatrixView<double> x, const VectorD& tangent, RowMatrixD* outputs) const {
   detail::require_inputs(x, input_dim(), "Mlp::jvp", "x");
   if (tangent.size() != parameter_count()) {
-    throw Error("Mlp::jvp: tangent has " + std::to_string(tangent.size()) +
-                " entries but the network has " + std::to_string(parameter_count()) + " parameters");
+    throw Error("Mlp::jvp: tangent has " + std::to_string(tangent.size()) + " entries but the network has " +
+                std::to_string(parameter_count()) + " parameters");
   }
   RowMatrixD f;
   RowMatrixD jv = detail::tangent_pass(*program_, parameters_.data(), tangent.data(), x, f);

@@ -88,8 +88,8 @@ EmpiricalKernels compute(const Mlp& net, MatrixView<double> x1, const MatrixView
   return k;
 }
 
-EmpiricalKernels monte_carlo(const Network& network, MatrixView<double> x1, const MatrixView<double>* x2,
-                             int samples, std::uint64_t seed, const EmpiricalOptions& options) {
+EmpiricalKernels monte_carlo(const Network& network, MatrixView<double> x1, const MatrixView<double>* x2, int samples,
+                             std::uint64_t seed, const EmpiricalOptions& options) {
   if (samples < 1) {
     throw Error("monte_carlo_kernels: samples must be >= 1, got " + std::to_string(samples));
   }
@@ -130,13 +130,13 @@ std::uint64_t monte_carlo_seed(std::uint64_t seed, int sample) {
   return z ^ (z >> 31);
 }
 
-EmpiricalKernels monte_carlo_kernels(const Network& network, MatrixView<double> x1, MatrixView<double> x2,
-                                     int samples, std::uint64_t seed, const EmpiricalOptions& options) {
+EmpiricalKernels monte_carlo_kernels(const Network& network, MatrixView<double> x1, MatrixView<double> x2, int samples,
+                                     std::uint64_t seed, const EmpiricalOptions& options) {
   return monte_carlo(network, x1, &x2, samples, seed, options);
 }
 
-EmpiricalKernels monte_carlo_kernels(const Network& network, MatrixView<double> x, int samples,
-                                     std::uint64_t seed, const EmpiricalOptions& options) {
+EmpiricalKernels monte_carlo_kernels(const Network& network, MatrixView<double> x, int samples, std::uint64_t seed,
+                                     const EmpiricalOptions& options) {
   return monte_carlo(network, x, nullptr, samples, seed, options);
 }
 

@@ -20,8 +20,8 @@ RowMatrixD LinearizedMlp::forward(MatrixView<double> x) const {
 
 void LinearizedMlp::set_parameters(VectorD parameters) {
   if (parameters.size() != parameters_.size()) {
-    throw Error("LinearizedMlp::set_parameters: got " + std::to_string(parameters.size()) +
-                " values but the network has " + std::to_string(parameters_.size()) + " parameters");
+    throw Error("LinearizedMlp::set_parameters: got " + std::to_string(parameters.size()) + " values but the network has " +
+                std::to_string(parameters_.size()) + " parameters");
   }
   if (!parameters.allFinite()) throw Error("LinearizedMlp::set_parameters: parameters contain NaN or Inf");
   parameters_ = std::move(parameters);

@@ -30,8 +30,8 @@ void TangentPass::run(const std::vector<MlpNode>& nodes, std::vector<TangentStre
   for (const MlpNode& node : nodes) std::visit([&](const auto& l) { detail::tangent(l, node, *this, streams); }, node.layer);
 }
 
-void gemm(double alpha, MatrixView<double> a, bool transpose_a, MatrixView<double> b, bool transpose_b,
-          double beta, Eigen::Ref<RowMatrixD> c) {
+void gemm(double alpha, MatrixView<double> a, bool transpose_a, MatrixView<double> b, bool transpose_b, double beta,
+          Eigen::Ref<RowMatrixD> c) {
   const Index m = c.rows(), n = c.cols(), k = transpose_a ? a.rows() : a.cols();
   if (m == 0 || n == 0) return;
   // Small or thin products (a training batch of a few examples) stay in Eigen's single-threaded
@@ -54,34 +54,33 @@ void gemm(double alpha, MatrixView<double> a, bool transpose_a, MatrixView<doubl
     else apply(a.transpose() * b.transpose());
     return;
   }
-  gemm_rowmajor<double>(transpose_a, transpose_b, m, n, k, alpha, a.data(), a.outerStride(), b.data(),
-                        b.outerStride(), beta, c.data(), c.outerStride());
+  gemm_rowmajor<double>(transpose_a, transpose_b, m, n, k, alpha, a.data(), a.outerStride(), b.data(), b.outerStride(), beta,
+                        c.data(), c.outerStride());
 }
 
-void forward_pass(const MlpProgram& program, const double* params, MatrixView<double> x, MlpPass& pass,
-                  bool keep_caches) {
+void forward_pass(const MlpProgram& program, const double* params, MatrixView<double> x, MlpPass& pass, bool keep_caches) {
   if (keep_caches) pass.caches.assign(static_cast<std::size_t>(program.node_count), NodeCache{});
   std::vector<RowMatrixD> streams{RowMatrixD(x)};
   ForwardPass(params, pass, keep_caches).run(program.nodes, streams);
   pass.output = std::move(streams.front());
 }
 
-void backward_pass(const MlpProgram& program, const double* params, const MlpPass& pass,
-                   RowMatrixD cotangent, Index stack, const DenseVisitor& visit) {
+void backward_pass(const MlpProgram& program, const double* params, const MlpPass& pass, RowMatrixD cotangent, Index stack,
+                   const DenseVisitor& visit) {
   std::vector<RowMatrixD> cot{std::move(cotangent)};
   BackwardPass(params, pass, stack, visit).run(program.nodes, cot);
 }
 
-void accumulate_gradient(const MlpProgram& program, const double* params, const MlpPass& pass,
-                         const RowMatrixD& cotangent, double* grad) {
+void accumulate_gradient(const MlpProgram& program, const double* params, const MlpPass& pass, const RowMatrixD& cotangent,
+                         double* grad) {
   const DenseVisitor visit = [&](const MlpNode& d, const RowMatrixD& h, const RowMatrixD& g) {
     add_dense_gradient(d, h, g, grad);
   };
   backward_pass(program, params, pass, cotangent, 1, visit);
 }
 
-RowMatrixD tangent_pass(const MlpProgram& program, const double* params, const double* tangent,
-                        MatrixView<double> x, RowMatrixD& outputs) {
+RowMatrixD tangent_pass(const MlpProgram& program, const double* params, const double* tangent, MatrixView<double> x,
+                        RowMatrixD& outputs) {
   std::vector<TangentStream> streams{TangentStream{RowMatrixD(x), RowMatrixD()}};
   TangentPass(params, tangent).run(program.nodes, streams);
   outputs = std::move(streams.front().h);

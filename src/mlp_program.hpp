@@ -25,7 +25,7 @@ struct MlpNode {
   // Dense: z = w_scale · W h + b_scale · b; parameters initialized N(0, w_init²), N(0, b_init²).
   Eigen::Index w_offset = 0, b_offset = -1;
   double w_scale = 1, b_scale = 1, w_init = 1, b_init = 1;
-  double W_std = 1, b_std = 0;  // the layer's own values (the readout kernel needs them)
+  double W_std = 1, b_std = 0;                            // the layer's own values (the readout kernel needs them)
   std::shared_ptr<const PointwiseActivation> activation;  // activations
   std::vector<int> input_widths;                          // layers with several inputs
   std::vector<std::vector<MlpNode>> branches;             // parallel(...)
@@ -75,8 +75,7 @@ class ForwardPass {
 /// matrix means "not needed upstream" (no parameter lies there).
 class BackwardPass {
  public:
-  BackwardPass(const double* parameters, const MlpPass& pass, Eigen::Index rows_per_example,
-               const DenseVisitor& visitor)
+  BackwardPass(const double* parameters, const MlpPass& pass, Eigen::Index rows_per_example, const DenseVisitor& visitor)
       : params(parameters), stack(rows_per_example), visit(visitor), pass_(pass) {}
   void run(const std::vector<MlpNode>& nodes, std::vector<RowMatrixD>& cotangents);
   const NodeCache& cache(const MlpNode& node) const { return pass_.caches[static_cast<std::size_t>(node.id)]; }
@@ -102,21 +101,20 @@ class TangentPass {
 };
 
 /// Runs X (n x d) through the network; fills pass.output and, if keep_caches, pass.caches.
-void forward_pass(const MlpProgram& program, const double* params, MatrixView<double> x,
-                  MlpPass& pass, bool keep_caches);
+void forward_pass(const MlpProgram& program, const double* params, MatrixView<double> x, MlpPass& pass, bool keep_caches);
 
 /// Pulls `stack` cotangents per example back through a pass made with keep_caches:
 /// cotangent is (n·stack) x O, row i·stack + s for example i.
-void backward_pass(const MlpProgram& program, const double* params, const MlpPass& pass,
-                   RowMatrixD cotangent, Eigen::Index stack, const DenseVisitor& visit);
+void backward_pass(const MlpProgram& program, const double* params, const MlpPass& pass, RowMatrixD cotangent,
+                   Eigen::Index stack, const DenseVisitor& visit);
 
 /// Σ over rows of the parameter gradient: adds Σ_r G(r)·∂f/∂w for one backward into `grad`.
-void accumulate_gradient(const MlpProgram& program, const double* params, const MlpPass& pass,
-                         const RowMatrixD& cotangent, double* grad);
+void accumulate_gradient(const MlpProgram& program, const double* params, const MlpPass& pass, const RowMatrixD& cotangent,
+                         double* grad);
 
 /// Forward-mode pass: returns J(X)·tangent (n x O) and fills `outputs` with f(X).
-RowMatrixD tangent_pass(const MlpProgram& program, const double* params, const double* tangent,
-                        MatrixView<double> x, RowMatrixD& outputs);
+RowMatrixD tangent_pass(const MlpProgram& program, const double* params, const double* tangent, MatrixView<double> x,
+                        RowMatrixD& outputs);
 
 /// Dense's finite-width rules that the kernels and training reuse (src/layers/dense.cpp):
 /// its parameters drawn from `normal()`, its gradient term, its empirical-NTK term.
@@ -131,14 +129,13 @@ void add_dense_gradient(const MlpNode& dense, const RowMatrixD& h, const RowMatr
 struct DenseNtkScratch {
   RowMatrixD hh, gg;
 };
-void add_dense_ntk_term(const MlpNode& dense, const RowMatrixD& h, const RowMatrixD& g, Eigen::Index n1,
-                        Eigen::Index second, Eigen::Index n2, Eigen::Index out_dim, bool full_logits,
-                        DenseNtkScratch& scratch, RowMatrixD& ntk);
+void add_dense_ntk_term(const MlpNode& dense, const RowMatrixD& h, const RowMatrixD& g, Eigen::Index n1, Eigen::Index second,
+                        Eigen::Index n2, Eigen::Index out_dim, bool full_logits, DenseNtkScratch& scratch, RowMatrixD& ntk);
 
 /// C = alpha · op(A) op(B) + beta · C (row-major); BLAS for large products, Eigen for small
 /// ones (OpenBLAS's threads cost more than they save on tiny products).
-void gemm(double alpha, MatrixView<double> a, bool transpose_a, MatrixView<double> b,
-          bool transpose_b, double beta, Eigen::Ref<RowMatrixD> c);
+void gemm(double alpha, MatrixView<double> a, bool transpose_a, MatrixView<double> b, bool transpose_b, double beta,
+          Eigen::Ref<RowMatrixD> c);
 
 /// Throws ntkit::Error naming `who` and `name` unless X is n x input_dim, n ≥ 1, finite.
 void require_inputs(MatrixView<double> x, int input_dim, const char* who, const char* name);

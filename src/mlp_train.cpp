@@ -44,8 +44,9 @@ void require_targets(MatrixView<double> y, Index rows, int outputs, Loss loss, c
   if (!y.allFinite()) throw Error(std::string(who) + ": targets contain NaN or Inf");
   if (loss != Loss::CrossEntropy) return;
   if (outputs < 2) {
-    throw Error(std::string(who) + ": cross-entropy needs a network with at least 2 outputs (one logit per class), "
-                                   "got 1; end the network with Dense(number of classes)");
+    throw Error(std::string(who) +
+                ": cross-entropy needs a network with at least 2 outputs (one logit per class), "
+                "got 1; end the network with Dense(number of classes)");
   }
   for (Index i = 0; i < y.rows(); ++i) {
     if ((y.row(i).array() < 0).any() || std::abs(y.row(i).sum() - 1.0) > 1e-6) {
@@ -68,8 +69,8 @@ void require_options(const TrainOptions& o, Index n, const char* who) {
   if (o.record_every < 1) throw Error(w + ": record_every must be >= 1, got " + std::to_string(o.record_every));
   if (o.batch_size < 0) throw Error(w + ": batch size must be >= 0, got " + std::to_string(o.batch_size));
   if (o.optimizer == Optimizer::Gd && o.batch_size != 0 && o.batch_size < n) {
-    throw Error(w + ": gradient descent ('gd') uses the full batch; for minibatches of " +
-                std::to_string(o.batch_size) + " choose the optimizer 'sgd' or 'momentum'");
+    throw Error(w + ": gradient descent ('gd') uses the full batch; for minibatches of " + std::to_string(o.batch_size) +
+                " choose the optimizer 'sgd' or 'momentum'");
   }
   if (!(o.momentum >= 0 && o.momentum < 1)) {
     std::ostringstream msg;
@@ -144,8 +145,7 @@ struct LinearModel {
 
 template <class Model>
 TrainTrace train_model(Model model, int input_dim, int output_dim, MatrixView<double> x, MatrixView<double> y,
-                       MatrixView<double> x_test, const TrainOptions& options,
-                       const std::function<void(int)>& progress) {
+                       MatrixView<double> x_test, const TrainOptions& options, const std::function<void(int)>& progress) {
   const char* who = "train";
   detail::require_inputs(x, input_dim, who, "training inputs");
   if (x_test.rows() > 0) detail::require_inputs(x_test, input_dim, who, "test inputs");  // none: no rows
@@ -170,8 +170,8 @@ TrainTrace train_model(Model model, int input_dim, int output_dim, MatrixView<do
     const double loss = loss_value(options.loss, f, y);
     if (!std::isfinite(loss)) {
       std::ostringstream msg;
-      msg << who << ": training diverged (loss " << loss << " at step " << step << ", learning rate "
-          << options.learning_rate << "); lower the learning rate";
+      msg << who << ": training diverged (loss " << loss << " at step " << step << ", learning rate " << options.learning_rate
+          << "); lower the learning rate";
       throw Error(msg.str());
     }
     trace.steps.push_back(step);
@@ -218,7 +218,8 @@ Loss parse_loss(std::string_view name) {
   if (n == "mse") return Loss::MseMean;
   if (n == "mse-sum") return Loss::MseSum;
   if (n == "cross-entropy") return Loss::CrossEntropy;
-  throw Error("unknown loss '" + std::string(name) + "'; choose mse (½Σ/(n·O), neural-tangents'), mse-sum "
+  throw Error("unknown loss '" + std::string(name) +
+              "'; choose mse (½Σ/(n·O), neural-tangents'), mse-sum "
               "(½Σ, the lecture's) or cross-entropy (softmax)");
 }
 
@@ -261,15 +262,15 @@ RowMatrixD loss_gradient(Loss loss, const RowMatrixD& f, const RowMatrixD& y) {
   return {};
 }
 
-TrainTrace train(Mlp& net, MatrixView<double> x, MatrixView<double> y, MatrixView<double> x_test,
-                 const TrainOptions& options, const std::function<void(int)>& progress) {
+TrainTrace train(Mlp& net, MatrixView<double> x, MatrixView<double> y, MatrixView<double> x_test, const TrainOptions& options,
+                 const std::function<void(int)>& progress) {
   return train_model(NetworkModel{net}, net.input_dim(), net.output_dim(), x, y, x_test, options, progress);
 }
 
 TrainTrace train(LinearizedMlp& net, MatrixView<double> x, MatrixView<double> y, MatrixView<double> x_test,
                  const TrainOptions& options, const std::function<void(int)>& progress) {
-  return train_model(LinearModel{net}, net.initial().input_dim(), net.initial().output_dim(), x, y, x_test,
-                     options, progress);
+  return train_model(LinearModel{net}, net.initial().input_dim(), net.initial().output_dim(), x, y, x_test, options,
+                     progress);
 }
 
 }  // namespace ntkit

@@ -29,13 +29,13 @@ std::optional<NetworkProblem> needs_gaussian_input(const std::string& title, con
                                     " {at} acts on the raw input; neural-tangents needs a Dense "
                                     "(a Gaussian input) before every activation and LayerNorm"};
   }
-  return NetworkProblem{path, title + " {at} acts on a non-Gaussian input (the output of an "
-                                      "activation, or a sum or concatenation with one); insert a Dense "
-                                      "before it, as neural-tangents requires (its input must be Gaussian)"};
+  return NetworkProblem{path, title +
+                                  " {at} acts on a non-Gaussian input (the output of an "
+                                  "activation, or a sum or concatenation with one); insert a Dense "
+                                  "before it, as neural-tangents requires (its input must be Gaussian)"};
 }
 
-std::optional<NetworkProblem> check_structure(const Network& network, const std::vector<int>& prefix,
-                                              StructureWalk& walk) {
+std::optional<NetworkProblem> check_structure(const Network& network, const std::vector<int>& prefix, StructureWalk& walk) {
   for (std::size_t i = 0; i < network.layers.size(); ++i) {
     std::vector<int> path = prefix;
     path.push_back(static_cast<int>(i));
@@ -86,8 +86,9 @@ std::optional<detail::NetworkProblem> detail::find_problem(const Network& networ
   StructureWalk walk;
   if (auto problem = check_structure(network, {}, walk)) return problem;
   if (!walk.any_dense) {
-    return NetworkProblem{{}, "the network has no Dense layer; neural-tangents' kernels need "
-                              "at least one, e.g. \"Dense(512), Relu, Dense(1)\""};
+    return NetworkProblem{{},
+                          "the network has no Dense layer; neural-tangents' kernels need "
+                          "at least one, e.g. \"Dense(512), Relu, Dense(1)\""};
   }
   return std::nullopt;
 }

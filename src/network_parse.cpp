@@ -41,7 +41,6 @@ using detail::ParamType;
 using detail::ParseError;
 using detail::Value;
 
-
 // ---- Locations and messages ----------------------------------------------------------------
 
 std::string lower(std::string_view text) {
@@ -130,8 +129,7 @@ std::string format_error(std::string_view text, const ParseError& error) {
   }
   if (error.offset >= line_end) at_char = characters.size();  // at the end of the line
   const bool multi_line = text.find('\n') != std::string_view::npos;
-  const std::string at = (multi_line ? "at line " + std::to_string(line) + ", column "
-                                     : std::string("at column ")) +
+  const std::string at = (multi_line ? "at line " + std::to_string(line) + ", column " : std::string("at column ")) +
                          std::to_string(at_char + 1);
   std::string message = error.message;
   const std::size_t slot = message.find("{at}");
@@ -225,22 +223,19 @@ std::vector<Token> tokenize(std::string_view text) {
         i = j;
       }
       if (i < text.size() && is_name_char(text[i])) {
-        throw ParseError{i, "unexpected '" + printable(character_at(text, i)) +
-                                "' {at} after a number"};
+        throw ParseError{i, "unexpected '" + printable(character_at(text, i)) + "' {at} after a number"};
       }
       Token token{TokenKind::Number, start, std::string(text.substr(start, i - start))};
       std::string_view digits_text = token.text;
       if (digits_text.front() == '+') digits_text.remove_prefix(1);  // from_chars rejects '+'
-      const auto result =
-          std::from_chars(digits_text.data(), digits_text.data() + digits_text.size(), token.number);
+      const auto result = std::from_chars(digits_text.data(), digits_text.data() + digits_text.size(), token.number);
       if (result.ec != std::errc() || !std::isfinite(token.number)) {
         throw ParseError{start, "number " + token.text + " {at} is out of range"};
       }
       token.is_integer = integer && std::abs(token.number) < 2147483648.0;
       tokens.push_back(std::move(token));
     } else {
-      throw ParseError{start, "unexpected character '" + printable(character_at(text, start)) +
-                                  "' {at}"};
+      throw ParseError{start, "unexpected character '" + printable(character_at(text, start)) + "' {at}"};
     }
   }
   tokens.push_back({TokenKind::End, text.size(), ""});
@@ -256,8 +251,9 @@ class Parser {
   std::vector<std::shared_ptr<Call>> parse_network() {
     std::vector<std::shared_ptr<Call>> layers;
     if (peek().kind == TokenKind::End) {
-      throw ParseError{peek().offset, "empty network {at}: give at least one layer, e.g. "
-                                      "\"Dense(512), Relu, Dense(1)\""};
+      throw ParseError{peek().offset,
+                       "empty network {at}: give at least one layer, e.g. "
+                       "\"Dense(512), Relu, Dense(1)\""};
     }
     while (true) {
       layers.push_back(parse_layer());
@@ -276,16 +272,13 @@ class Parser {
       if (next.kind == TokenKind::RBracket) {
         throw ParseError{next.offset, "unbalanced ']' {at}: it has no matching '['"};
       }
-      throw ParseError{next.offset, "missing comma {at} before " + describe(next) +
-                                        ": separate layers with ','"};
+      throw ParseError{next.offset, "missing comma {at} before " + describe(next) + ": separate layers with ','"};
     }
     return layers;
   }
 
  private:
-  const Token& peek(std::size_t ahead = 0) const {
-    return tokens_[std::min(position_ + ahead, tokens_.size() - 1)];
-  }
+  const Token& peek(std::size_t ahead = 0) const { return tokens_[std::min(position_ + ahead, tokens_.size() - 1)]; }
   const Token& advance() { return tokens_[std::min(position_++, tokens_.size() - 1)]; }
 
   // Entered at each '(' or '[' that opens a nested level; left when its contents are parsed.
@@ -331,8 +324,9 @@ class Parser {
         advance();
         seen_keyword = true;
       } else if (seen_keyword) {
-        throw ParseError{peek().offset, "positional argument {at} follows a keyword argument "
-                                        "(as in Python, positional arguments come first)"};
+        throw ParseError{peek().offset,
+                         "positional argument {at} follows a keyword argument "
+                         "(as in Python, positional arguments come first)"};
       }
       argument.value = parse_value(open);
       call->arguments.push_back(std::move(argument));
@@ -355,8 +349,7 @@ class Parser {
       throw ParseError{open, "unbalanced " + open_text + " {at}: missing " + close_text};
     }
     if (next.kind == TokenKind::RParen || next.kind == TokenKind::RBracket) {
-      throw ParseError{next.offset, "mismatched " + describe(next) + " {at}: expected " +
-                                        close_text};
+      throw ParseError{next.offset, "mismatched " + describe(next) + " {at}: expected " + close_text};
     }
     throw ParseError{next.offset, "missing comma {at} before " + describe(next)};
   }
@@ -387,8 +380,8 @@ class Parser {
         value.kind = Value::Kind::List;
         while (peek().kind != close) {
           if (peek().kind == TokenKind::End) {
-            throw ParseError{open, std::string("unbalanced '") + (bracket ? "[" : "(") +
-                                       "' {at}: missing " + (bracket ? "']'" : "')'")};
+            throw ParseError{
+                open, std::string("unbalanced '") + (bracket ? "[" : "(") + "' {at}: missing " + (bracket ? "']'" : "')'")};
           }
           value.items.push_back(parse_value(open));
           expect_separator(close, open, bracket ? "']'" : "')'");
@@ -411,10 +404,8 @@ class Parser {
         value.kind = Value::Kind::Call;
         value.call = parse_layer();
         return value;
-      case TokenKind::End:
-        throw ParseError{enclosing_open, "unbalanced '(' {at}: missing ')'"};
-      default:
-        throw ParseError{token.offset, "expected a value {at}, got " + describe(token)};
+      case TokenKind::End: throw ParseError{enclosing_open, "unbalanced '(' {at}: missing ')'"};
+      default: throw ParseError{token.offset, "expected a value {at}, got " + describe(token)};
     }
   }
 
@@ -467,8 +458,7 @@ class Builder {
         append(*part, with(parallel_path, 0), branch);
       }
       locations_[with(with(parallel_path, 1), 0)] = call.offset;
-      push(ParallelLayer{{std::move(branch), Network{{IdentityLayer{}}}}}, call.offset, prefix,
-           out);
+      push(ParallelLayer{{std::move(branch), Network{{IdentityLayer{}}}}}, call.offset, prefix, out);
       push(FanInSumLayer{}, call.offset, prefix, out);
       return;
     }
@@ -505,12 +495,10 @@ class Builder {
     std::vector<const Call*> parts;
     for (const Argument& argument : call.arguments) {
       if (!argument.keyword.empty()) {
-        throw ParseError{argument.keyword_offset,
-                         what + " takes layers only, not keyword arguments {at}"};
+        throw ParseError{argument.keyword_offset, what + " takes layers only, not keyword arguments {at}"};
       }
       if (argument.value.kind != Value::Kind::Call) {
-        throw ParseError{argument.value.offset, what + " takes layers, got " +
-                                                    value_text(argument.value) + " {at}"};
+        throw ParseError{argument.value.offset, what + " takes layers, got " + value_text(argument.value) + " {at}"};
       }
       parts.push_back(argument.value.call.get());
     }
@@ -542,8 +530,7 @@ class Builder {
       }
     });
     if (layer) return std::move(*layer);
-    throw ParseError{call.offset, "unknown layer '" + call.name + "' {at}" +
-                                      suggestion(call.name, known_names())};
+    throw ParseError{call.offset, "unknown layer '" + call.name + "' {at}" + suggestion(call.name, known_names())};
   }
 
   Locations& locations_;
@@ -569,10 +556,10 @@ void LayerCall::bind(std::vector<Param> signature) {
     if (argument.keyword.empty()) {
       index = positional++;
       if (index >= sig.size()) {
-        throw ParseError{argument.value.offset,
-                         sig.empty() ? layer + " takes no arguments; got one {at}"
-                                     : "too many positional arguments for " + layer + " {at}: it takes " +
-                                           std::to_string(sig.size()) + " (" + argument_list(sig) + ")"};
+        throw ParseError{argument.value.offset, sig.empty()
+                                                    ? layer + " takes no arguments; got one {at}"
+                                                    : "too many positional arguments for " + layer + " {at}: it takes " +
+                                                          std::to_string(sig.size()) + " (" + argument_list(sig) + ")"};
       }
     } else {
       const auto found = std::find_if(sig.begin(), sig.end(),
@@ -601,8 +588,8 @@ void LayerCall::bind(std::vector<Param> signature) {
 
 void LayerCall::wrong_type(std::size_t index, const std::string& expected) const {
   const Value& v = value(index);
-  throw ParseError{v.offset, layer_ + ": " + signature_.at(index).name + " must be " + expected + ", got " +
-                                 value_text(v) + " {at}"};
+  throw ParseError{v.offset,
+                   layer_ + ": " + signature_.at(index).name + " must be " + expected + ", got " + value_text(v) + " {at}"};
 }
 
 int LayerCall::to_int(std::size_t index) const {

@@ -38,20 +38,16 @@ const char* dtype_name(DType dtype) {
 namespace {
 
 constexpr std::string_view kMagic{"\x93NUMPY", 6};
-constexpr std::string_view kSupportedDtypes =
-    "supported: float32 ('<f4'), float64 ('<f8'), int32 ('<i4'), int64 ('<i8')";
+constexpr std::string_view kSupportedDtypes = "supported: float32 ('<f4'), float64 ('<f8'), int32 ('<i4'), int64 ('<i8')";
 // numpy pads the header so that the data starts on a 64-byte boundary (for memory mapping).
 constexpr std::size_t kArrayAlign = 64;
 // numpy leaves room after the dict so the growing axis can be rewritten in place; we copy that
 // so our files are byte-for-byte what numpy.save writes.
 constexpr std::size_t kGrowthAxisMaxDigits = 21;
 // Dimensions above this cannot be an Eigen::Index (or a NumPy intp) anyway.
-constexpr std::uint64_t kMaxDimension =
-    static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+constexpr std::uint64_t kMaxDimension = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 
-[[noreturn]] void fail(const std::string& name, const std::string& problem) {
-  throw Error(name + ": " + problem);
-}
+[[noreturn]] void fail(const std::string& name, const std::string& problem) { throw Error(name + ": " + problem); }
 
 // Shows untrusted header text in a message: printable ASCII as is, the rest escaped, and
 // shortened so that a megabyte of garbage does not end up in an error message.
@@ -162,8 +158,7 @@ class HeaderParser {
         header.shape = parse_shape();
         have_shape = true;
       } else {
-        error("unexpected key " + quote_excerpt(key) +
-              " (a .npy header has exactly 'descr', 'fortran_order' and 'shape')");
+        error("unexpected key " + quote_excerpt(key) + " (a .npy header has exactly 'descr', 'fortran_order' and 'shape')");
       }
       skip_space();
       if (consume(',')) continue;  // a trailing comma before '}' is allowed, as in Python
@@ -196,9 +191,7 @@ class HeaderParser {
   }
 
   void skip_space() {
-    while (pos_ < text_.size() &&
-           (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' ||
-            text_[pos_] == '\r')) {
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r')) {
       ++pos_;
     }
   }
@@ -217,8 +210,7 @@ class HeaderParser {
     const std::size_t end = pos_ + word.size();
     if (end < text_.size()) {
       const char next = text_[end];
-      if ((next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z') ||
-          (next >= '0' && next <= '9') || next == '_') {
+      if ((next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z') || (next >= '0' && next <= '9') || next == '_') {
         return false;
       }
     }
@@ -247,8 +239,7 @@ class HeaderParser {
 
   std::string parse_descr() {
     if (pos_ < text_.size() && text_[pos_] == '[') {
-      error("structured dtypes (a list of fields in 'descr') are not supported; " +
-            std::string(kSupportedDtypes));
+      error("structured dtypes (a list of fields in 'descr') are not supported; " + std::string(kSupportedDtypes));
     }
     if (pos_ >= text_.size() || (text_[pos_] != '\'' && text_[pos_] != '"')) {
       error("'descr' must be a string such as '<f8' but found " + rest_excerpt());
@@ -264,8 +255,7 @@ class HeaderParser {
 
   std::vector<std::size_t> parse_shape() {
     if (!consume('(')) {
-      error("'shape' must be a tuple of integers such as (3, 4) or (3,) but found " +
-            rest_excerpt());
+      error("'shape' must be a tuple of integers such as (3, 4) or (3,) but found " + rest_excerpt());
     }
     std::vector<std::size_t> shape;
     skip_space();
@@ -293,8 +283,7 @@ class HeaderParser {
     while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
       const auto digit = static_cast<std::uint64_t>(text_[pos_] - '0');
       if (value > (kMaxDimension - digit) / 10) {
-        error("a dimension in 'shape' is too large: " +
-              quote_excerpt(text_.substr(start, 30)));
+        error("a dimension in 'shape' is too large: " + quote_excerpt(text_.substr(start, 30)));
       }
       value = value * 10 + digit;
       ++pos_;
@@ -336,29 +325,25 @@ DtypeInfo interpret_descr(const std::string& descr, const std::string& name) {
       {"i4", {DType::Int32, 4}},
       {"i8", {DType::Int64, 8}},
   }};
-  const auto it = std::find_if(kKnown.begin(), kKnown.end(),
-                               [&](const auto& entry) { return entry.first == code; });
+  const auto it = std::find_if(kKnown.begin(), kKnown.end(), [&](const auto& entry) { return entry.first == code; });
   if (!code.empty() && (code[0] == 'O')) {
-    fail(name, "object arrays (dtype " + quote_excerpt(descr) + ") are not supported; " +
-                   std::string(kSupportedDtypes));
+    fail(name, "object arrays (dtype " + quote_excerpt(descr) + ") are not supported; " + std::string(kSupportedDtypes));
   }
   if (!code.empty() && code[0] == 'V') {
-    fail(name, "structured or void dtype " + quote_excerpt(descr) + " is not supported; " +
-                   std::string(kSupportedDtypes));
+    fail(name, "structured or void dtype " + quote_excerpt(descr) + " is not supported; " + std::string(kSupportedDtypes));
   }
   if (it == kKnown.end()) {
     fail(name, "unsupported dtype " + quote_excerpt(descr) + "; " + std::string(kSupportedDtypes));
   }
   if (byte_order == '>') {
-    fail(name, "big-endian data (dtype " + quote_excerpt(descr) +
-                   ") is not supported; convert with arr.astype('<" + std::string(code) + "')");
+    fail(name, "big-endian data (dtype " + quote_excerpt(descr) + ") is not supported; convert with arr.astype('<" +
+                   std::string(code) + "')");
   }
   // '=' (native, never written by numpy.save but valid in a dtype string) is only the same as
   // '<' on a little-endian host.
   if (byte_order == '=' && std::endian::native != std::endian::little) {
-    fail(name, "native byte order dtype " + quote_excerpt(descr) +
-                   " is ambiguous on this big-endian machine; write '<" + std::string(code) +
-                   "' explicitly");
+    fail(name, "native byte order dtype " + quote_excerpt(descr) + " is ambiguous on this big-endian machine; write '<" +
+                   std::string(code) + "' explicitly");
   }
   // '|' means "byte order not applicable"; for these dtypes we read it as little-endian,
   // the only byte order any writer we know of uses.
@@ -378,8 +363,7 @@ void decode_values(const char* data, std::size_t count, std::vector<double>& out
 }
 
 // Reorders values stored in Fortran (column-major) order into C (row-major) order.
-std::vector<double> fortran_to_c_order(const std::vector<double>& fortran,
-                                       const std::vector<std::size_t>& shape) {
+std::vector<double> fortran_to_c_order(const std::vector<double>& fortran, const std::vector<std::size_t>& shape) {
   const std::size_t ndim = shape.size();
   if (ndim < 2 || fortran.empty()) return fortran;  // 0-D and 1-D are the same in both orders
   // C-order stride of each axis: the step in the output when that index grows by one.
@@ -458,9 +442,8 @@ Out narrow(double value) {
     constexpr double kMax = std::numeric_limits<float>::max();
     constexpr double kHalfwayToInfinity = 0x1p128 - 0x1p103;
     if (value > kMax || value < -kMax) {
-      const float magnitude = std::abs(value) >= kHalfwayToInfinity
-                                  ? std::numeric_limits<float>::infinity()
-                                  : std::numeric_limits<float>::max();
+      const float magnitude = std::abs(value) >= kHalfwayToInfinity ? std::numeric_limits<float>::infinity()
+                                                                    : std::numeric_limits<float>::max();
       return value < 0 ? -magnitude : magnitude;
     }
   }
@@ -483,9 +466,7 @@ std::string encode_matrix(const Matrix& matrix, const char* descr, bool as_vecto
 
 namespace detail {
 
-std::string npy_matrix_preamble(DType dtype, std::size_t rows, std::size_t cols) {
-  return npy_preamble(dtype, {rows, cols});
-}
+std::string npy_matrix_preamble(DType dtype, std::size_t rows, std::size_t cols) { return npy_preamble(dtype, {rows, cols}); }
 
 std::string npy_preamble_for_descr(const std::string& descr, const std::vector<std::size_t>& shape) {
   return encode_preamble(descr.c_str(), shape);
@@ -511,8 +492,8 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& name) {
   const auto major = static_cast<unsigned char>(bytes[6]);
   const auto minor = static_cast<unsigned char>(bytes[7]);
   if (minor != 0 || major < 1 || major > 3) {
-    fail(name, "unsupported .npy format version " + std::to_string(major) + "." +
-                   std::to_string(minor) + " (supported: 1.0, 2.0, 3.0)");
+    fail(name, "unsupported .npy format version " + std::to_string(major) + "." + std::to_string(minor) +
+                   " (supported: 1.0, 2.0, 3.0)");
   }
   const std::size_t length_bytes = major == 1 ? 2 : 4;
   const std::size_t prefix = kMagic.size() + 2 + length_bytes;
@@ -522,8 +503,8 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& name) {
   const std::size_t header_len = major == 1 ? load_le<std::uint16_t>(bytes.data() + 8)
                                             : load_le<std::uint32_t>(bytes.data() + 8);
   if (header_len > bytes.size() - prefix) {
-    fail(name, "truncated header: the header length field says " + std::to_string(header_len) +
-                   " bytes but only " + std::to_string(bytes.size() - prefix) + " bytes follow");
+    fail(name, "truncated header: the header length field says " + std::to_string(header_len) + " bytes but only " +
+                   std::to_string(bytes.size() - prefix) + " bytes follow");
   }
   // Version 3.0 only differs by allowing utf-8 in the header; the keys and values we accept
   // are ASCII, so the same parser serves all versions.
@@ -556,15 +537,12 @@ NpyArray parse_npy(std::string_view bytes, const std::string& name) {
   }
   const std::size_t data_bytes = count * info.item_size;
   const std::size_t available = header.data.size();
-  const std::string described = "header says " + std::to_string(count) + " values (" +
-                                std::to_string(data_bytes) + " bytes)";
+  const std::string described = "header says " + std::to_string(count) + " values (" + std::to_string(data_bytes) + " bytes)";
   if (available < data_bytes) {
-    fail(name, "truncated: " + described + " but only " + std::to_string(available) +
-                   " bytes follow");
+    fail(name, "truncated: " + described + " but only " + std::to_string(available) + " bytes follow");
   }
   if (available > data_bytes) {
-    fail(name, "unexpected data after the array: " + described + " but " +
-                   std::to_string(available) + " bytes follow");
+    fail(name, "unexpected data after the array: " + described + " but " + std::to_string(available) + " bytes follow");
   }
 
   NpyArray array;
@@ -594,9 +572,7 @@ std::string encode_npy(const RowMatrixD& matrix, DType dtype, bool as_vector) {
               " is not supported for writing; use float64 or float32");
 }
 
-std::string encode_npy(const RowMatrixF& matrix, bool as_vector) {
-  return encode_matrix<float>(matrix, "<f4", as_vector);
-}
+std::string encode_npy(const RowMatrixF& matrix, bool as_vector) { return encode_matrix<float>(matrix, "<f4", as_vector); }
 
 namespace {
 
@@ -631,8 +607,8 @@ std::string encode_npy_stack(const std::vector<RowMatrixD>& stack) {
   for (std::size_t i = 1; i < stack.size(); ++i) {
     if (stack[i].rows() != rows || stack[i].cols() != cols)
       throw Error("write_npy_stack: matrix " + std::to_string(i) + " is " + std::to_string(stack[i].rows()) + " x " +
-                  std::to_string(stack[i].cols()) + ", matrix 0 is " + std::to_string(rows) + " x " +
-                  std::to_string(cols) + "; a stack needs equal shapes");
+                  std::to_string(stack[i].cols()) + ", matrix 0 is " + std::to_string(rows) + " x " + std::to_string(cols) +
+                  "; a stack needs equal shapes");
   }
   const std::vector<std::size_t> shape{stack.size(), static_cast<std::size_t>(rows), static_cast<std::size_t>(cols)};
   const std::size_t count = value_count(shape, "write_npy_stack");

@@ -56,7 +56,8 @@ RowMatrixD one_hot(const std::vector<int>& labels, const std::vector<int>& class
   RowMatrixD y = RowMatrixD::Zero(static_cast<Eigen::Index>(labels.size()), static_cast<Eigen::Index>(classes.size()));
   for (std::size_t i = 0; i < labels.size(); ++i) {
     const auto it = std::lower_bound(classes.begin(), classes.end(), labels[i]);
-    if (it == classes.end() || *it != labels[i]) throw Error("one_hot: label " + std::to_string(labels[i]) + " is not among the classes");
+    if (it == classes.end() || *it != labels[i])
+      throw Error("one_hot: label " + std::to_string(labels[i]) + " is not among the classes");
     y(static_cast<Eigen::Index>(i), it - classes.begin()) = 1.0;
   }
   return y;
@@ -167,10 +168,11 @@ namespace {
 
 // Trains on the points outside fold f and scores fold f: accuracy when classifying, mean
 // squared error otherwise. A fit that fails (a singular kernel with reg = 0) scores 0 / inf.
-double fold_score(const KernelMethodSpec& spec, MatrixView<double> k, MatrixView<double> targets,
-                  const FoldAssignment& folds, int f) {
+double fold_score(const KernelMethodSpec& spec, MatrixView<double> k, MatrixView<double> targets, const FoldAssignment& folds,
+                  int f) {
   std::vector<Eigen::Index> fit, val;
-  for (std::size_t i = 0; i < folds.fold.size(); ++i) (folds.fold[i] == f ? val : fit).push_back(static_cast<Eigen::Index>(i));
+  for (std::size_t i = 0; i < folds.fold.size(); ++i)
+    (folds.fold[i] == f ? val : fit).push_back(static_cast<Eigen::Index>(i));
   std::vector<Eigen::Index> all_cols(static_cast<std::size_t>(targets.cols()));
   std::iota(all_cols.begin(), all_cols.end(), Eigen::Index{0});
   const RowMatrixD y_val = take(targets, val, all_cols);
@@ -248,9 +250,9 @@ double kernel_cross_validate(const KernelMethodSpec& spec, MatrixView<double> k,
   return kernel_cross_validate_grid(spec, k, targets, shuffled_folds(k.rows(), folds, seed), {spec.reg}).front();
 }
 
-std::vector<double> kernel_cross_validate_grid(const KernelMethodSpec& spec, MatrixView<double> k,
-                                               MatrixView<double> targets, const FoldAssignment& folds,
-                                               const std::vector<double>& regs, const std::function<void(double)>& done) {
+std::vector<double> kernel_cross_validate_grid(const KernelMethodSpec& spec, MatrixView<double> k, MatrixView<double> targets,
+                                               const FoldAssignment& folds, const std::vector<double>& regs,
+                                               const std::function<void(double)>& done) {
   if (k.rows() != k.cols() || static_cast<std::size_t>(k.rows()) != folds.fold.size() || targets.rows() != k.rows())
     throw Error("cross-validation: need a square kernel and one target row and one fold entry per point");
   if (regs.empty()) throw Error("cross-validation: no regularization values to try");

@@ -159,9 +159,7 @@ class TextMatrixParser {
       const Separator line_separator = classify(line);
       const bool is_first_line = !seen_first_line;
       seen_first_line = true;
-      split_fields(line, line_separator == Separator::Comma ? Separator::Comma
-                                                              : Separator::Whitespace,
-                   fields);
+      split_fields(line, line_separator == Separator::Comma ? Separator::Comma : Separator::Whitespace, fields);
       if (is_first_line && is_header(fields)) {
         // A header of column names. Its separator only counts when it has commas: names such
         // as "sepal length" contain spaces even in a CSV file.
@@ -206,12 +204,9 @@ class TextMatrixParser {
       return;
     }
     if (separator != separator_) {
-      const auto describe = [](Separator s) {
-        return s == Separator::Comma ? "commas" : "whitespace";
-      };
-      fail("line " + std::to_string(line_number) + " separates values with " +
-           describe(separator) + " but line " + std::to_string(separator_line_) + " uses " +
-           describe(separator_) + "; use one separator throughout the file");
+      const auto describe = [](Separator s) { return s == Separator::Comma ? "commas" : "whitespace"; };
+      fail("line " + std::to_string(line_number) + " separates values with " + describe(separator) + " but line " +
+           std::to_string(separator_line_) + " uses " + describe(separator_) + "; use one separator throughout the file");
     }
   }
 
@@ -222,8 +217,7 @@ class TextMatrixParser {
   static bool is_header(const std::vector<std::string_view>& fields) {
     double ignored = 0.0;
     for (std::string_view field : fields) {
-      if (field.size() >= 2 && (field.front() == '"' || field.front() == '\'') &&
-          field.back() == field.front()) {
+      if (field.size() >= 2 && (field.front() == '"' || field.front() == '\'') && field.back() == field.front()) {
         field = trim(field.substr(1, field.size() - 2));
       }
       if (field.empty() || parse_number(field, ignored) != NumberStatus::NotANumber) return false;
@@ -236,9 +230,8 @@ class TextMatrixParser {
       cols_ = fields.size();
       first_row_line_ = line_number;
     } else if (fields.size() != cols_) {
-      fail("line " + std::to_string(line_number) + " has " + std::to_string(fields.size()) +
-           " columns but line " + std::to_string(first_row_line_) + " has " +
-           std::to_string(cols_) + "; every row needs the same number of values");
+      fail("line " + std::to_string(line_number) + " has " + std::to_string(fields.size()) + " columns but line " +
+           std::to_string(first_row_line_) + " has " + std::to_string(cols_) + "; every row needs the same number of values");
     }
     ++rows_;
     if (keep_text_) {
@@ -274,9 +267,7 @@ class TextMatrixParser {
 
 namespace detail {
 
-TextTable parse_text_table(std::string_view text, const std::string& name) {
-  return TextMatrixParser(text, name).table();
-}
+TextTable parse_text_table(std::string_view text, const std::string& name) { return TextMatrixParser(text, name).table(); }
 
 double text_table_number(const TextTable& table, std::size_t row, std::size_t col, const std::string& name) {
   const std::string_view field = table.cell(row, col);
@@ -288,9 +279,7 @@ double text_table_number(const TextTable& table, std::size_t row, std::size_t co
 
 }  // namespace detail
 
-RowMatrixD parse_text_matrix(std::string_view text, const std::string& name) {
-  return TextMatrixParser(text, name).parse();
-}
+RowMatrixD parse_text_matrix(std::string_view text, const std::string& name) { return TextMatrixParser(text, name).parse(); }
 
 std::string format_csv(const RowMatrixD& matrix) {
   std::string out;

@@ -13,8 +13,8 @@ namespace ntkit::detail {
 struct TextTable {
   std::vector<std::string_view> header;  // the column names; empty without a header line
   std::size_t rows = 0, cols = 0;
-  std::vector<std::string_view> cells;   // rows x cols fields, row by row (views into the text)
-  std::vector<std::size_t> lines;        // the line number of each row, for messages
+  std::vector<std::string_view> cells;  // rows x cols fields, row by row (views into the text)
+  std::vector<std::size_t> lines;       // the line number of each row, for messages
   std::string_view cell(std::size_t row, std::size_t col) const { return cells[row * cols + col]; }
 };
 

@@ -18,16 +18,14 @@ void check_output_path(const std::string& path) {
   const std::filesystem::path p(path);
   const std::string ext = p.extension().string();
   if (ext != ".npy" && ext != ".csv" && ext != ".txt") {
-    throw Error(path + ": unsupported output extension '" + ext +
-                "'; use .npy (binary, exact) or .csv / .txt (text)");
+    throw Error(path + ": unsupported output extension '" + ext + "'; use .npy (binary, exact) or .csv / .txt (text)");
   }
   const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : ".";
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     throw Error(path + ": output directory '" + dir.string() + "' does not exist; create it first");
   }
-  if (std::filesystem::is_directory(p, ec))
-    throw Error(path + ": is a directory; the output is a file, give a file name");
+  if (std::filesystem::is_directory(p, ec)) throw Error(path + ": is a directory; the output is a file, give a file name");
 }
 
 void check_output_directory(const std::string& dir, const std::string& option) {
@@ -43,15 +41,11 @@ DType parse_float_dtype(const std::string& name) {
 }
 
 void add_kernel_options(CLI::App& command, KernelOptions& options) {
-  command.add_option("--kernel", options.kernel, "linear | polynomial | rbf | arccos")
-      ->capture_default_str();
-  command.add_option("--degree", options.degree, "polynomial degree p in (c + x·y)^p")
-      ->capture_default_str();
+  command.add_option("--kernel", options.kernel, "linear | polynomial | rbf | arccos")->capture_default_str();
+  command.add_option("--degree", options.degree, "polynomial degree p in (c + x·y)^p")->capture_default_str();
   command.add_option("--c", options.c, "polynomial offset c in (c + x·y)^p")->capture_default_str();
-  command.add_option("--gamma", options.gamma,
-                     "RBF width γ in exp(-γ‖x - y‖²) (default 1/d, d = number of features)");
-  command.add_option("--order", options.order, "arc-cosine kernel order n: 0, 1 or 2")
-      ->capture_default_str();
+  command.add_option("--gamma", options.gamma, "RBF width γ in exp(-γ‖x - y‖²) (default 1/d, d = number of features)");
+  command.add_option("--order", options.order, "arc-cosine kernel order n: 0, 1 or 2")->capture_default_str();
 }
 
 KernelSpec make_kernel_spec(const KernelOptions& options, Eigen::Index input_dim) {

@@ -43,8 +43,7 @@ struct LearnCommand {
   std::string label_column, validation;
   std::string arch, get = "ntk", method = "ridge", out, kernel;
   std::vector<int> depths{1, 2, 3}, fixed_layers{0};
-  std::vector<double> w_stds{1.0, 1.5, 2.0}, b_stds{0.0, 0.1}, diag_regs = kDefaultDiagRegs, costs = kDefaultCosts,
-                                                                gammas;
+  std::vector<double> w_stds{1.0, 1.5, 2.0}, b_stds{0.0, 0.1}, diag_regs = kDefaultDiagRegs, costs = kDefaultCosts, gammas;
   int degree = 2, order = 1;
   double c = 1.0, epsilon = 0.1;
   int folds = 5;
@@ -82,7 +81,8 @@ std::string first_given(const LearnCommand& cmd, std::initializer_list<const cha
 void check_option_combinations(const LearnCommand& cmd) {
   const bool svm = cmd.method == "svm";
   if (svm && cmd.given("--diag-reg")) throw Error("--diag-reg: applies to --method ridge; the SVM is tuned over --C");
-  if (!svm && cmd.given("--C")) throw Error("--C: applies to --method svm; ridge is tuned over --diag-reg (or add --method svm)");
+  if (!svm && cmd.given("--C"))
+    throw Error("--C: applies to --method svm; ridge is tuned over --diag-reg (or add --method svm)");
   if (!svm && cmd.given("--epsilon")) throw Error("--epsilon: the ε-SVR tube applies to --method svm only");
   const std::string grid = first_given(cmd, {"--depth", "--w-std", "--b-std"});
   if (!cmd.arch.empty() && !grid.empty())
@@ -121,12 +121,14 @@ Candidate network_candidate(const std::string& arch, const std::string& get, int
   const int dense = dense_layer_count(net);
   if (fixed < 0 || fixed >= dense)
     throw Error("--fixed-layers: " + std::to_string(fixed) + " layers cannot be fixed in " + arch + ", which has " +
-                std::to_string(dense) + " Dense layer" + (dense == 1 ? "" : "s") + "; give 0 to " + std::to_string(dense - 1));
+                std::to_string(dense) + " Dense layer" + (dense == 1 ? "" : "s") + "; give 0 to " +
+                std::to_string(dense - 1));
   const bool ntk = get == "ntk";
   grid["fixed_layers"] = fixed;
   std::string name = arch;
   if (fixed > 0) name += " [first " + std::to_string(fixed) + " fixed]";
-  return Candidate{name, grid, [net, ntk, fixed](const RowMatrixD& a, const RowMatrixD* b, const std::function<void(double)>& progress) {
+  return Candidate{name, grid,
+                   [net, ntk, fixed](const RowMatrixD& a, const RowMatrixD* b, const std::function<void(double)>& progress) {
                      AnalyticOptions o;
                      o.nngp = !ntk;
                      o.ntk = ntk;
@@ -150,8 +152,8 @@ std::vector<Candidate> candidates(const LearnCommand& cmd, Eigen::Index dim, nlo
     // RBF: a grid of widths around 1/d unless given.
     const double d = static_cast<double>(dim);
     std::vector<double> gammas = cmd.gammas;
-    if (gammas.empty()) gammas = spec.kind == KernelKind::Rbf ? std::vector<double>{0.1 / d, 1.0 / d, 10.0 / d}
-                                                              : std::vector<double>{1.0 / d};
+    if (gammas.empty())
+      gammas = spec.kind == KernelKind::Rbf ? std::vector<double>{0.1 / d, 1.0 / d, 10.0 / d} : std::vector<double>{1.0 / d};
     std::vector<Candidate> out;
     for (const double g : gammas) {
       spec.gamma = g;
@@ -162,9 +164,10 @@ std::vector<Candidate> candidates(const LearnCommand& cmd, Eigen::Index dim, nlo
       }
       nlohmann::json grid = nlohmann::json::object();
       if (spec.kind == KernelKind::Rbf) grid["gamma"] = g;
-      out.push_back({spec.describe(), grid, [spec](const RowMatrixD& a, const RowMatrixD* b, const std::function<void(double)>&) {
-                       return b == nullptr ? kernel_matrix<double>(spec, a) : kernel_matrix<double>(spec, a, *b);
-                     }});
+      out.push_back(
+          {spec.describe(), grid, [spec](const RowMatrixD& a, const RowMatrixD* b, const std::function<void(double)>&) {
+             return b == nullptr ? kernel_matrix<double>(spec, a) : kernel_matrix<double>(spec, a, *b);
+           }});
     }
     return out;
   }
@@ -172,7 +175,8 @@ std::vector<Candidate> candidates(const LearnCommand& cmd, Eigen::Index dim, nlo
   for (const int fixed : cmd.fixed_layers)
     if (fixed < 0) throw Error("--fixed-layers: values must be >= 0, got " + std::to_string(fixed));
   if (!cmd.arch.empty()) {
-    for (const int fixed : cmd.fixed_layers) out.push_back(network_candidate(cmd.arch, cmd.get, fixed, nlohmann::json::object()));
+    for (const int fixed : cmd.fixed_layers)
+      out.push_back(network_candidate(cmd.arch, cmd.get, fixed, nlohmann::json::object()));
     return out;
   }
   // The default grid: fully-connected ReLU networks of each depth (0: the readout alone, a
@@ -187,7 +191,7 @@ std::vector<Candidate> candidates(const LearnCommand& cmd, Eigen::Index dim, nlo
   for (const int depth : cmd.depths)
     for (const int fixed : cmd.fixed_layers) {
       if (fixed > depth) continue;  // a network of `depth` hidden layers has depth + 1 Dense layers
-      std::string first_unbiased;  // the b_std = 0 kernel kept for this depth and fixed count
+      std::string first_unbiased;   // the b_std = 0 kernel kept for this depth and fixed count
       for (const double w : cmd.w_stds)
         for (const double bs : cmd.b_stds) {
           const std::string dense = "Dense(512, W_std=" + number(w) + ", b_std=" + number(bs) + ")";
@@ -207,8 +211,9 @@ std::vector<Candidate> candidates(const LearnCommand& cmd, Eigen::Index dim, nlo
         }
     }
   if (out.empty())
-    throw Error("--fixed-layers: every value exceeds every --depth (a network of depth L has L + 1 Dense layers, "
-                "at most L of them fixed)");
+    throw Error(
+        "--fixed-layers: every value exceeds every --depth (a network of depth L has L + 1 Dense layers, "
+        "at most L of them fixed)");
   return out;
 }
 
@@ -222,8 +227,8 @@ std::vector<Eigen::Index> read_indices(const std::string& path, Eigen::Index n) 
   for (Eigen::Index i = 0; i < m.size(); ++i) {
     const double v = m.data()[i];
     if (v != std::round(v) || v < 0 || v >= static_cast<double>(n))
-      throw Error("--validation: " + path + " has " + number(v) + ", but entries must be row numbers of the training set, 0 to " +
-                  std::to_string(n - 1));
+      throw Error("--validation: " + path + " has " + number(v) +
+                  ", but entries must be row numbers of the training set, 0 to " + std::to_string(n - 1));
     out.push_back(static_cast<Eigen::Index>(v));
   }
   return out;
@@ -242,11 +247,11 @@ void note_edges(const std::string& option, const std::vector<std::pair<double, d
   if (values.size() < 3 || best.size() != 1) return;
   const double chosen = *best.begin();
   if (chosen == *values.begin() && chosen != 0)
-    notes.push_back(option + " " + number(chosen) + " is the smallest value tried and the only best one; the best may lie below (widen " +
-                    option + ")");
+    notes.push_back(option + " " + number(chosen) +
+                    " is the smallest value tried and the only best one; the best may lie below (widen " + option + ")");
   if (chosen == *values.rbegin())
-    notes.push_back(option + " " + number(chosen) + " is the largest value tried and the only best one; the best may lie above (widen " +
-                    option + ")");
+    notes.push_back(option + " " + number(chosen) +
+                    " is the largest value tried and the only best one; the best may lie above (widen " + option + ")");
 }
 
 struct Data {
@@ -257,10 +262,12 @@ struct Data {
 Data load_data(const LearnCommand& cmd) {
   Data d;
   if (cmd.train.size() == 1 && cmd.label_column.empty())
-    throw Error(std::string("--train: give the inputs and the ") + (cmd.classify ? "labels" : "targets") + " (--train X.npy Y.npy)" +
-                (cmd.classify ? ", or one data file and the column of its labels (--train DATA.csv --label-column NAME|INDEX)" : ""));
+    throw Error(
+        std::string("--train: give the inputs and the ") + (cmd.classify ? "labels" : "targets") + " (--train X.npy Y.npy)" +
+        (cmd.classify ? ", or one data file and the column of its labels (--train DATA.csv --label-column NAME|INDEX)" : ""));
   if (cmd.train.size() == 2 && !cmd.label_column.empty())
-    throw Error("--label-column: --train already has a file of labels (" + cmd.train[1] + "); give one file with --label-column, or two without");
+    throw Error("--label-column: --train already has a file of labels (" + cmd.train[1] +
+                "); give one file with --label-column, or two without");
   if (!cmd.label_column.empty()) {
     LabeledData data = read_labeled_data(cmd.train[0], cmd.label_column, "--label-column");
     d.x = std::move(data.x);
@@ -276,8 +283,8 @@ Data load_data(const LearnCommand& cmd) {
   const std::string label_source = cmd.label_column.empty() ? cmd.train.back() : cmd.train[0];
   const Eigen::Index n = d.labels ? static_cast<Eigen::Index>(d.labels->size()) : d.y.rows();
   if (n != d.x.rows())
-    throw Error(label_source + ": has " + std::to_string(n) + " rows but " + cmd.train[0] + " has " + std::to_string(d.x.rows()) +
-                "; need one target per training input");
+    throw Error(label_source + ": has " + std::to_string(n) + " rows but " + cmd.train[0] + " has " +
+                std::to_string(d.x.rows()) + "; need one target per training input");
   if (d.labels) {
     if (d.labels->classes.size() < 2)
       throw Error(label_source + ": every training label is '" + d.labels->classes.front() +
@@ -285,7 +292,8 @@ Data load_data(const LearnCommand& cmd) {
     d.y.resize(n, 1);
     for (Eigen::Index i = 0; i < n; ++i) d.y(i, 0) = d.labels->index[static_cast<std::size_t>(i)];
   }
-  if (cmd.method == "svm" && d.y.cols() != 1) throw Error(cmd.train[1] + ": the SVM takes one target column; use --method ridge");
+  if (cmd.method == "svm" && d.y.cols() != 1)
+    throw Error(cmd.train[1] + ": the SVM takes one target column; use --method ridge");
   if (cmd.test.empty()) return d;
   if (cmd.test.size() == 1 && !cmd.label_column.empty()) {
     LabeledData data = read_labeled_data(cmd.test[0], cmd.label_column, "--label-column", d.x.cols());
@@ -299,8 +307,9 @@ Data load_data(const LearnCommand& cmd) {
       } else {
         d.yt = load_matrix(cmd.test[1]);
         if (d.yt.rows() != d.xt.rows() || d.yt.cols() != d.y.cols())
-          throw Error(cmd.test[1] + ": is " + std::to_string(d.yt.rows()) + " x " + std::to_string(d.yt.cols()) + ", expected " +
-                      std::to_string(d.xt.rows()) + " x " + std::to_string(d.y.cols()) + " (one target row per test input)");
+          throw Error(cmd.test[1] + ": is " + std::to_string(d.yt.rows()) + " x " + std::to_string(d.yt.cols()) +
+                      ", expected " + std::to_string(d.xt.rows()) + " x " + std::to_string(d.y.cols()) +
+                      " (one target row per test input)");
       }
     }
   }
@@ -327,7 +336,8 @@ void standardize(Data& d) {  // z-scores with the training split's statistics (c
 }
 
 void run(const LearnCommand& cmd) {
-  if (cmd.method != "ridge" && cmd.method != "svm") throw Error("--method: unknown value '" + cmd.method + "'; choose ridge or svm");
+  if (cmd.method != "ridge" && cmd.method != "svm")
+    throw Error("--method: unknown value '" + cmd.method + "'; choose ridge or svm");
   check_option_combinations(cmd);
   const bool svm = cmd.method == "svm";
   const std::vector<double>& regs = svm ? cmd.costs : cmd.diag_regs;
@@ -392,11 +402,13 @@ void run(const LearnCommand& cmd) {
     for (std::size_t c = 0; c < kernels.size(); ++c) {
       const auto at = [&](double offset) { return [&bar, units, offset](double f) { bar.update((offset + f) / units); }; };
       RowMatrixD k = kernels[c].kernel(data.x, nullptr, at(2.0 * static_cast<double>(c)));
-      const std::vector<double> scores = kernel_cross_validate_grid(base, k, data.y, folds, regs, at(2.0 * static_cast<double>(c) + 1));
+      const std::vector<double> scores = kernel_cross_validate_grid(base, k, data.y, folds, regs,
+                                                                    at(2.0 * static_cast<double>(c) + 1));
       bool improved = false;
       for (std::size_t r = 0; r < regs.size(); ++r) {
         fits.push_back({c, r, scores[r]});
-        nlohmann::json row = {{"kernel", kernels[c].name}, {svm ? "C" : "diag_reg", regs[r]}, {cmd.classify ? "accuracy" : "mse", scores[r]}};
+        nlohmann::json row = {
+            {"kernel", kernels[c].name}, {svm ? "C" : "diag_reg", regs[r]}, {cmd.classify ? "accuracy" : "mse", scores[r]}};
         table.push_back(row);
         // Strictly better only: ties keep the earlier (shallower, less regularized or cheaper) one.
         if (cmd.classify ? scores[r] > best_score : scores[r] < best_score) {
@@ -499,29 +511,31 @@ void register_one(CLI::App& app, bool classify) {
   cmd->classify = classify;
   CLI::App* sub = app.add_subcommand(
       classify ? "classify" : "regress",
-      classify ? "Classify with the NTK (or another kernel): one-hot kernel ridge regression or a kernel SVM, tuned by cross-validation"
+      classify ? "Classify with the NTK (or another kernel): one-hot kernel ridge regression or a kernel SVM, tuned by "
+                 "cross-validation"
                : "Regress with the NTK (or another kernel): kernel ridge regression or ε-SVR, tuned by cross-validation");
   cmd->app = sub;
-  sub->footer(std::string(
-                  "Kernels: --arch SPEC (one network), or a classic --kernel (linear|polynomial|rbf|arccos and its\n"
+  sub->footer(
+      std::string("Kernels: --arch SPEC (one network), or a classic --kernel (linear|polynomial|rbf|arccos and its\n"
                   "options; rbf tries --gamma 0.1/d,1/d,10/d unless given), or by default every ReLU network\n"
                   "Dense(512, W_std, b_std), Relu (× depth), Dense(1) over the grids --depth × --w-std × --b-std\n"
                   "(× --fixed-layers), with --get ntk|nngp. For ridge, kernels with b_std = 0 that differ only in\n"
                   "W_std give the same predictions (W_std only rescales them), so one of them is tried.\n"
                   "Each kernel is computed once and tried with every --diag-reg (ridge: λ = diag_reg·tr(K)/n) or\n"
                   "--C (svm) by --cv-fold cross-validation on the training set") +
-              (classify ? " (stratified: each fold holds the classes\nin proportion)" : "") +
-              ", or on the fixed split --validation; the best (" + (classify ? "accuracy" : "mean squared error") +
-              ") is refitted on\nthe whole training set. A choice at the edge of a grid is reported (report.json \"notes\").\n" +
-              "Outputs in DIR: report.json (the choice, the whole cross-validation table and, with test\n"
-              "targets, the test " + (classify ? std::string("accuracy") : std::string("MSE and RMSE")) + ") and " +
-              (classify ? "the predicted labels in the labels' own type:\npredictions.npy (labels from a .npy: the same dtype) "
-                          "or predictions.csv (labels from text).\n"
-                        : "predictions.npy (predicted values, (m,) or (m, o)).\n") +
-              (classify ? "Labels: integers, booleans or strings (.npy of any integer, bool or string dtype), or names in\n"
-                          "text (\"setosa\").\n"
-                          "Example: ntkit classify --train data/wine.csv --label-column class -o out\n"
-                        : ""));
+      (classify ? " (stratified: each fold holds the classes\nin proportion)" : "") +
+      ", or on the fixed split --validation; the best (" + (classify ? "accuracy" : "mean squared error") +
+      ") is refitted on\nthe whole training set. A choice at the edge of a grid is reported (report.json \"notes\").\n" +
+      "Outputs in DIR: report.json (the choice, the whole cross-validation table and, with test\n"
+      "targets, the test " +
+      (classify ? std::string("accuracy") : std::string("MSE and RMSE")) + ") and " +
+      (classify ? "the predicted labels in the labels' own type:\npredictions.npy (labels from a .npy: the same dtype) "
+                  "or predictions.csv (labels from text).\n"
+                : "predictions.npy (predicted values, (m,) or (m, o)).\n") +
+      (classify ? "Labels: integers, booleans or strings (.npy of any integer, bool or string dtype), or names in\n"
+                  "text (\"setosa\").\n"
+                  "Example: ntkit classify --train data/wine.csv --label-column class -o out\n"
+                : ""));
   sub->add_option("--train", cmd->train,
                   classify ? "training inputs X (n x d) and labels y (n), or one data file with --label-column"
                            : "training inputs X (n x d) and targets Y (n or n x o)")
@@ -551,10 +565,14 @@ void register_one(CLI::App& app, bool classify) {
       ->delimiter(',');
   sub->add_option("--order", cmd->order, "--kernel arccos: order n, 0, 1 or 2")->capture_default_str();
   sub->add_option("--method", cmd->method, "ridge (kernel ridge regression) or svm (libsvm)")->capture_default_str();
-  sub->add_option("--depth", cmd->depths, "hidden layers to try (grid; 0: the readout alone)")->delimiter(',')->capture_default_str();
+  sub->add_option("--depth", cmd->depths, "hidden layers to try (grid; 0: the readout alone)")
+      ->delimiter(',')
+      ->capture_default_str();
   sub->add_option("--w-std", cmd->w_stds, "W_std values to try (grid)")->delimiter(',')->capture_default_str();
   sub->add_option("--b-std", cmd->b_stds, "b_std values to try (grid)")->delimiter(',')->capture_default_str();
-  sub->add_option("--diag-reg", cmd->diag_regs, "ridge: relative regularizations to try")->delimiter(',')->capture_default_str();
+  sub->add_option("--diag-reg", cmd->diag_regs, "ridge: relative regularizations to try")
+      ->delimiter(',')
+      ->capture_default_str();
   sub->add_option("--C", cmd->costs, "svm: costs C to try")->delimiter(',')->capture_default_str();
   if (!classify) sub->add_option("--epsilon", cmd->epsilon, "svm: ε-SVR tube half-width")->capture_default_str();
   sub->add_option("--cv", cmd->folds, classify ? "cross-validation folds (stratified by class)" : "cross-validation folds")

@@ -20,8 +20,6 @@ struct EmpiricalCommand {
   bool full_logits = false;
 };
 
-
-
 void run(const EmpiricalCommand& cmd) {
   check_output_path(cmd.output);
   const DType dtype = parse_float_dtype(cmd.dtype);
@@ -74,8 +72,7 @@ void run(const EmpiricalCommand& cmd) {
 void register_empirical_command(CLI::App& app) {
   auto cmd = std::make_shared<EmpiricalCommand>();
   CLI::App* sub = app.add_subcommand(
-      "empirical",
-      "Empirical NTK / NNGP of finite networks drawn from --arch, averaged over --samples networks");
+      "empirical", "Empirical NTK / NNGP of finite networks drawn from --arch, averaged over --samples networks");
   sub->add_option("--arch", cmd->arch,
                   "the network, e.g. \"Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)\" (neural-tangents' "
                   "layer names; widths from its Dense layers)")
@@ -83,8 +80,7 @@ void register_empirical_command(CLI::App& app) {
   sub->add_option("--x1", cmd->x1, "first input, n1 x d (.npy or .csv)")->required();
   sub->add_option("--x2", cmd->x2, "second input, n2 x d (default: --x1, and K is symmetric)");
   sub->add_option("--get", cmd->get, "ntk, nngp, or both (writes OUT.nngp.EXT and OUT.ntk.EXT)")->capture_default_str();
-  sub->add_option("--samples", cmd->samples, "average over this many independently drawn networks")
-      ->capture_default_str();
+  sub->add_option("--samples", cmd->samples, "average over this many independently drawn networks")->capture_default_str();
   sub->add_option("--seed", cmd->seed, "seed of the networks (network s uses a seed mixed from it and s)")
       ->capture_default_str();
   sub->add_flag("--full-logits", cmd->full_logits,

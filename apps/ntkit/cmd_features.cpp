@@ -29,8 +29,8 @@ void run(const FeaturesCommand& cmd) {
 
 void register_features_command(CLI::App& app) {
   auto cmd = std::make_shared<FeaturesCommand>();
-  CLI::App* sub = app.add_subcommand(
-      "features", "Explicit polynomial feature map Φ (n x C(d+p, p)) with ΦΦᵀ = polynomial kernel");
+  CLI::App* sub = app.add_subcommand("features",
+                                     "Explicit polynomial feature map Φ (n x C(d+p, p)) with ΦΦᵀ = polynomial kernel");
   sub->add_option("--map", cmd->map, "feature map: polynomial")->capture_default_str();
   sub->add_option("--degree", cmd->degree, "degree p")->capture_default_str();
   sub->add_option("--c", cmd->c, "offset c >= 0")->capture_default_str();

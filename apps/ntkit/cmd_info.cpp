@@ -22,17 +22,18 @@ void register_info_command(CLI::App& app) {
     const BlasInfo blas = blas_info();
     const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
     if (*json) {
-      const nlohmann::json out = {{"version", version()},
-                                  {"blas",
-                                   {{"library", blas.library},
-                                    {"version", blas.version},
-                                    {"core", blas.core},
-                                    {"threads", blas.threads},
-                                    {"build", blas.config},
-                                    {"generic_core", blas.generic_core},
-                                    {"replaced_core", blas.replaced_core}}},
-                                  {"cpu", {{"model", blas.cpu}, {"vectors", blas.cpu_vectors}}},
-                                  {"openmp", {{"threads", omp_get_max_threads()}, {"wait_policy", wait_policy ? wait_policy : ""}}}};
+      const nlohmann::json out = {
+          {"version", version()},
+          {"blas",
+           {{"library", blas.library},
+            {"version", blas.version},
+            {"core", blas.core},
+            {"threads", blas.threads},
+            {"build", blas.config},
+            {"generic_core", blas.generic_core},
+            {"replaced_core", blas.replaced_core}}},
+          {"cpu", {{"model", blas.cpu}, {"vectors", blas.cpu_vectors}}},
+          {"openmp", {{"threads", omp_get_max_threads()}, {"wait_policy", wait_policy ? wait_policy : ""}}}};
       std::cout << out.dump(2) << "\n";
       return;
     }

@@ -32,8 +32,6 @@ bool has_npy_extension(const std::string& path) {
   return ext == ".npy";
 }
 
-
-
 // --arch: the infinite-width NNGP / NTK of a deep network, computed in --dtype (see
 // analytic.hpp: float32 keeps the per-pair recursion in float64). A .npy output is written
 // panel by panel into a memory-mapped file, so kernels larger than memory work.
@@ -103,8 +101,8 @@ void run(const KernelCommand& cmd) {
   if (!cmd.x2.empty()) {
     x2 = load_matrix(cmd.x2);
     if (x2.cols() != x1.cols()) {
-      throw Error(cmd.x2 + ": has " + std::to_string(x2.cols()) + " columns but --x1 " + cmd.x1 +
-                  " has " + std::to_string(x1.cols()) + "; both need the same number of features");
+      throw Error(cmd.x2 + ": has " + std::to_string(x2.cols()) + " columns but --x1 " + cmd.x1 + " has " +
+                  std::to_string(x1.cols()) + "; both need the same number of features");
     }
   }
   if (!cmd.arch.empty()) return run_arch(cmd, x1, x2, dtype);
@@ -135,8 +133,7 @@ void register_kernel_command(CLI::App& app) {
   sub->add_option("--arch", cmd->arch,
                   "a deep network, e.g. \"Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)\": its "
                   "infinite-width kernel instead of a classic one (neural-tangents' layer names)");
-  sub->add_option("--get", cmd->get,
-                  "with --arch: ntk, nngp, or both (writes OUT.nngp.EXT and OUT.ntk.EXT)")
+  sub->add_option("--get", cmd->get, "with --arch: ntk, nngp, or both (writes OUT.nngp.EXT and OUT.ntk.EXT)")
       ->capture_default_str();
   sub->add_option("--dtype", cmd->dtype,
                   "float64 or float32: the computation and the output (with --arch, float32 keeps "
@@ -151,11 +148,11 @@ void register_kernel_command(CLI::App& app) {
                   "(accurate at any variance), N = N-point Gauss-Hermite (neural-tangents' "
                   "ElementwiseNumerical(deg=N))")
       ->capture_default_str();
-  cmd->fixed_layers_option =
-      sub->add_option("--fixed-layers", cmd->fixed_layers,
-                      "with --arch: the NTK of the network whose first L' Dense layers are fixed (not trained; "
-                      "Arora et al. 2020); 0 trains all, L' = (Dense layers - 1) leaves only the readout")
-          ->capture_default_str();
+  cmd->fixed_layers_option = sub->add_option(
+                                    "--fixed-layers", cmd->fixed_layers,
+                                    "with --arch: the NTK of the network whose first L' Dense layers are fixed (not trained; "
+                                    "Arora et al. 2020); 0 trains all, L' = (Dense layers - 1) leaves only the readout")
+                                 ->capture_default_str();
   sub->add_flag("--diagonal", cmd->diagonal,
                 "with --arch: only K(x, x) for each point of --x1, a vector of n values (fast: no Gram "
                 "matrix)");

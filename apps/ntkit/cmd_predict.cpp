@@ -1,4 +1,4 @@
-// ntkit predict: what training a network does, predicted from its NNGP / NTK (SPEC §4) —
+// ntkit predict: what training a network does, predicted from its NNGP / NTK (docs/mathematics.md §4) —
 // outputs on train and test points at a list of times, or with --ensemble the mean and
 // covariance over initializations (infinite ensemble), for the squared loss (closed form) or
 // softmax cross-entropy (adaptive ODE solver).
@@ -31,7 +31,6 @@ struct PredictCommand {
   int fixed_layers = 0;
   const CLI::Option* fixed_layers_option = nullptr;
 };
-
 
 void require_shape(const RowMatrixD& m, Eigen::Index rows, Eigen::Index cols, const std::string& what,
                    const std::string& fix) {
@@ -86,7 +85,8 @@ void run(const PredictCommand& cmd) {
   if (cmd.objective != "mse" && cmd.objective != "cross-entropy")
     throw Error("--objective: unknown value '" + cmd.objective + "'; choose mse or cross-entropy");
   const bool ce = cmd.objective == "cross-entropy";
-  if (ce && cmd.ensemble) throw Error("--ensemble: infinite ensembles are for the squared loss only; drop --ensemble or use --objective mse");
+  if (ce && cmd.ensemble)
+    throw Error("--ensemble: infinite ensembles are for the squared loss only; drop --ensemble or use --objective mse");
   if (!(cmd.lr >= 0) || !std::isfinite(cmd.lr)) throw Error("--lr: must be a finite number > 0");
   if (!(cmd.momentum >= 0 && cmd.momentum < 1)) throw Error("--momentum: must be in [0, 1)");
   if (cmd.momentum > 0 && cmd.lr == 0) throw Error("--momentum: needs a learning rate; give --lr");
@@ -96,13 +96,16 @@ void run(const PredictCommand& cmd) {
     throw Error("--train: give X.npy Y.npy (or only Y.npy with --kernels)");
   if (cmd.test.empty() && cmd.arch.size() > 0) throw Error("--test: required with --arch");
   if (cmd.f0.size() != 0 && cmd.f0.size() != 2) throw Error("--f0: give F0_TRAIN.npy F0_TEST.npy");
-  if (cmd.f0.size() == 2 && cmd.ensemble) throw Error("--f0: an ensemble averages over initial outputs; drop --f0 or --ensemble");
+  if (cmd.f0.size() == 2 && cmd.ensemble)
+    throw Error("--f0: an ensemble averages over initial outputs; drop --f0 or --ensemble");
   check_output_directory(cmd.out, "-o");
   if (cmd.fixed_layers_option->count() > 0) {
     if (cmd.arch.empty())
-      throw Error("--fixed-layers: applies to kernels computed from --arch; for --kernels DIR compute them with "
-                  "`ntkit kernel --fixed-layers`");
-    if (cmd.get == "nngp") throw Error("--fixed-layers: fixing layers changes only the NTK; --get nngp trains the readout alone already");
+      throw Error(
+          "--fixed-layers: applies to kernels computed from --arch; for --kernels DIR compute them with "
+          "`ntkit kernel --fixed-layers`");
+    if (cmd.get == "nngp")
+      throw Error("--fixed-layers: fixing layers changes only the NTK; --get nngp trains the readout alone already");
     const int dense = dense_layer_count(parse_network(cmd.arch));
     if (cmd.fixed_layers < 0 || cmd.fixed_layers >= dense)
       throw Error("--fixed-layers: " + std::to_string(cmd.fixed_layers) + " but --arch has " + std::to_string(dense) +
@@ -114,9 +117,14 @@ void run(const PredictCommand& cmd) {
   if (gp) {
     if (!cmd.ensemble) throw Error("--get ntkgp: the NTK-GP posterior is a Gaussian (mean and covariance); add --ensemble");
     for (const double t : times)
-      if (!std::isinf(t)) throw Error("--get ntkgp: the NTK-GP posterior exists only at t = inf (it is not a training run); give --time inf");
-    if (cmd.lr > 0 || cmd.momentum > 0) throw Error("--get ntkgp: the posterior has no learning rate or momentum; drop --lr and --momentum");
-    if (cmd.loss != "sum") throw Error("--get ntkgp: --loss does not apply to the posterior (its mean and covariance do not depend on the kernel's scale); drop --loss");
+      if (!std::isinf(t))
+        throw Error("--get ntkgp: the NTK-GP posterior exists only at t = inf (it is not a training run); give --time inf");
+    if (cmd.lr > 0 || cmd.momentum > 0)
+      throw Error("--get ntkgp: the posterior has no learning rate or momentum; drop --lr and --momentum");
+    if (cmd.loss != "sum")
+      throw Error(
+          "--get ntkgp: --loss does not apply to the posterior (its mean and covariance do not depend on the kernel's "
+          "scale); drop --loss");
   }
 
   // Inputs and targets.
@@ -203,7 +211,8 @@ void run(const PredictCommand& cmd) {
     if (cmd.lr > 0) ode.learning_rate = cmd.lr;
     ode.momentum = cmd.momentum;
     for (const double t : times)
-      if (std::isinf(t)) throw Error("--time: cross-entropy training has no t = inf limit (the logits grow without bound); give finite times");
+      if (std::isinf(t))
+        throw Error("--time: cross-entropy training has no t = inf limit (the logits grow without bound); give finite times");
     Trajectory tr = predict_ode(k_train, k_test, y, times, ode, f0, f0t);
     train_out = std::move(tr.train);
     test_out = std::move(tr.test);
@@ -220,14 +229,14 @@ void run(const PredictCommand& cmd) {
       test_out.push_back(on_test.mean);
       test_cov.push_back(on_test.covariance);
     }
-  } else if (cmd.ensemble && cmd.lr == 0 &&
-             std::all_of(times.begin(), times.end(), [](double t) { return std::isinf(t); })) {
+  } else if (cmd.ensemble && cmd.lr == 0 && std::all_of(times.begin(), times.end(), [](double t) { return std::isinf(t); })) {
     // Gradient flow's infinite ensemble at t = inf only: on the test points the GP posterior
     // (nngp) or its NTK counterpart (ntk), neural-tangents' gp_inference — one Cholesky
     // factorization instead of EnsemblePredictor's eigendecomposition (at n = 4096 this tool
     // took 26 s that way, the module's gp_inference 6.9 s); on the training points the
     // targets, interpolated, with zero covariance (what EnsemblePredictor::train returns).
-    const GaussianOutputs on_test = gp_inference(ntk ? GpKind::Ntk : GpKind::Nngp, b.train, b.test_train, b.test_test, y, options);
+    const GaussianOutputs on_test = gp_inference(ntk ? GpKind::Ntk : GpKind::Nngp, b.train, b.test_train, b.test_test, y,
+                                                 options);
     for (std::size_t i = 0; i < times.size(); ++i) {
       train_out.push_back(y);
       train_cov.push_back(RowMatrixD::Zero(y.rows(), y.rows()));
@@ -267,10 +276,17 @@ void run(const PredictCommand& cmd) {
   RowMatrixD tcol(static_cast<Eigen::Index>(times.size()), 1);
   for (std::size_t i = 0; i < times.size(); ++i) tcol(static_cast<Eigen::Index>(i), 0) = times[i];
   outputs.add_matrix((dir / "times.npy").string(), tcol, DType::Float64, true);
-  nlohmann::json summary = {{"get", cmd.get},          {"objective", cmd.objective}, {"loss", cmd.loss},
-                            {"learning_rate", cmd.lr}, {"momentum", cmd.momentum},   {"diag_reg", cmd.diag_reg},
-                            {"diag_reg_absolute", cmd.diag_reg_absolute},            {"ensemble", cmd.ensemble},
-                            {"train_points", n},       {"test_points", m},           {"outputs", o}};
+  nlohmann::json summary = {{"get", cmd.get},
+                            {"objective", cmd.objective},
+                            {"loss", cmd.loss},
+                            {"learning_rate", cmd.lr},
+                            {"momentum", cmd.momentum},
+                            {"diag_reg", cmd.diag_reg},
+                            {"diag_reg_absolute", cmd.diag_reg_absolute},
+                            {"ensemble", cmd.ensemble},
+                            {"train_points", n},
+                            {"test_points", m},
+                            {"outputs", o}};
   // JSON has no infinity: the times are in times.npy; here only the stable rate, when defined.
   if (!ce && !gp && std::isfinite(max_lr)) summary["max_stable_learning_rate"] = max_lr;
   outputs.add_file((dir / "summary.json").string(), summary.dump(2) + "\n");
@@ -282,8 +298,7 @@ void run(const PredictCommand& cmd) {
 void register_predict_command(CLI::App& app) {
   auto cmd = std::make_shared<PredictCommand>();
   CLI::App* sub = app.add_subcommand(
-      "predict",
-      "Predicted outputs of a trained network from its NNGP/NTK, at any list of times (SPEC §4)");
+      "predict", "Predicted outputs of a trained network from its NNGP/NTK, at any list of times (docs/mathematics.md §4)");
   sub->footer(R"(Outputs in DIR (float64 .npy; T times, n train points, m test points, o outputs):
   train.npy      (T, n, o)  outputs on the training points at each time
   test.npy       (T, m, o)  outputs on the test points at each time
@@ -317,19 +332,23 @@ Only the files the run needs are read (--get ntk: the ntk ones; --ensemble: also
                       "with --arch: train only the Dense layers after the first L' (their NTK; Arora et al. 2020)")
           ->capture_default_str();
   sub->add_option("--kernels", cmd->kernels_dir, "directory of precomputed kernels (layout below) instead of --arch");
-  sub->add_option("--train", cmd->train, "training inputs X (n x d) and targets Y (n x o, or n); with --kernels Y alone will do")
+  sub->add_option("--train", cmd->train,
+                  "training inputs X (n x d) and targets Y (n x o, or n); with --kernels Y alone will do")
       ->expected(1, 2)
       ->required();
   sub->add_option("--test", cmd->test, "test inputs X* (m x d); required with --arch");
   sub->add_option("--time", cmd->times, "comma-separated times (steps with --lr), 'inf' allowed")->capture_default_str();
-  sub->add_option("--get", cmd->get, "ntk (all layers trained), nngp (last layer only), or ntkgp (NTK-GP posterior; with --ensemble --time inf)")->capture_default_str();
+  sub->add_option("--get", cmd->get,
+                  "ntk (all layers trained), nngp (last layer only), or ntkgp (NTK-GP posterior; with --ensemble --time inf)")
+      ->capture_default_str();
   sub->add_option("--loss", cmd->loss, "sum (½Σ(f - y)², the lecture's) or mean (divided by Y.size, neural-tangents')")
       ->capture_default_str();
   sub->add_option("--objective", cmd->objective, "mse or cross-entropy (softmax, by an adaptive ODE solver)")
       ->capture_default_str();
   sub->add_option("--lr", cmd->lr, "gradient descent with this learning rate: --time counts steps (default: gradient flow)");
   sub->add_option("--momentum", cmd->momentum, "heavy-ball momentum β in [0, 1) (with --lr)")->capture_default_str();
-  sub->add_option("--diag-reg", cmd->diag_reg, "add diag_reg·tr(K)/n to K(X, X)'s diagonal (needed for t = inf when K is singular)")
+  sub->add_option("--diag-reg", cmd->diag_reg,
+                  "add diag_reg·tr(K)/n to K(X, X)'s diagonal (needed for t = inf when K is singular)")
       ->capture_default_str();
   sub->add_flag("--diag-reg-absolute", cmd->diag_reg_absolute, "add diag_reg itself instead of diag_reg·tr(K)/n");
   sub->add_flag("--ensemble", cmd->ensemble, "infinite ensemble: mean and covariance over initializations");

@@ -27,21 +27,21 @@ void run(const RidgeCommand& cmd) {
   const RowMatrixD x = load_matrix(cmd.train.at(0));
   const RowMatrixD y = load_matrix(cmd.train.at(1));
   if (y.rows() != x.rows()) {
-    throw Error(cmd.train[1] + ": has " + std::to_string(y.rows()) + " rows but " + cmd.train[0] +
-                " has " + std::to_string(x.rows()) + "; need one target row per training example");
+    throw Error(cmd.train[1] + ": has " + std::to_string(y.rows()) + " rows but " + cmd.train[0] + " has " +
+                std::to_string(x.rows()) + "; need one target row per training example");
   }
   const RowMatrixD xt = load_matrix(cmd.test);
   if (xt.cols() != x.cols()) {
-    throw Error(cmd.test + ": has " + std::to_string(xt.cols()) + " columns but " + cmd.train[0] +
-                " has " + std::to_string(x.cols()) + "; both need the same number of features");
+    throw Error(cmd.test + ": has " + std::to_string(xt.cols()) + " columns but " + cmd.train[0] + " has " +
+                std::to_string(x.cols()) + "; both need the same number of features");
   }
   RowMatrixD yt;
   if (!cmd.test_targets.empty()) {
     yt = load_matrix(cmd.test_targets);
     if (yt.rows() != xt.rows() || yt.cols() != y.cols()) {
-      throw Error(cmd.test_targets + ": is " + std::to_string(yt.rows()) + " x " +
-                  std::to_string(yt.cols()) + ", expected " + std::to_string(xt.rows()) + " x " +
-                  std::to_string(y.cols()) + " (one row per test point, one column per output)");
+      throw Error(cmd.test_targets + ": is " + std::to_string(yt.rows()) + " x " + std::to_string(yt.cols()) + ", expected " +
+                  std::to_string(xt.rows()) + " x " + std::to_string(y.cols()) +
+                  " (one row per test point, one column per output)");
     }
   }
   if (!(cmd.lambda >= 0) || !std::isfinite(cmd.lambda)) {
@@ -74,8 +74,8 @@ void run(const RidgeCommand& cmd) {
   if (yt.size() != 0) {
     const double mse = (pred - yt).squaredNorm() / static_cast<double>(yt.size());
     const double var = (yt.rowwise() - yt.colwise().mean()).squaredNorm() / static_cast<double>(yt.size());
-    std::cout << "kernel " << spec.describe() << ", lambda " << lambda << ": test RMSE "
-              << std::sqrt(mse) << ", R^2 " << (var > 0 ? 1.0 - mse / var : 0.0) << "\n";
+    std::cout << "kernel " << spec.describe() << ", lambda " << lambda << ": test RMSE " << std::sqrt(mse) << ", R^2 "
+              << (var > 0 ? 1.0 - mse / var : 0.0) << "\n";
   }
   write_matrix(cmd.output, pred);
 }
@@ -84,20 +84,15 @@ void run(const RidgeCommand& cmd) {
 
 void register_ridge_command(CLI::App& app) {
   auto cmd = std::make_shared<RidgeCommand>();
-  CLI::App* sub = app.add_subcommand(
-      "ridge", "Kernel ridge regression: fit (K + λI)α = Y by Cholesky, write K(X*, X)α");
+  CLI::App* sub = app.add_subcommand("ridge", "Kernel ridge regression: fit (K + λI)α = Y by Cholesky, write K(X*, X)α");
   add_kernel_options(*sub, cmd->kernel);
-  sub->add_option("--train", cmd->train, "training inputs X (n x d) and targets Y (n or n x o)")
-      ->expected(2)
-      ->required();
+  sub->add_option("--train", cmd->train, "training inputs X (n x d) and targets Y (n or n x o)")->expected(2)->required();
   sub->add_option("--test", cmd->test, "test inputs X* (m x d)")->required();
   sub->add_option("--test-targets", cmd->test_targets, "test targets, to print the test error");
-  sub->add_option("--lambda", cmd->lambda, "ridge λ >= 0 (0: kernel interpolation)")
-      ->capture_default_str();
+  sub->add_option("--lambda", cmd->lambda, "ridge λ >= 0 (0: kernel interpolation)")->capture_default_str();
   sub->add_option("--cv", cmd->cv, "choose λ by this many folds of cross-validation instead");
   sub->add_option("--seed", cmd->seed, "seed of the cross-validation shuffle")->capture_default_str();
-  sub->add_option("-o,--output", cmd->output, "predictions file (m x o): .npy, .csv or .txt")
-      ->required();
+  sub->add_option("-o,--output", cmd->output, "predictions file (m x o): .npy, .csv or .txt")->required();
   sub->callback([cmd] { run(*cmd); });
 }
 

@@ -50,8 +50,8 @@ RowMatrixD load_targets(const std::string& path, Eigen::Index rows, int outputs,
     return one_hot;
   }
   if (y.cols() != outputs) {
-    throw Error(path + ": has " + std::to_string(y.cols()) + " columns but the network has " +
-                std::to_string(outputs) + " outputs (its last Dense); give one target column per output" +
+    throw Error(path + ": has " + std::to_string(y.cols()) + " columns but the network has " + std::to_string(outputs) +
+                " outputs (its last Dense); give one target column per output" +
                 (loss == Loss::CrossEntropy ? " (one-hot), or one column of class labels" : ""));
   }
   return y;
@@ -73,7 +73,8 @@ void run(const TrainCommand& cmd) {
   }
   if (cmd.steps < 0) throw Error("--steps: must be >= 0, got " + std::to_string(cmd.steps));
   if (cmd.record_every < 1) throw Error("--record-every: must be >= 1, got " + std::to_string(cmd.record_every));
-  if (cmd.batch_size < 0) throw Error("--batch-size: must be >= 1 (or 0 for the default), got " + std::to_string(cmd.batch_size));
+  if (cmd.batch_size < 0)
+    throw Error("--batch-size: must be >= 1 (or 0 for the default), got " + std::to_string(cmd.batch_size));
   if (optimizer == Optimizer::Gd && cmd.batch_size > 0)
     throw Error("--batch-size: 'gd' uses the full batch; for minibatches choose --optimizer sgd or momentum");
   if (!(cmd.momentum >= 0 && cmd.momentum < 1)) {
@@ -132,8 +133,8 @@ void run(const TrainCommand& cmd) {
   OutputSet outputs;
   outputs.create_directory(cmd.out);
   const std::string dir = cmd.out + "/";
-  outputs.add_matrix(dir + "steps.npy", column(std::vector<double>(trace.steps.begin(), trace.steps.end())),
-                     DType::Float64, true);
+  outputs.add_matrix(dir + "steps.npy", column(std::vector<double>(trace.steps.begin(), trace.steps.end())), DType::Float64,
+                     true);
   outputs.add_matrix(dir + "loss.npy", column(trace.loss), DType::Float64, true);
   outputs.add_matrix(dir + "weight_rel_change.npy", column(trace.weight_rel_change), DType::Float64, true);
   if (!trace.kernel_rel_drift.empty())
@@ -173,8 +174,9 @@ void run(const TrainCommand& cmd) {
 void register_train_command(CLI::App& app) {
   auto cmd = std::make_shared<TrainCommand>();
   CLI::App* sub = app.add_subcommand(
-      "train", "Train a finite network drawn from --arch (or its linearization); records loss, outputs, weight "
-               "change and kernel drift");
+      "train",
+      "Train a finite network drawn from --arch (or its linearization); records loss, outputs, weight "
+      "change and kernel drift");
   sub->add_option("--arch", cmd->arch, "the network, e.g. \"Dense(512), Relu, Dense(1)\" (neural-tangents' layer names)")
       ->required();
   sub->add_option("--train", cmd->train,

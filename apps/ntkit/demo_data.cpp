@@ -34,8 +34,8 @@ Split split_and_standardize(const RowMatrixD& data, int test_size, std::uint64_t
   const RowMatrixD x_train = data(train, Eigen::seqN(0, d));
   const RowMatrixD x_test = data(test, Eigen::seqN(0, d));
   const Eigen::RowVectorXd mean = x_train.colwise().mean();
-  Eigen::RowVectorXd sd = ((x_train.rowwise() - mean).colwise().squaredNorm() /
-                           static_cast<double>(train.size())).cwiseSqrt();
+  Eigen::RowVectorXd sd =
+      ((x_train.rowwise() - mean).colwise().squaredNorm() / static_cast<double>(train.size())).cwiseSqrt();
   sd = sd.unaryExpr([](double v) { return v > 0 ? v : 1.0; });  // constant column: leave as is
   s.x_train = (x_train.rowwise() - mean).array().rowwise() / sd.array();
   s.x_test = (x_test.rowwise() - mean).array().rowwise() / sd.array();

@@ -49,16 +49,14 @@ std::string strict_number_problem(const std::string& text, const std::string& ty
   }
   if (type == "FLOAT") {
     const std::string word = lower(text);
-    const std::string unsigned_word = !word.empty() && (word[0] == '-' || word[0] == '+')
-                                          ? word.substr(1) : word;
+    const std::string unsigned_word = !word.empty() && (word[0] == '-' || word[0] == '+') ? word.substr(1) : word;
     if (unsigned_word == "inf" || unsigned_word == "infinity") return "";
     // std::from_chars (general format) takes only decimal text: no hex, no "nan", no spaces.
     const char* first = text.data() + (!text.empty() && text[0] == '+' ? 1 : 0);
     double value = 0;
     const auto [end, error] = std::from_chars(first, text.data() + text.size(), value);
-    if (text.empty() || error == std::errc::invalid_argument ||
-        end != text.data() + text.size() || unsigned_word.find('x') != std::string::npos ||
-        unsigned_word.find("nan") != std::string::npos) {
+    if (text.empty() || error == std::errc::invalid_argument || end != text.data() + text.size() ||
+        unsigned_word.find('x') != std::string::npos || unsigned_word.find("nan") != std::string::npos) {
       return "'" + text + "' is not a number";
     }
     if (error == std::errc::result_out_of_range) {
@@ -86,8 +84,7 @@ void add_option_checks(CLI::App& app) {
     }
     const std::string type = option->get_type_name();
     if (type != "INT" && type != "UINT" && type != "FLOAT") continue;
-    option->check(CLI::Validator(
-        [type](std::string& text) { return strict_number_problem(text, type); }, "", "strict"));
+    option->check(CLI::Validator([type](std::string& text) { return strict_number_problem(text, type); }, "", "strict"));
   }
   const auto all = std::function<bool(CLI::App*)>([](CLI::App*) { return true; });
   for (CLI::App* command : app.get_subcommands(all)) add_option_checks(*command);

@@ -9,9 +9,9 @@
 namespace ntkit::cli {
 namespace {
 
-constexpr auto kDelay = std::chrono::seconds(1);            // quiet for short runs
-constexpr auto kRedraw = std::chrono::milliseconds(100);    // at most ten redraws a second
-constexpr int kWidth = 30;                                  // characters of bar
+constexpr auto kDelay = std::chrono::seconds(1);          // quiet for short runs
+constexpr auto kRedraw = std::chrono::milliseconds(100);  // at most ten redraws a second
+constexpr int kWidth = 30;                                // characters of bar
 
 }  // namespace
 
@@ -44,8 +44,7 @@ void ProgressBar::draw(double fraction) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::string bar(static_cast<std::size_t>(filled), '#');
   bar.append(static_cast<std::size_t>(kWidth - filled), '.');
-  std::fprintf(stderr, "\r%s [%s] %3d%%  %.1f s", label_.c_str(), bar.c_str(), static_cast<int>(fraction * 100.0),
-               seconds);
+  std::fprintf(stderr, "\r%s [%s] %3d%%  %.1f s", label_.c_str(), bar.c_str(), static_cast<int>(fraction * 100.0), seconds);
   if (fraction > 0.0 && fraction < 1.0) std::fprintf(stderr, "  (about %.0f s left)", seconds * (1.0 - fraction) / fraction);
   std::fprintf(stderr, "\x1b[K");  // clear what a longer previous line left
   std::fflush(stderr);

@@ -1,4 +1,4 @@
-// Infinite-width NNGP and NTK of deep fully-connected networks (SPEC §5–§6), with
+// Infinite-width NNGP and NTK of deep fully-connected networks (docs/mathematics.md §5–§6), with
 // neural-tangents' conventions, for any network of network.hpp: Dense, elementwise
 // activations, LayerNorm, Identity and residual branches (FanOut / parallel / FanInSum).
 //
@@ -80,12 +80,10 @@ AnalyticKernels analytic_kernels(const Network& network, MatrixView<double> x, c
 /// float32 inputs and outputs (see the file comment).
 AnalyticKernelsOf<float> analytic_kernels(const Network& network, MatrixView<float> x1, MatrixView<float> x2,
                                           const AnalyticOptions& options = {});
-AnalyticKernelsOf<float> analytic_kernels(const Network& network, MatrixView<float> x,
-                                          const AnalyticOptions& options = {});
+AnalyticKernelsOf<float> analytic_kernels(const Network& network, MatrixView<float> x, const AnalyticOptions& options = {});
 
 /// K(x, x) and Θ(x, x) for every row of X: O(n · depth), no Gram matrix.
-AnalyticDiagonal analytic_kernel_diagonal(const Network& network, MatrixView<double> x,
-                                          const AnalyticOptions& options = {});
+AnalyticDiagonal analytic_kernel_diagonal(const Network& network, MatrixView<double> x, const AnalyticOptions& options = {});
 
 /// Where write_analytic_kernels_npy puts each kernel; an empty path: not computed.
 struct AnalyticOutputFiles {
@@ -98,7 +96,7 @@ struct AnalyticOutputFiles {
 /// given neither is renamed into place before both are written (as an OutputSet, io.hpp); on
 /// any error nothing is left behind. x2 == nullptr: K(X1, X1), symmetric. The nngp/ntk flags of
 /// `options` are ignored (the non-empty paths decide).
-void write_analytic_kernels_npy(const Network& network, MatrixView<double> x1, const MatrixView<double>* x2,
-                                DType dtype, const AnalyticOutputFiles& files, AnalyticOptions options = {});
+void write_analytic_kernels_npy(const Network& network, MatrixView<double> x1, const MatrixView<double>* x2, DType dtype,
+                                const AnalyticOutputFiles& files, AnalyticOptions options = {});
 
 }  // namespace ntkit

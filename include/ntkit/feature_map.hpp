@@ -1,4 +1,4 @@
-// The explicit polynomial feature map (SPEC §1).
+// The explicit polynomial feature map (docs/mathematics.md §1).
 //
 // φ_{c,p}: R^d → R^D with ⟨φ(x), φ(y)⟩ = (c + x·y)^p exactly. One coordinate per monomial
 // x^α of degree |α| = k <= p, scaled by sqrt(p! / ((p - k)! α_1! ... α_d!) · c^(p - k)),
@@ -19,8 +19,7 @@ namespace ntkit {
 class PolynomialFeatureMap {
  public:
   /// Throws ntkit::Error if d < 1, p < 1, c < 0 or c not finite, or D > max_features.
-  PolynomialFeatureMap(int input_dim, int degree, double c,
-                       std::size_t max_features = std::size_t{1} << 24);
+  PolynomialFeatureMap(int input_dim, int degree, double c, std::size_t max_features = std::size_t{1} << 24);
 
   int input_dim() const { return input_dim_; }
   int degree() const { return degree_; }

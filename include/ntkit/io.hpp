@@ -67,8 +67,7 @@ RowMatrixD read_matrix(const std::string& path, const ReadOptions& options = {})
 
 /// Writes a matrix; the format follows the extension: ".npy" (dtype float64 or float32) or
 /// ".csv"/".txt" (text; dtype ignored). Any other extension is an error. Atomic.
-void write_matrix(const std::string& path, const RowMatrixD& matrix,
-                  DType dtype = DType::Float64, bool as_vector = false);
+void write_matrix(const std::string& path, const RowMatrixD& matrix, DType dtype = DType::Float64, bool as_vector = false);
 void write_matrix(const std::string& path, const RowMatrixF& matrix, bool as_vector = false);
 
 /// Writes a float64 .npy array of any shape (see encode_npy), atomically.
@@ -109,8 +108,7 @@ class OutputSet {
   /// The outputs: the same formats and errors as write_file_atomically, write_matrix, write_npy
   /// and write_npy_stack. The same path twice is an error.
   void add_file(const std::string& path, std::string_view bytes);
-  void add_matrix(const std::string& path, const RowMatrixD& matrix, DType dtype = DType::Float64,
-                  bool as_vector = false);
+  void add_matrix(const std::string& path, const RowMatrixD& matrix, DType dtype = DType::Float64, bool as_vector = false);
   void add_matrix(const std::string& path, const RowMatrixF& matrix, bool as_vector = false);
   void add_npy(const std::string& path, const std::vector<std::size_t>& shape, const double* values);
   void add_npy_stack(const std::string& path, const std::vector<RowMatrixD>& stack);

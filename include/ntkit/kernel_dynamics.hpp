@@ -1,4 +1,4 @@
-// Predictions of training from a kernel alone (SPEC §4): gradient flow, gradient descent and
+// Predictions of training from a kernel alone (docs/mathematics.md §4): gradient flow, gradient descent and
 // gradient descent with momentum on the squared loss, in function space. The building block of
 // predict.hpp (several times at once, infinite ensembles, GP inference).
 //
@@ -102,11 +102,11 @@ class KernelDynamics {
                        const RowMatrixD& f0_train, const RowMatrixD& f0_test) const;
 
   DynamicsOptions options_;
-  RowMatrixD k_;           // regularized, normalized K(X, X)
+  RowMatrixD k_;  // regularized, normalized K(X, X)
   RowMatrixD targets_;
   Eigen::MatrixXd vectors_;  // V, column-major (from LAPACK)
-  VectorD eigenvalues_;    // Λ, clipped at 0
-  double scale_ = 1.0;     // 1 or 1 / Y.size: the factor applied to every kernel
+  VectorD eigenvalues_;      // Λ, clipped at 0
+  double scale_ = 1.0;       // 1 or 1 / Y.size: the factor applied to every kernel
 };
 
 }  // namespace ntkit

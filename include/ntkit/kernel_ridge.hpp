@@ -29,16 +29,15 @@ class KernelRidge {
 };
 
 struct RidgeSelection {
-  double lambda = 0;                // the λ with the smallest mean validation error
-  std::vector<double> lambdas;      // the candidates, as given
+  double lambda = 0;                       // the λ with the smallest mean validation error
+  std::vector<double> lambdas;             // the candidates, as given
   std::vector<double> mean_squared_error;  // mean over folds of the validation MSE per λ
 };
 
 /// Chooses λ among `lambdas` by k-fold cross-validation on the precomputed K(X, X) and Y.
 /// Folds come from a shuffle seeded by `seed`. Candidates for which K + λI is not positive
 /// definite on some fold get an infinite error; if all fail, throws.
-RidgeSelection select_ridge_lambda(MatrixView<double> kernel, MatrixView<double> targets,
-                                   const std::vector<double>& lambdas, int folds,
-                                   std::uint64_t seed);
+RidgeSelection select_ridge_lambda(MatrixView<double> kernel, MatrixView<double> targets, const std::vector<double>& lambdas,
+                                   int folds, std::uint64_t seed);
 
 }  // namespace ntkit

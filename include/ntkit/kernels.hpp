@@ -1,4 +1,4 @@
-// Classic kernels (SPEC §1): linear, polynomial, RBF and arc-cosine kernel matrices.
+// Classic kernels (docs/mathematics.md §1): linear, polynomial, RBF and arc-cosine kernel matrices.
 //
 // K(X1, X2)_ij = k(x1_i, x2_j) for X1 (n1 x d) and X2 (n2 x d), rows are examples.
 //   linear       k(x, y) = x·y
@@ -7,7 +7,7 @@
 //   arccos       k(x, y) = (1/π) ‖x‖ⁿ ‖y‖ⁿ J_n(θ)         (order n in {0, 1, 2}; Cho & Saul 2009)
 //                J_0 = π - θ,  J_1 = sin θ + (π - θ) cos θ,
 //                J_2 = 3 sin θ cos θ + (π - θ)(1 + 2 cos² θ),
-//                θ = atan2(√max(‖x‖²‖y‖² - (x·y)², 0), x·y)  (SPEC §6: no arccos near ±1).
+//                θ = atan2(√max(‖x‖²‖y‖² - (x·y)², 0), x·y)  (docs/mathematics.md §6: no arccos near ±1).
 //                A zero-norm input gives 0 for n >= 1 and ½ for n = 0 (the step function's
 //                value at 0 taken as ½, i.e. θ = π/2).
 //

@@ -1,4 +1,4 @@
-// A linear model in feature space and the same model in the dual (SPEC §1).
+// A linear model in feature space and the same model in the dual (docs/mathematics.md §1).
 //
 // Primal: f(x) = wᵀφ(x), trained by gradient descent on L(w) = ½ Σ_j ‖f(x_j) - y_j‖²:
 //   w ← w - η Φᵀ(Φw - Y).

@@ -1,4 +1,4 @@
-// A finite-width network of network.hpp (SPEC §5): the same description as the analytic
+// A finite-width network of network.hpp (docs/mathematics.md §5): the same description as the analytic
 // kernels, with widths from Dense(n, …) and parameters drawn per parameterization, as
 // neural-tangents' stax.Dense does:
 //
@@ -6,7 +6,7 @@
 //   'standard'  W ~ N(0, W_std²/n_in), b ~ N(0, b_std²),   z = W h + b
 //
 // (b_std = None: no bias parameter.) Gradients, Jacobians and kernels are taken with respect
-// to these stored parameters, so the NTK of the two parameterizations differs as in SPEC §5.
+// to these stored parameters, so the NTK of the two parameterizations differs as in docs/mathematics.md §5.
 // Every layer with a finite form runs forward and backward: Dense, every activation
 // (pointwise_activation.hpp), LayerNorm ((x − mean)/√(var + eps) over the features of each
 // example), Identity, FanOut / parallel / FanInSum (residual branches).

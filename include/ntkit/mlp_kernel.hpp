@@ -60,9 +60,9 @@ std::uint64_t monte_carlo_seed(std::uint64_t seed, int sample);
 
 /// The average of empirical_kernels over `samples` ≥ 1 networks Mlp(network, d,
 /// monte_carlo_seed(seed, s)), s = 0 … samples − 1.
-EmpiricalKernels monte_carlo_kernels(const Network& network, MatrixView<double> x1, MatrixView<double> x2,
-                                     int samples, std::uint64_t seed, const EmpiricalOptions& options = {});
-EmpiricalKernels monte_carlo_kernels(const Network& network, MatrixView<double> x, int samples,
+EmpiricalKernels monte_carlo_kernels(const Network& network, MatrixView<double> x1, MatrixView<double> x2, int samples,
                                      std::uint64_t seed, const EmpiricalOptions& options = {});
+EmpiricalKernels monte_carlo_kernels(const Network& network, MatrixView<double> x, int samples, std::uint64_t seed,
+                                     const EmpiricalOptions& options = {});
 
 }  // namespace ntkit

@@ -1,4 +1,4 @@
-// Training finite networks (mlp.hpp) and their linearizations (SPEC §3–§4): full-batch gradient
+// Training finite networks (mlp.hpp) and their linearizations (docs/mathematics.md §3–§4): full-batch gradient
 // descent, minibatch SGD, heavy-ball momentum; squared-error losses ('sum' and 'mean') and
 // softmax cross-entropy; a trace of the loss, the outputs on training and test points, the
 // relative weight change and the relative drift of the empirical NTK at chosen steps.
@@ -45,11 +45,11 @@ struct TrainOptions {
   int steps = 0;               // T ≥ 0
   Optimizer optimizer = Optimizer::Gd;
   Loss loss = Loss::MseMean;
-  int batch_size = 0;         // Sgd: examples per step (0: min(32, n)); Momentum: 0 = full batch; Gd: 0
-  double momentum = 0.9;      // μ in [0, 1)
-  int record_every = 1;       // record steps 0, K, 2K, …, and T
+  int batch_size = 0;               // Sgd: examples per step (0: min(32, n)); Momentum: 0 = full batch; Gd: 0
+  double momentum = 0.9;            // μ in [0, 1)
+  int record_every = 1;             // record steps 0, K, 2K, …, and T
   bool record_kernel_drift = true;  // empirical NTK on the training set at each record: O(n² Σ widths)
-  std::uint64_t seed = 0;     // minibatch order
+  std::uint64_t seed = 0;           // minibatch order
 };
 
 /// What training recorded, at steps[r] for every record r.
@@ -65,10 +65,10 @@ struct TrainTrace {
 /// Trains `net` in place on (X n x d, Y n x O); X* (n* x d, may have zero rows) is only
 /// evaluated. Calls progress(step) after every step if given. Throws ntkit::Error for bad
 /// options or data, and if training diverges (non-finite loss or parameters), naming the step.
-TrainTrace train(Mlp& net, MatrixView<double> x, MatrixView<double> y, MatrixView<double> x_test,
-                 const TrainOptions& options, const std::function<void(int)>& progress = {});
+TrainTrace train(Mlp& net, MatrixView<double> x, MatrixView<double> y, MatrixView<double> x_test, const TrainOptions& options,
+                 const std::function<void(int)>& progress = {});
 
-/// The first-order Taylor expansion of a network around its parameters w0 (SPEC §3):
+/// The first-order Taylor expansion of a network around its parameters w0 (docs/mathematics.md §3):
 ///   f_lin(w, x) = f(w0, x) + J(x)(w − w0),   J = ∂f/∂w at w0,
 /// linear in w. Trained by gradient descent on MseSum it follows kernel gradient descent with
 /// the empirical NTK Θ(w0) exactly: u(s) = (I − ηΘ)^s u(0) (full per-logit blocks for O > 1).

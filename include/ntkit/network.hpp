@@ -1,5 +1,5 @@
 // A network is a value: a list of layers with neural-tangents' (stax) names, arguments and
-// defaults, built in C++ or parsed from text (SPEC §5, DESIGN "Architecture").
+// defaults, built in C++ or parsed from text (docs/mathematics.md §5, DESIGN "Architecture").
 //
 //   Network net = serial(Dense(512, 1.5, 0.05), Relu(), Dense(1));
 //   Network same = parse_network("Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)");
@@ -32,7 +32,7 @@ struct Network;
 enum class Parameterization { Ntk, Standard };
 
 /// stax.Dense(out_dim, W_std=1., b_std=None, parameterization='ntk'). b_std = nullopt means
-/// no bias parameter at all (under 'standard' that differs from b_std = 0; SPEC §5).
+/// no bias parameter at all (under 'standard' that differs from b_std = 0; docs/mathematics.md §5).
 struct DenseLayer {
   int out_dim = 1;
   double W_std = 1.0;
@@ -83,8 +83,8 @@ struct FanInConcatLayer {
 
 /// One layer. Each alternative's rules (text, checks, infinite- and finite-width passes) are in
 /// its own file under src/layers/; adding an alternative without them does not compile.
-using Layer = std::variant<DenseLayer, ActivationLayer, LayerNormLayer, IdentityLayer,
-                           FanOutLayer, ParallelLayer, FanInSumLayer, FanInConcatLayer>;
+using Layer = std::variant<DenseLayer, ActivationLayer, LayerNormLayer, IdentityLayer, FanOutLayer, ParallelLayer,
+                           FanInSumLayer, FanInConcatLayer>;
 
 /// stax.serial(*layers): the layers applied in order.
 struct Network {

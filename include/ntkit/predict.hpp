@@ -1,4 +1,4 @@
-// Predictions and inference from NNGP / NTK matrices (SPEC §4), with neural-tangents'
+// Predictions and inference from NNGP / NTK matrices (docs/mathematics.md §4), with neural-tangents'
 // conventions (neural_tangents/_src/predict.py): what training does, without training.
 //
 // - predict_mse: f(X) and f(X*) at a list of times for gradient flow, gradient descent and
@@ -41,8 +41,8 @@ struct Trajectory {
 /// when options.learning_rate > 0). k_train: K(X, X) (n x n); k_test_train: K(X*, X) (m x n,
 /// may have 0 rows); targets: n x o; f0_train / f0_test: initial outputs (empty: 0).
 Trajectory predict_mse(MatrixView<double> k_train, MatrixView<double> k_test_train, MatrixView<double> targets,
-                       const std::vector<double>& times, const DynamicsOptions& options = {},
-                       const RowMatrixD& f0_train = {}, const RowMatrixD& f0_test = {});
+                       const std::vector<double>& times, const DynamicsOptions& options = {}, const RowMatrixD& f0_train = {},
+                       const RowMatrixD& f0_test = {});
 /// The same from dynamics already built (training kernel, targets and options), for callers
 /// that also use them (e.g. for the stable learning rate): still one eigendecomposition.
 Trajectory predict_mse(const KernelDynamics& dynamics, MatrixView<double> k_test_train, const std::vector<double>& times,
@@ -96,8 +96,8 @@ struct KernelPair {
 /// GP inference at t = ∞ on test points (neural-tangents' gp_inference). train: K, Θ (n x n);
 /// test_train: K_*, Θ_* (m x n); test_test: K_** for nngp/ntk, Θ_** for ntkgp (m x m), or both
 /// empty for means only. diag_reg regularizes the training kernel that is inverted.
-GaussianOutputs gp_inference(GpKind kind, const KernelPair& train, const KernelPair& test_train,
-                             const KernelPair& test_test, MatrixView<double> targets, const DynamicsOptions& options = {});
+GaussianOutputs gp_inference(GpKind kind, const KernelPair& train, const KernelPair& test_train, const KernelPair& test_test,
+                             MatrixView<double> targets, const DynamicsOptions& options = {});
 
 /// The loss of predict_ode. Softmax cross-entropy: L = -Σ_i Σ_c y_ic log softmax(f_i)_c
 /// ('sum'), divided by Y.size for 'mean' (neural-tangents' example loss -mean(log_softmax(f)·y)).
@@ -119,8 +119,8 @@ struct OdeOptions {
 /// Function-space training with any loss by an adaptive Dormand–Prince 5(4) integrator.
 /// k_train (n x n), k_test_train (m x n, may have 0 rows), targets n x o, times finite and >= 0.
 Trajectory predict_ode(MatrixView<double> k_train, MatrixView<double> k_test_train, MatrixView<double> targets,
-                       const std::vector<double>& times, const OdeOptions& options = {},
-                       const RowMatrixD& f0_train = {}, const RowMatrixD& f0_test = {});
+                       const std::vector<double>& times, const OdeOptions& options = {}, const RowMatrixD& f0_train = {},
+                       const RowMatrixD& f0_test = {});
 
 /// The largest stable learning rate of (momentum) gradient descent on the squared loss:
 /// 2 (1 + β) / λ_max(K) for 'sum', times y_size (= Y.size) for 'mean' (neural-tangents'

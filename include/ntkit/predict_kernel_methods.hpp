@@ -87,9 +87,8 @@ FoldAssignment validation_split(Eigen::Index n, const std::vector<Eigen::Index>&
 /// once for all folds and values), and the (fold, value) fits run in parallel on OpenMP's
 /// threads. Returns one mean score per value, as kernel_cross_validate; `done` (optional)
 /// is called from the calling thread with the fraction of fits finished.
-std::vector<double> kernel_cross_validate_grid(const KernelMethodSpec& spec, MatrixView<double> k,
-                                               MatrixView<double> targets, const FoldAssignment& folds,
-                                               const std::vector<double>& regs,
+std::vector<double> kernel_cross_validate_grid(const KernelMethodSpec& spec, MatrixView<double> k, MatrixView<double> targets,
+                                               const FoldAssignment& folds, const std::vector<double>& regs,
                                                const std::function<void(double)>& done = {});
 
 }  // namespace ntkit

@@ -29,8 +29,9 @@ std::vector<std::string> requested_kernels(const py::handle& get) {
   } else if (py::isinstance<py::tuple>(get) || py::isinstance<py::list>(get)) {
     for (const py::handle item : get) names.push_back(py::str(item).cast<std::string>());
   }
-  if (names.empty()) throw py::value_error("kernel: get must be \"ntk\", \"nngp\" or a tuple of them, got " +
-                                           py::repr(get).cast<std::string>());
+  if (names.empty())
+    throw py::value_error("kernel: get must be \"ntk\", \"nngp\" or a tuple of them, got " +
+                          py::repr(get).cast<std::string>());
   for (const std::string& name : names) {
     if (name != "ntk" && name != "nngp")
       throw py::value_error("kernel: get: unknown kernel '" + name + "'; choose \"ntk\" or \"nngp\"");
@@ -52,8 +53,8 @@ AnalyticOptions options_for(const std::vector<std::string>& names, int quadratur
 
 // Float32 inputs (both) compute in float32, anything else in float64, as the classic kernels.
 template <class T>
-py::object analytic_typed(const Network& network, const py::object& x1, const py::object& x2,
-                          const AnalyticOptions& options, const std::vector<std::string>& names, bool single) {
+py::object analytic_typed(const Network& network, const py::object& x1, const py::object& x2, const AnalyticOptions& options,
+                          const std::vector<std::string>& names, bool single) {
   const MatrixArg<T> a = matrix_arg<T>(x1, "x1");
   AnalyticKernelsOf<T> k;
   if (x2.is_none()) {
@@ -88,7 +89,9 @@ py::object analytic_diagonal(const py::object& arch, const py::object& x, const 
     py::gil_scoped_release nogil;
     diagonal = analytic_kernel_diagonal(network, a.view, options);
   }
-  const auto vector = [&](const std::string& name) { return py::cast(VectorD(name == "ntk" ? diagonal.ntk : diagonal.nngp)); };
+  const auto vector = [&](const std::string& name) {
+    return py::cast(VectorD(name == "ntk" ? diagonal.ntk : diagonal.nngp));
+  };
   if (py::isinstance<py::str>(get)) return vector(names[0]);
   py::tuple out(names.size());
   for (std::size_t i = 0; i < names.size(); ++i) out[i] = vector(names[i]);
@@ -102,7 +105,9 @@ void kernel_to_npy(const py::object& arch, const py::object& x1, const py::objec
                    int fixed_layers) {
   const Network network = as_network(arch);
   AnalyticOutputFiles files;
-  const auto path = [](const py::object& p) { return py::str(py::module_::import("os").attr("fspath")(p)).cast<std::string>(); };
+  const auto path = [](const py::object& p) {
+    return py::str(py::module_::import("os").attr("fspath")(p)).cast<std::string>();
+  };
   if (!ntk.is_none()) files.ntk = path(ntk);
   if (!nngp.is_none()) files.nngp = path(nngp);
   if (files.ntk.empty() && files.nngp.empty())
@@ -143,7 +148,9 @@ Raises ValueError with the column, a caret under the text and the closest valid 
 a typo, or naming the layer for an invalid structure.)doc")
       .def(py::init(&parse_network), py::arg("text"))
       .def("__str__", [](const Network& network) { return to_string(network); })
-      .def("__repr__", [](const Network& network) { return "Network(" + py::repr(py::str(to_string(network))).cast<std::string>() + ")"; })
+      .def(
+          "__repr__",
+          [](const Network& network) { return "Network(" + py::repr(py::str(to_string(network))).cast<std::string>() + ")"; })
       .def(py::self == py::self)
       .def("__hash__", [](const Network& network) { return py::hash(py::str(to_string(network))); })
       .def(py::pickle([](const Network& network) { return to_string(network); },

@@ -57,8 +57,7 @@ MatrixArg<T> matrix_arg(const py::handle& object, const char* name) {
 inline bool all_float32(std::initializer_list<py::handle> objects) {
   for (const py::handle& object : objects) {
     if (object.is_none()) continue;
-    if (!py::isinstance<py::array>(object) ||
-        !py::reinterpret_borrow<py::array>(object).dtype().is(py::dtype::of<float>()))
+    if (!py::isinstance<py::array>(object) || !py::reinterpret_borrow<py::array>(object).dtype().is(py::dtype::of<float>()))
       return false;
   }
   return true;

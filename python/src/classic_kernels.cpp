@@ -69,8 +69,8 @@ void bind_classic_kernels(py::module_& m) {
         if (all_float32({x1, x2})) return kernel_typed<float>(parameters, x1, x2);
         return kernel_typed<double>(parameters, x1, x2);
       },
-      py::arg("x1"), py::arg("x2") = py::none(), py::kw_only(), py::arg("kernel") = "linear",
-      py::arg("degree") = 2, py::arg("c") = 1.0, py::arg("gamma") = py::none(), py::arg("order") = 1,
+      py::arg("x1"), py::arg("x2") = py::none(), py::kw_only(), py::arg("kernel") = "linear", py::arg("degree") = 2,
+      py::arg("c") = 1.0, py::arg("gamma") = py::none(), py::arg("order") = 1,
       R"doc(Classic kernel matrix K(x1, x2), shape (n1, n2); K(x1, x1) when x2 is None.
 
 kernel: "linear" x·y | "polynomial" (c + x·y)^degree | "rbf" exp(-gamma ‖x - y‖²)
@@ -84,8 +84,7 @@ Raises ValueError for an unknown kernel name, a parameter out of range (degree i
 
   m.def(
       "classic_kernel_diagonal",
-      [](const py::object& x, const std::string& kernel, int degree, double c, std::optional<double> gamma,
-         int order) {
+      [](const py::object& x, const std::string& kernel, int degree, double c, std::optional<double> gamma, int order) {
         const KernelParameters parameters{kernel, degree, c, gamma, order};
         if (all_float32({x})) return diagonal_typed<float>(parameters, x);
         return diagonal_typed<double>(parameters, x);

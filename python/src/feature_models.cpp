@@ -1,5 +1,5 @@
 // ntkit.PolynomialFeatureMap, FeatureSpaceRegression and DualKernelRegression: the kernel
-// trick applied to training (feature_map.hpp, linear_model.hpp; SPEC §1).
+// trick applied to training (feature_map.hpp, linear_model.hpp; docs/mathematics.md §1).
 #include <cstddef>
 
 #include "arrays.hpp"

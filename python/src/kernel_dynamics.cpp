@@ -1,5 +1,5 @@
 // ntkit.KernelDynamics: predictions of gradient flow / gradient descent from a kernel alone
-// (kernel_dynamics.hpp; SPEC §4).
+// (kernel_dynamics.hpp; docs/mathematics.md §4).
 #include <string>
 
 #include "arrays.hpp"

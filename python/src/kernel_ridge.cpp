@@ -14,7 +14,9 @@ void bind_kernel_ridge(py::module_& m) {
   py::class_<Ridge>(m, "KernelRidge", R"doc(Kernel ridge regression on a precomputed kernel, by Cholesky:
 fit solves (K + lam·I) α = Y; predict returns K(X*, X) α. lam = 0 is kernel interpolation
 (the t = ∞ limit of gradient flow) and needs K positive definite.)doc")
-      .def(py::init([] { return Ridge{KernelRidge(), false}; }))
+      .def(py::init([] {
+        return Ridge{KernelRidge(), false};
+      }))
       .def(
           "fit",
           [](Ridge& self, const py::object& kernel, const py::object& targets, double lam) -> Ridge& {
@@ -54,7 +56,9 @@ mismatched shapes, lam < 0, NaN/Inf, or K + lam·I not positive definite (use la
       .def_readonly("lambdas", &RidgeSelection::lambdas, "The candidates, as given.")
       .def_readonly("mean_squared_error", &RidgeSelection::mean_squared_error,
                     "Mean over folds of the validation MSE, per candidate (inf where K + lam·I failed).")
-      .def("__repr__", [](const RidgeSelection& s) { return "RidgeSelection(lambda_=" + py::repr(py::float_(s.lambda)).cast<std::string>() + ")"; });
+      .def("__repr__", [](const RidgeSelection& s) {
+        return "RidgeSelection(lambda_=" + py::repr(py::float_(s.lambda)).cast<std::string>() + ")";
+      });
 
   m.def(
       "select_ridge_lambda",

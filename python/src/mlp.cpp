@@ -22,9 +22,9 @@ EmpiricalOptions empirical_options(const std::vector<std::string>& names, bool f
 }
 
 // `compute(x1, x2 or nullptr, options)` with the GIL released; the result as `get` asks.
-py::object empirical(const py::object& x1, const py::object& x2, const py::object& get, bool full_logits,
-                     const std::function<EmpiricalKernels(MatrixView<double>, const MatrixView<double>*,
-                                                          const EmpiricalOptions&)>& compute) {
+py::object empirical(
+    const py::object& x1, const py::object& x2, const py::object& get, bool full_logits,
+    const std::function<EmpiricalKernels(MatrixView<double>, const MatrixView<double>*, const EmpiricalOptions&)>& compute) {
   const std::vector<std::string> names = requested_kernels(get);
   const EmpiricalOptions options = empirical_options(names, full_logits);
   const MatrixArg<double> a = matrix_arg<double>(x1, "x1");
@@ -68,8 +68,7 @@ TrainTrace train_network(Net& net, const py::object& x, const py::object& y, con
   const MatrixArg<double> train_x = matrix_arg<double>(x, "x");
   const MatrixArg<double> targets = matrix_arg<double>(y, "y");
   const Eigen::Index d = train_x.view.cols();
-  const py::object test_input =
-      x_test.is_none() ? py::object(py::array_t<double>(std::vector<py::ssize_t>{0, d})) : x_test;
+  const py::object test_input = x_test.is_none() ? py::object(py::array_t<double>(std::vector<py::ssize_t>{0, d})) : x_test;
   const MatrixArg<double> test_x = matrix_arg<double>(test_input, "x_test");
   TrainOptions options;
   options.learning_rate = arguments.learning_rate;
@@ -132,7 +131,8 @@ void bind_mlp(py::module_& m) {
       .def_property_readonly(
           "steps", [](const TrainTrace& t) { return py::array(py::cast(t.steps)); }, "(records,).")
       .def_property_readonly(
-          "loss", [](const TrainTrace& t) { return py::array(py::cast(t.loss)); }, "Loss on the whole training set, (records,).")
+          "loss", [](const TrainTrace& t) { return py::array(py::cast(t.loss)); },
+          "Loss on the whole training set, (records,).")
       .def_property_readonly(
           "train_outputs", [](const TrainTrace& t) { return stack(t.train_outputs); }, "f(X), (records, n, O).")
       .def_property_readonly(
@@ -218,9 +218,12 @@ str nor a Network.)doc");
 (neural-tangents' trace_axes=(-1,)); full_logits: the (n1·O, n2·O) matrix of every logit
 pair. get as in ntkit.kernel. Raises ValueError for mismatched, empty or non-finite input.)doc")
       .def("__copy__", [](const Mlp& net) { return Mlp(net); })
-      .def("__deepcopy__", [](const Mlp& net, const py::dict&) { return Mlp(net); }, py::arg("memo"))
+      .def(
+          "__deepcopy__", [](const Mlp& net, const py::dict&) { return Mlp(net); }, py::arg("memo"))
       .def(py::pickle(
-          [](const Mlp& net) { return py::make_tuple(to_string(net.network()), net.input_dim(), py::cast(net.parameters())); },
+          [](const Mlp& net) {
+            return py::make_tuple(to_string(net.network()), net.input_dim(), py::cast(net.parameters()));
+          },
           [](const py::tuple& state) {
             Mlp net(parse_network(state[0].cast<std::string>()), state[1].cast<int>(), 0);
             net.set_parameters(vector_arg(state[2], "parameters"));

@@ -39,8 +39,7 @@ PYBIND11_MODULE(_core, m) {
       // string in a network) may not be valid UTF-8, and a strict decode would replace the
       // ValueError with a UnicodeDecodeError that says nothing about the mistake.
       const std::string_view what = e.what();
-      PyObject* message = PyUnicode_DecodeUTF8(what.data(), static_cast<Py_ssize_t>(what.size()),
-                                               "backslashreplace");
+      PyObject* message = PyUnicode_DecodeUTF8(what.data(), static_cast<Py_ssize_t>(what.size()), "backslashreplace");
       if (message == nullptr) {
         PyErr_Clear();
         py::set_error(PyExc_ValueError, "ntkit: (the error message could not be decoded)");

@@ -77,7 +77,8 @@ py::tuple trajectory_arrays(const py::object& k_train, const py::object& y_train
                             const py::object& f0_train, const py::object& f0_test, Predict predict) {
   const MatrixArg<double> k = matrix_arg<double>(k_train, "k_train");
   const MatrixArg<double> y = matrix_arg<double>(y_train, "y_train");
-  const RowMatrixD k_test = k_test_train.is_none() ? RowMatrixD(0, k.view.cols()) : optional_matrix(k_test_train, "k_test_train");
+  const RowMatrixD k_test = k_test_train.is_none() ? RowMatrixD(0, k.view.cols())
+                                                   : optional_matrix(k_test_train, "k_test_train");
   const RowMatrixD f0 = optional_matrix(f0_train, "f0_train");
   const RowMatrixD f0_star = optional_matrix(f0_test, "f0_test");
   Trajectory trajectory;
@@ -98,9 +99,9 @@ OdeLoss parse_objective(const std::string& objective) {
 }
 
 py::tuple ode(const py::object& k_train, const py::object& y_train, const std::vector<double>& times,
-              const py::object& k_test_train, const std::string& objective, const std::string& loss,
-              double learning_rate, double momentum, const py::object& f0_train, const py::object& f0_test,
-              double rtol, double atol, long max_steps) {
+              const py::object& k_test_train, const std::string& objective, const std::string& loss, double learning_rate,
+              double momentum, const py::object& f0_train, const py::object& f0_test, double rtol, double atol,
+              long max_steps) {
   OdeOptions options;
   options.loss = parse_objective(objective);
   options.normalization = parse_loss_normalization(loss);
@@ -115,8 +116,8 @@ py::tuple ode(const py::object& k_train, const py::object& y_train, const std::v
 }
 
 py::tuple mse(const py::object& k_train, const py::object& y_train, const std::vector<double>& times,
-              const py::object& k_test_train, const std::string& loss, double learning_rate, double momentum,
-              double diag_reg, bool diag_reg_absolute, const py::object& f0_train, const py::object& f0_test) {
+              const py::object& k_test_train, const std::string& loss, double learning_rate, double momentum, double diag_reg,
+              bool diag_reg_absolute, const py::object& f0_train, const py::object& f0_test) {
   DynamicsOptions options = dynamics_options(loss, diag_reg, diag_reg_absolute);
   options.learning_rate = learning_rate;
   options.momentum = momentum;
@@ -128,10 +129,10 @@ py::tuple mse(const py::object& k_train, const py::object& y_train, const std::v
 }  // namespace
 
 void bind_predict(py::module_& m) {
-  m.def("predict_mse", &mse, py::arg("k_train"), py::arg("y_train"), py::arg("times"),
-        py::arg("k_test_train") = py::none(), py::kw_only(), py::arg("loss") = "sum", py::arg("learning_rate") = 0.0,
-        py::arg("momentum") = 0.0, py::arg("diag_reg") = 0.0, py::arg("diag_reg_absolute") = false,
-        py::arg("f0_train") = py::none(), py::arg("f0_test") = py::none(),
+  m.def("predict_mse", &mse, py::arg("k_train"), py::arg("y_train"), py::arg("times"), py::arg("k_test_train") = py::none(),
+        py::kw_only(), py::arg("loss") = "sum", py::arg("learning_rate") = 0.0, py::arg("momentum") = 0.0,
+        py::arg("diag_reg") = 0.0, py::arg("diag_reg_absolute") = false, py::arg("f0_train") = py::none(),
+        py::arg("f0_test") = py::none(),
         R"doc(Squared-loss training predicted at many times at once (neural-tangents'
 gradient_descent_mse with a list of times): one eigendecomposition of k_train and two threaded
 products for all finite times; t = inf by Cholesky. Returns (train, test): train (T, n) or
@@ -150,8 +151,8 @@ stable limit.)doc");
 
   m.def(
       "gp_inference",
-      [](const py::object& k_train, const py::object& y_train, const py::object& k_test_train,
-         const py::object& k_test_test, const std::string& get, double diag_reg, bool diag_reg_absolute) {
+      [](const py::object& k_train, const py::object& y_train, const py::object& k_test_train, const py::object& k_test_test,
+         const std::string& get, double diag_reg, bool diag_reg_absolute) {
         const GpKind kind = parse_gp_kind(get);
         const KernelPair train = kernel_pair(k_train, "k_train");
         const KernelPair test_train = kernel_pair(k_test_train, "k_test_train");
@@ -167,8 +168,8 @@ stable limit.)doc");
         if (posterior.covariance.size() != 0) covariance = to_numpy(std::move(posterior.covariance));
         return py::make_tuple(to_numpy(std::move(posterior.mean), y.is_vector), covariance);
       },
-      py::arg("k_train"), py::arg("y_train"), py::arg("k_test_train"), py::arg("k_test_test") = py::none(),
-      py::kw_only(), py::arg("get") = "nngp", py::arg("diag_reg") = 0.0, py::arg("diag_reg_absolute") = false,
+      py::arg("k_train"), py::arg("y_train"), py::arg("k_test_train"), py::arg("k_test_test") = py::none(), py::kw_only(),
+      py::arg("get") = "nngp", py::arg("diag_reg") = 0.0, py::arg("diag_reg_absolute") = false,
       R"doc(The posterior at t = ∞ on test points, as neural-tangents' gp_inference: returns
 (mean, covariance); mean (m,) or (m, o) like y_train, covariance (m, m) shared by all outputs,
 or None without k_test_test.
@@ -189,8 +190,8 @@ Gaussian outputs (mean and covariance over initializations) at any times, inf in
 k_train: (nngp, ntk) blocks between X and X; y_train (n,) or (n, o); get: "ntk" (every
 layer trained; needs both blocks) or "nngp" (the last layer only; ntk may be None). loss,
 diag_reg, diag_reg_absolute as KernelDynamics. One eigendecomposition serves every time.)doc")
-      .def(py::init([](const py::object& k_train, const py::object& y_train, const std::string& get,
-                       const std::string& loss, double diag_reg, bool diag_reg_absolute) {
+      .def(py::init([](const py::object& k_train, const py::object& y_train, const std::string& get, const std::string& loss,
+                       double diag_reg, bool diag_reg_absolute) {
              const EnsembleKind kind = parse_ensemble_kind(get);
              const KernelPair train = kernel_pair(k_train, "k_train");
              const MatrixArg<double> y = matrix_arg<double>(y_train, "y_train");
@@ -232,11 +233,11 @@ k_test_train: the (nngp, ntk) blocks between X* and X.)doc")
           py::arg("times"), py::kw_only(), py::arg("covariance") = false,
           "Training-point outputs at each time: (means (T, n[, o]), covariances (T, n, n) or None).");
 
-  m.def("predict_ode", &ode, py::arg("k_train"), py::arg("y_train"), py::arg("times"),
-        py::arg("k_test_train") = py::none(), py::kw_only(), py::arg("objective") = "cross-entropy",
-        py::arg("loss") = "sum", py::arg("learning_rate") = 1.0, py::arg("momentum") = 0.0,
-        py::arg("f0_train") = py::none(), py::arg("f0_test") = py::none(), py::arg("rtol") = OdeOptions{}.relative_tolerance,
-        py::arg("atol") = OdeOptions{}.absolute_tolerance, py::arg("max_steps") = OdeOptions{}.max_steps,
+  m.def("predict_ode", &ode, py::arg("k_train"), py::arg("y_train"), py::arg("times"), py::arg("k_test_train") = py::none(),
+        py::kw_only(), py::arg("objective") = "cross-entropy", py::arg("loss") = "sum", py::arg("learning_rate") = 1.0,
+        py::arg("momentum") = 0.0, py::arg("f0_train") = py::none(), py::arg("f0_test") = py::none(),
+        py::arg("rtol") = OdeOptions{}.relative_tolerance, py::arg("atol") = OdeOptions{}.absolute_tolerance,
+        py::arg("max_steps") = OdeOptions{}.max_steps,
         R"doc(Training with any loss, predicted in function space (neural-tangents' predict.gradient_descent
 with its default ODE): integrates df(X)/dt = -K ∇_f L(f(X)), df(X*)/dt = -K_* ∇_f L(f(X)) with
 an adaptive Dormand–Prince 5(4) solver and returns (train, test) outputs at every time:

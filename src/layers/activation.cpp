@@ -103,8 +103,7 @@ void compile_kernel(const ActivationLayer& layer, KernelNode& node, KernelCompil
   node.dual = std::make_shared<const DualActivation>(layer, compiler.quadrature_degree);
 }
 
-void apply_kernel(const ActivationLayer&, const KernelNode& node, KernelPass& pass,
-                  std::vector<KernelStream>& streams) {
+void apply_kernel(const ActivationLayer&, const KernelNode& node, KernelPass& pass, std::vector<KernelStream>& streams) {
   const auto n = static_cast<std::size_t>(pass.len());
   KernelStream& s = streams.front();  // one input (validated)
   double q1[kKernelChunk], q2[kKernelChunk];

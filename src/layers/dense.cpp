@@ -71,9 +71,8 @@ Layer parse_layer(const DenseLayer*, const Call& text) {
   if (call.given(6)) {
     const Value& value = call.value(6);
     const bool ones = value.kind == Value::Kind::List && value.items.size() == 2 &&
-                      std::all_of(value.items.begin(), value.items.end(), [](const Value& v) {
-                        return v.kind == Value::Kind::Number && v.number == 1.0;
-                      });
+                      std::all_of(value.items.begin(), value.items.end(),
+                                  [](const Value& v) { return v.kind == Value::Kind::Number && v.number == 1.0; });
     if (!ones) call.wrong_type(6, "(1, 1) (ntkit's networks have fixed input and output sizes)");
   }
   return call.checked(dense);
@@ -205,9 +204,8 @@ void add_dense_gradient(const MlpNode& d, const RowMatrixD& h, const RowMatrixD&
   }
 }
 
-void add_dense_ntk_term(const MlpNode& d, const RowMatrixD& h, const RowMatrixD& g, Eigen::Index n1,
-                        Eigen::Index second, Eigen::Index n2, Eigen::Index out_dim, bool full, DenseNtkScratch& scratch,
-                        RowMatrixD& ntk) {
+void add_dense_ntk_term(const MlpNode& d, const RowMatrixD& h, const RowMatrixD& g, Eigen::Index n1, Eigen::Index second,
+                        Eigen::Index n2, Eigen::Index out_dim, bool full, DenseNtkScratch& scratch, RowMatrixD& ntk) {
   RowMatrixD& hh = scratch.hh;
   RowMatrixD& gg = scratch.gg;
   hh.resize(n1, n2);
@@ -226,7 +224,8 @@ void add_dense_ntk_term(const MlpNode& d, const RowMatrixD& h, const RowMatrixD&
       for (Eigen::Index o = 0; o < out_dim; ++o) {
         auto row = ntk.row(i * out_dim + o);
         const auto grow = gg.row(i * out_dim + o);
-        for (Eigen::Index j = 0; j < n2; ++j) row.segment(j * out_dim, out_dim) += hh(i, j) * grow.segment(j * out_dim, out_dim);
+        for (Eigen::Index j = 0; j < n2; ++j)
+          row.segment(j * out_dim, out_dim) += hh(i, j) * grow.segment(j * out_dim, out_dim);
       }
   }
 }

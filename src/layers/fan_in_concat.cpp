@@ -31,11 +31,11 @@ std::string print_layer(const FanInConcatLayer&) { return "FanInConcat"; }
 
 void check_arguments(const FanInConcatLayer&, std::string*) {}
 
-std::optional<NetworkProblem> check_structure(const FanInConcatLayer&, const std::vector<int>& path,
-                                              StructureWalk& walk) {
+std::optional<NetworkProblem> check_structure(const FanInConcatLayer&, const std::vector<int>& path, StructureWalk& walk) {
   if (walk.streams.size() < 2) {
-    return NetworkProblem{path, "FanInConcat {at} has nothing to join: it needs FanOut(n) (and "
-                                "parallel(...) with n branches) before it"};
+    return NetworkProblem{path,
+                          "FanInConcat {at} has nothing to join: it needs FanOut(n) (and "
+                          "parallel(...) with n branches) before it"};
   }
   StructureStream joined{false, false};
   for (const StructureStream& stream : walk.streams) joined.after_dense = joined.after_dense || stream.after_dense;

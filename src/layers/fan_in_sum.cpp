@@ -21,8 +21,9 @@ void check_arguments(const FanInSumLayer&, std::string*) {}
 
 std::optional<NetworkProblem> check_structure(const FanInSumLayer&, const std::vector<int>& path, StructureWalk& walk) {
   if (walk.streams.size() < 2) {
-    return NetworkProblem{path, "FanInSum {at} has nothing to merge: it needs FanOut(n) (and "
-                                "parallel(...) with n branches) before it"};
+    return NetworkProblem{path,
+                          "FanInSum {at} has nothing to merge: it needs FanOut(n) (and "
+                          "parallel(...) with n branches) before it"};
   }
   // Lenient where neural-tangents raises NotImplementedError (non-Gaussian summands): the
   // covariance of a sum of independent branches is still the sum of covariances; only a later

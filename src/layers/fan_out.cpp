@@ -18,13 +18,11 @@ std::string print_layer(const FanOutLayer& fan_out) { return "FanOut(" + std::to
 
 void check_arguments(const FanOutLayer& fan_out, std::string* bad) {
   if (fan_out.num < 1 || fan_out.num > kMaxFanOut) {
-    bad_argument("FanOut", "num", "an integer from 1 to " + std::to_string(kMaxFanOut), std::to_string(fan_out.num),
-                 bad);
+    bad_argument("FanOut", "num", "an integer from 1 to " + std::to_string(kMaxFanOut), std::to_string(fan_out.num), bad);
   }
 }
 
-std::optional<NetworkProblem> check_structure(const FanOutLayer& fan_out, const std::vector<int>& path,
-                                              StructureWalk& walk) {
+std::optional<NetworkProblem> check_structure(const FanOutLayer& fan_out, const std::vector<int>& path, StructureWalk& walk) {
   if (auto problem = needs_single_input("'FanOut'", walk, path)) return problem;
   walk.streams.assign(static_cast<std::size_t>(fan_out.num), walk.streams.front());
   walk.last_fan_out_path = path;

@@ -40,8 +40,8 @@ struct KernelNode {
   Layer layer;
   int id = 0;
   // What a layer's rule needs beyond its description, filled by its compile rule:
-  std::shared_ptr<const DualActivation> dual;  // activations: T and Ṫ
-  bool fixed = false;                          // Dense: not trained (AnalyticOptions::fixed_layers)
+  std::shared_ptr<const DualActivation> dual;     // activations: T and Ṫ
+  bool fixed = false;                             // Dense: not trained (AnalyticOptions::fixed_layers)
   std::vector<std::vector<KernelNode>> branches;  // parallel(...)
 };
 
@@ -54,8 +54,7 @@ struct KernelProgram {
 
 /// Compiles a validated network: node ids, dual activations (quadrature_degree as
 /// AnalyticOptions), the fixed Dense layers (the first `fixed_layers` in written order).
-KernelProgram compile_kernel_program(const Network& network, bool ntk, int quadrature_degree,
-                                     int fixed_layers);
+KernelProgram compile_kernel_program(const Network& network, bool ntk, int quadrature_degree, int fixed_layers);
 
 /// The variances recorded by the diagonal pass: by node id + 1 (0: the input), one per point.
 using VarianceTable = std::vector<VectorD>;
@@ -73,8 +72,7 @@ class KernelPass {
     column0_ = column0;
   }
   /// Pair pass for row `row`, columns [column0, column0 + len).
-  void pairs(const VarianceTable* side1, const VarianceTable* side2, Eigen::Index row,
-             Eigen::Index column0) {
+  void pairs(const VarianceTable* side1, const VarianceTable* side2, Eigen::Index row, Eigen::Index column0) {
     side1_ = side1, side2_ = side2, row_ = row, column0_ = column0;
   }
 

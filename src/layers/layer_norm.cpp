@@ -48,13 +48,14 @@ std::vector<std::string> layer_names(const LayerNormLayer*) { return {"LayerNorm
 Layer parse_layer(const LayerNormLayer*, const Call& text) {
   // stax.LayerNorm(axis=-1, eps=1e-12, batch_axis=0, channel_axis=-1)
   LayerCall call(text, "LayerNorm");
-  call.bind({{"axis", ParamType::Int}, {"eps", ParamType::Float}, {"batch_axis", ParamType::Int},
+  call.bind({{"axis", ParamType::Int},
+             {"eps", ParamType::Float},
+             {"batch_axis", ParamType::Int},
              {"channel_axis", ParamType::Int}});
   LayerNormLayer norm;
   if (call.given(0)) {
     const Value& value = call.value(0);
-    const bool features = value.kind == Value::Kind::Number && value.is_integer &&
-                          (value.number == -1 || value.number == 1);
+    const bool features = value.kind == Value::Kind::Number && value.is_integer && (value.number == -1 || value.number == 1);
     if (!features) call.wrong_type(0, "-1 (the features)");
   }
   if (call.given(1)) norm.eps = call.to_float(1);
@@ -73,8 +74,7 @@ void check_arguments(const LayerNormLayer& norm, std::string* bad) {
   }
 }
 
-std::optional<NetworkProblem> check_structure(const LayerNormLayer&, const std::vector<int>& path,
-                                              StructureWalk& walk) {
+std::optional<NetworkProblem> check_structure(const LayerNormLayer&, const std::vector<int>& path, StructureWalk& walk) {
   if (auto problem = needs_single_input("'LayerNorm'", walk, path)) return problem;
   // neural-tangents' LayerNorm kernel ignores the mean subtraction: valid for Gaussian
   // (zero-mean) inputs only; its output stays Gaussian.

@@ -42,15 +42,12 @@ struct StructureWalk {
 };
 
 /// Walks a (sub)network's layers; defined in network.cpp (parallel's rule recurses into it).
-std::optional<NetworkProblem> check_structure(const Network& network,
-                                              const std::vector<int>& prefix, StructureWalk& walk);
+std::optional<NetworkProblem> check_structure(const Network& network, const std::vector<int>& prefix, StructureWalk& walk);
 /// The problem for a layer that needs one input but sees several (after FanOut).
-std::optional<NetworkProblem> needs_single_input(const std::string& title,
-                                                 const StructureWalk& walk,
+std::optional<NetworkProblem> needs_single_input(const std::string& title, const StructureWalk& walk,
                                                  const std::vector<int>& path);
 /// The problem for a layer that needs a Gaussian input (activations, LayerNorm) and has none.
-std::optional<NetworkProblem> needs_gaussian_input(const std::string& title,
-                                                   const StructureStream& stream,
+std::optional<NetworkProblem> needs_gaussian_input(const std::string& title, const StructureStream& stream,
                                                    const std::vector<int>& path);
 
 // ---- Finite-width compilation -----------------------------------------------------------------
@@ -95,29 +92,23 @@ class KernelCompiler {
 
 // ---- The rules of one layer type ------------------------------------------------------------
 
-#define NTKIT_LAYER_RULES(L)                                                                    \
-  /* Text: neural-tangents' names; print(parse(text)) is canonical. */                          \
-  std::vector<std::string> layer_names(const L*);                                               \
-  Layer parse_layer(const L*, const Call& call);                                                \
-  std::string print_layer(const L& layer);                                                      \
-  /* Argument domains: throws Error naming the argument (its name into *bad). */                \
-  void check_arguments(const L& layer, std::string* bad);                                       \
-  /* Structure: what the layer needs of its input streams, what it makes of them. */            \
-  std::optional<NetworkProblem> check_structure(const L& layer, const std::vector<int>& path,   \
-                                                StructureWalk& walk);                           \
-  /* Infinite width. */                                                                         \
-  void compile_kernel(const L& layer, KernelNode& node, KernelCompiler& compiler);              \
-  void apply_kernel(const L& layer, const KernelNode& node, KernelPass& pass,                   \
-                    std::vector<KernelStream>& streams);                                        \
-  /* Finite width. */                                                                           \
-  void compile_finite(const L& layer, MlpNode& node, FiniteCompiler& compiler,                  \
-                      std::vector<StreamShape>& streams);                                       \
-  void forward(const L& layer, const MlpNode& node, ForwardPass& pass,                          \
-               std::vector<RowMatrixD>& streams);                                               \
-  void backward(const L& layer, const MlpNode& node, BackwardPass& pass,                        \
-                std::vector<RowMatrixD>& cotangents);                                           \
-  void tangent(const L& layer, const MlpNode& node, TangentPass& pass,                          \
-               std::vector<TangentStream>& streams);
+#define NTKIT_LAYER_RULES(L)                                                                                        \
+  /* Text: neural-tangents' names; print(parse(text)) is canonical. */                                              \
+  std::vector<std::string> layer_names(const L*);                                                                   \
+  Layer parse_layer(const L*, const Call& call);                                                                    \
+  std::string print_layer(const L& layer);                                                                          \
+  /* Argument domains: throws Error naming the argument (its name into *bad). */                                    \
+  void check_arguments(const L& layer, std::string* bad);                                                           \
+  /* Structure: what the layer needs of its input streams, what it makes of them. */                                \
+  std::optional<NetworkProblem> check_structure(const L& layer, const std::vector<int>& path, StructureWalk& walk); \
+  /* Infinite width. */                                                                                             \
+  void compile_kernel(const L& layer, KernelNode& node, KernelCompiler& compiler);                                  \
+  void apply_kernel(const L& layer, const KernelNode& node, KernelPass& pass, std::vector<KernelStream>& streams);  \
+  /* Finite width. */                                                                                               \
+  void compile_finite(const L& layer, MlpNode& node, FiniteCompiler& compiler, std::vector<StreamShape>& streams);  \
+  void forward(const L& layer, const MlpNode& node, ForwardPass& pass, std::vector<RowMatrixD>& streams);           \
+  void backward(const L& layer, const MlpNode& node, BackwardPass& pass, std::vector<RowMatrixD>& cotangents);      \
+  void tangent(const L& layer, const MlpNode& node, TangentPass& pass, std::vector<TangentStream>& streams);
 
 NTKIT_LAYER_RULES(DenseLayer)
 NTKIT_LAYER_RULES(ActivationLayer)
@@ -133,7 +124,8 @@ template <class Visitor>
 void for_each_layer_type(Visitor&& visit) {
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (visit(static_cast<const std::variant_alternative_t<I, Layer>*>(nullptr)), ...);
-  }(std::make_index_sequence<std::variant_size_v<Layer>>{});
+  }
+  (std::make_index_sequence<std::variant_size_v<Layer>>{});
 }
 
 }  // namespace ntkit::detail

@@ -35,26 +35,25 @@ std::optional<NetworkProblem> check_structure(const ParallelLayer& parallel, con
   if (k == 0) return NetworkProblem{path, "parallel() {at} has no branches"};
   // path alternates layer and branch indices: one pair per enclosing parallel.
   if (path.size() / 2 >= static_cast<std::size_t>(kMaxNesting)) {
-    return NetworkProblem{path, "parallel(...) {at} is nested more than " + std::to_string(kMaxNesting) +
-                                    " levels deep: flatten the network"};
+    return NetworkProblem{
+        path, "parallel(...) {at} is nested more than " + std::to_string(kMaxNesting) + " levels deep: flatten the network"};
   }
   if (walk.streams.size() != k && !(walk.streams.size() == 1 && k == 1)) {
     if (walk.streams.size() == 1) {
       return NetworkProblem{path, "parallel(...) {at} has " + std::to_string(k) +
-                                      " branches but only one input: put FanOut(" + std::to_string(k) +
-                                      ") before it"};
+                                      " branches but only one input: put FanOut(" + std::to_string(k) + ") before it"};
     }
     return NetworkProblem{path, "parallel(...) {at} has " + std::to_string(k) + " branches but the preceding FanOut(" +
-                                    std::to_string(walk.last_fan_out_num) + ") makes " +
-                                    std::to_string(walk.streams.size()) + " inputs; the counts must match"};
+                                    std::to_string(walk.last_fan_out_num) + ") makes " + std::to_string(walk.streams.size()) +
+                                    " inputs; the counts must match"};
   }
   std::vector<StructureStream> outputs;
   for (std::size_t i = 0; i < k; ++i) {
     std::vector<int> branch_path = path;
     branch_path.push_back(static_cast<int>(i));
     if (parallel.branches[i].layers.empty()) {
-      return NetworkProblem{branch_path, "branch " + std::to_string(i + 1) +
-                                             " of parallel(...) {at} is empty; use Identity for a shortcut"};
+      return NetworkProblem{
+          branch_path, "branch " + std::to_string(i + 1) + " of parallel(...) {at} is empty; use Identity for a shortcut"};
     }
     StructureWalk branch;
     branch.streams = {walk.streams[walk.streams.size() == 1 ? 0 : i]};

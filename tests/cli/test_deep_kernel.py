@@ -1,6 +1,6 @@
 """`ntkit kernel --arch`: LayerNorm, float32, memory-mapped .npy output, progress bar, errors.
 
-The reference here is an independent NumPy version of the recursion (SPEC §5 and
+The reference here is an independent NumPy version of the recursion (docs/mathematics.md §5 and
 neural-tangents' LayerNorm), written from the formulas, not from ntkit's code.
 """
 import subprocess

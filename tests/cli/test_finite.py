@@ -21,7 +21,7 @@ def unpack(params):
 
 
 def forward(params, x):
-    """ARCH under the 'ntk' parameterization (SPEC §5): z = (W_std/√n_in) W h + b_std b."""
+    """ARCH under the 'ntk' parameterization (docs/mathematics.md §5): z = (W_std/√n_in) W h + b_std b."""
     w1, b1, w2, b2 = unpack(params)
     z1 = 1.5 / np.sqrt(3) * x @ w1.T + 0.1 * b1
     h = np.maximum(z1, 0)

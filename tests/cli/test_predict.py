@@ -1,4 +1,4 @@
-"""End-to-end tests of `ntkit predict` against NumPy implementations of SPEC §4 written here:
+"""End-to-end tests of `ntkit predict` against NumPy implementations of docs/mathematics.md §4 written here:
 the matrix exponential by Taylor scaling and squaring (no eigendecomposition), explicit
 gradient-descent loops, dense solves for t = inf and the GP posterior, and the error contract
 (exit 2, one `ntkit: error:` line, nothing written)."""

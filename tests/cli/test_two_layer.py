@@ -1,5 +1,5 @@
 """End-to-end tests of `ntkit two-layer ntk|train|predict` and the main job `ntkit demo`,
-against NumPy implementations of SPEC §2 and §4 written here."""
+against NumPy implementations of docs/mathematics.md §2 and §4 written here."""
 import json
 import subprocess
 import sys
@@ -11,7 +11,7 @@ from conftest import REPO_ROOT
 
 
 def relu_ntk(x1, x2):
-    """SPEC §2 closed form for ReLU: K^a = (x·x')(π - θ)/(2π), K^b = ‖x‖‖x'‖(sin θ + (π - θ)cos θ)/(2π)."""
+    """docs/mathematics.md §2 closed form for ReLU: K^a = (x·x')(π - θ)/(2π), K^b = ‖x‖‖x'‖(sin θ + (π - θ)cos θ)/(2π)."""
     g = x1 @ x2.T
     n1 = np.linalg.norm(x1, axis=1)[:, None]
     n2 = np.linalg.norm(x2, axis=1)[None, :]
@@ -91,7 +91,7 @@ def test_predict_matches_numpy_gradient_flow(ntkit_ok, tmp_path, problem):
     test = np.load(tmp_path / "pred" / "test.npy")
     np.testing.assert_array_equal(np.load(tmp_path / "pred" / "times.npy"), [0, 0.01, 1, np.inf])
     for i, t in enumerate([0, 0.01, 1]):
-        # SPEC §4 with f0 = 0: u(t) = e^(-Kt)(0 - y); f_t(X*) = K* K⁻¹(I - e^(-Kt)) y.
+        # docs/mathematics.md §4 with f0 = 0: u(t) = e^(-Kt)(0 - y); f_t(X*) = K* K⁻¹(I - e^(-Kt)) y.
         np.testing.assert_allclose(train[i], y - v @ (np.exp(-lam * t) * (v.T @ y)), atol=1e-9)
         gain = -np.expm1(-lam * t) / lam
         np.testing.assert_allclose(test[i], kt @ (v @ (gain * (v.T @ y))), rtol=1e-7, atol=1e-9)
@@ -109,11 +109,11 @@ def test_predict_absolute_diag_reg(ntkit_ok, tmp_path, problem):
     k = ka + kb
     kta, ktb = relu_ntk(xt, x)
     kt = kta + ktb
-    # SPEC §4: absolute adds diag_reg·I, relative (default) adds diag_reg·tr(K)/n·I.
+    # docs/mathematics.md §4: absolute adds diag_reg·I, relative (default) adds diag_reg·tr(K)/n·I.
     expect_abs = kt @ np.linalg.solve(k + 0.5 * np.eye(30), y)
     expect_rel = kt @ np.linalg.solve(k + 0.5 * np.trace(k) / 30 * np.eye(30), y)
     # rtol 1e-7: the NumPy reference takes θ = arccos(cos θ), which is off by ~1e-8 on the
-    # diagonal (cos θ = 1 - rounding); ntkit uses atan2 there (SPEC §6).
+    # diagonal (cos θ = 1 - rounding); ntkit uses atan2 there (docs/mathematics.md §6).
     np.testing.assert_allclose(np.load(tmp_path / "abs" / "test.npy")[0], expect_abs, rtol=1e-7, atol=1e-10)
     np.testing.assert_allclose(np.load(tmp_path / "rel" / "test.npy")[0], expect_rel, rtol=1e-7, atol=1e-10)
     # The two regularizations differ (tr(K)/n is not 1 here), so the option has an effect.
@@ -167,7 +167,7 @@ def test_lecture_demo_small(ntkit_ok, tmp_path):
     assert set(report["slopes"]) == set(keys)
     for key in keys:
         assert len(report[key]) == 4 and all(v > 0 for v in report[key])
-        # Theory: -1/2 (SPEC §2-§3). The kernel drift falls faster for this network: its change
+        # Theory: -1/2 (docs/mathematics.md §2-§3). The kernel drift falls faster for this network: its change
         # is driven through b_i, whose random signs cancel in the average over neurons, so it
         # is measured here between -1/2 and -1.
         low = -1.1 if key == "kernel_rel_drift" else -0.75
@@ -187,7 +187,7 @@ def test_lecture_demo_small(ntkit_ok, tmp_path):
 
 
 def test_kernel_arch_equals_two_layer_and_writes_both(ntkit_ok, tmp_path, problem):
-    """SPEC §2: the lecture's network is Dense(m, W_std=√d) → ReLU → Dense(1) under 'ntk'."""
+    """docs/mathematics.md §2: the lecture's network is Dense(m, W_std=√d) → ReLU → Dense(1) under 'ntk'."""
     ntkit_ok("two-layer", "ntk", "--x1", "x.npy", "-o", "two.npy")
     arch = "Dense(1024, W_std=2.0), Relu, Dense(1)"  # d = 4, so W_std = √d = 2
     ntkit_ok("kernel", "--arch", arch, "--x1", "x.npy", "--get", "both", "-o", "deep.npy")

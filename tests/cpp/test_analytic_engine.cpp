@@ -26,7 +26,7 @@ using test::max_relative_error;
 double relative_frobenius(const RowMatrixD& a, const RowMatrixD& b) { return (a - b).norm() / b.norm(); }
 
 // Dense(64, 1.3, 0.2), LayerNorm(eps), Relu, Dense(32, 0.9, 0.1), LayerNorm, Erf, Dense(1),
-// written entry by entry from SPEC §5 and neural-tangents' LayerNorm (K / √((q1+eps)(q2+eps)),
+// written entry by entry from docs/mathematics.md §5 and neural-tangents' LayerNorm (K / √((q1+eps)(q2+eps)),
 // Θ likewise): ReLU by the arc-cosine formula, erf by Williams' arcsine formula.
 TEST(AnalyticEngine, LayerNormMatchesAPerEntryRecursion) {
   const double eps = 1e-3;
@@ -263,10 +263,8 @@ TEST_F(NpyWriter, ErrorsLeaveNothingAndKeepOldFiles) {
   EXPECT_EQ(read_file(path("k.npy")), "old");
   EXPECT_EQ(files_in_dir(), 1u);
   x(4, 1) = 0;
-  EXPECT_THROW(write_analytic_kernels_npy(net, x, nullptr, DType::Float64, {path("no/such/dir/k.npy"), ""}, {}),
-               Error);
-  EXPECT_THROW(write_analytic_kernels_npy(net, x, nullptr, DType::Float64, {path("a.npy"), path("a.npy")}, {}),
-               Error);
+  EXPECT_THROW(write_analytic_kernels_npy(net, x, nullptr, DType::Float64, {path("no/such/dir/k.npy"), ""}, {}), Error);
+  EXPECT_THROW(write_analytic_kernels_npy(net, x, nullptr, DType::Float64, {path("a.npy"), path("a.npy")}, {}), Error);
   EXPECT_THROW(write_analytic_kernels_npy(net, x, nullptr, DType::Float64, {"", ""}, {}), Error);
   EXPECT_EQ(files_in_dir(), 1u);
 }

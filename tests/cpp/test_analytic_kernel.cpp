@@ -1,6 +1,6 @@
-// Infinite-width NNGP/NTK of deep networks (SPEC §5) against independent references: the
+// Infinite-width NNGP/NTK of deep networks (docs/mathematics.md §5) against independent references: the
 // lecture's two-layer network (its own closed forms), Monte Carlo of finite networks for the
-// NNGP, and a per-entry recursion for deep ReLU written here from SPEC §5.
+// NNGP, and a per-entry recursion for deep ReLU written here from docs/mathematics.md §5.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -20,7 +20,7 @@ namespace {
 using test::gaussian_matrix;
 using test::max_relative_error;
 
-// SPEC §2: the lecture's network is Dense(m, W_std=√d, b_std=None) → σ → Dense(1) under 'ntk'.
+// docs/mathematics.md §2: the lecture's network is Dense(m, W_std=√d, b_std=None) → σ → Dense(1) under 'ntk'.
 TEST(AnalyticKernel, TwoLayerNetworkIsTheSpecialCase) {
   const RowMatrixD x = gaussian_matrix(37, 5, 1), y = gaussian_matrix(11, 5, 2);
   const double w = std::sqrt(5.0);
@@ -38,7 +38,7 @@ TEST(AnalyticKernel, TwoLayerNetworkIsTheSpecialCase) {
   }
 }
 
-// Deep ReLU with biases, written entry by entry from SPEC §5 (ReLU closed form with θ by
+// Deep ReLU with biases, written entry by entry from docs/mathematics.md §5 (ReLU closed form with θ by
 // Kahan's formula on the unit vectors of the Cholesky factor; independent of the library).
 TEST(AnalyticKernel, DeepReluMatchesAPerEntryRecursion) {
   const RowMatrixD x = gaussian_matrix(9, 4, 3);
@@ -92,16 +92,15 @@ RowMatrixD finite_network_outputs(const RowMatrixD& x, int width, int outputs, s
     z.rowwise() += b_std * b;
     return z;
   };
-  RowMatrixD h = dense(x, width, 1.5, 0.1).cwiseMax(0.0);                                    // Dense, Relu
+  RowMatrixD h = dense(x, width, 1.5, 0.1).cwiseMax(0.0);                                         // Dense, Relu
   RowMatrixD branch = dense(h, width, 1.2, 0.0).unaryExpr([](double v) { return std::erf(v); });  // Dense, Erf
-  h = h + dense(branch, width, 1.0, 0.2);                                                     // + Dense (residual)
-  return dense(h, outputs, 0.8, 0.3);                                                         // Dense(outputs)
+  h = h + dense(branch, width, 1.0, 0.2);                                                         // + Dense (residual)
+  return dense(h, outputs, 0.8, 0.3);                                                             // Dense(outputs)
 }
 
 TEST(AnalyticKernel, NngpMatchesMonteCarloOfFiniteNetworksWithAResidualBranch) {
   const RowMatrixD x = gaussian_matrix(6, 3, 4);
-  const Network net = serial(Dense(1024, 1.5, 0.1), Relu(),
-                             Residual(Dense(1024, 1.2, 0.0), Erf(), Dense(1024, 1.0, 0.2)),
+  const Network net = serial(Dense(1024, 1.5, 0.1), Relu(), Residual(Dense(1024, 1.2, 0.0), Erf(), Dense(1024, 1.0, 0.2)),
                              Dense(1, 0.8, 0.3));
   const RowMatrixD k = analytic_kernels(net, x).nngp;
   std::mt19937_64 rng(5);

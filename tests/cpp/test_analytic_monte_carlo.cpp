@@ -20,12 +20,29 @@ namespace {
 
 // One entry per activation of network.hpp (the closed forms and the quadrature fallbacks).
 const std::vector<std::string> kActivations = {
-    "Relu",          "LeakyRelu(alpha=0.1)",          "ABRelu(a=-0.4, b=1.2)", "Abs",
-    "Erf",           "Erf(a=1.5, b=0.7, c=0.2)",      "Sigmoid_like",          "Gelu",
-    "Sin(a=1.2, b=0.8, c=0.3)", "Cos",                "Sign",                  "Step",
-    "Identity",      "Rbf(gamma=0.5)",                "Gaussian",              "Exp(a=0.8, b=0.4)",
-    "Monomial(degree=2)", "RectifiedMonomial(degree=2)", "Polynomial(coef=[0.5, 1.0, -0.3])",
-    "Tanh",          "Softplus",                      "Elu",                   "Selu",
+    "Relu",
+    "LeakyRelu(alpha=0.1)",
+    "ABRelu(a=-0.4, b=1.2)",
+    "Abs",
+    "Erf",
+    "Erf(a=1.5, b=0.7, c=0.2)",
+    "Sigmoid_like",
+    "Gelu",
+    "Sin(a=1.2, b=0.8, c=0.3)",
+    "Cos",
+    "Sign",
+    "Step",
+    "Identity",
+    "Rbf(gamma=0.5)",
+    "Gaussian",
+    "Exp(a=0.8, b=0.4)",
+    "Monomial(degree=2)",
+    "RectifiedMonomial(degree=2)",
+    "Polynomial(coef=[0.5, 1.0, -0.3])",
+    "Tanh",
+    "Softplus",
+    "Elu",
+    "Selu",
     "Silu",
 };
 
@@ -45,8 +62,8 @@ TEST(AnalyticMonteCarlo, EveryActivationThroughAWholeNetwork) {
     const double ntk_error = (mc.ntk - exact.ntk).norm() / exact.ntk.norm();
     EXPECT_LE(nngp_error, 0.05) << act;
     EXPECT_LE(ntk_error, 0.05) << act;
-    std::printf("  [monte carlo, %d x width %d] %-36s NNGP %.4f  NTK %.4f\n", kSamples, kWidth, act.c_str(),
-                nngp_error, ntk_error);
+    std::printf("  [monte carlo, %d x width %d] %-36s NNGP %.4f  NTK %.4f\n", kSamples, kWidth, act.c_str(), nngp_error,
+                ntk_error);
   }
 }
 

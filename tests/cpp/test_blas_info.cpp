@@ -61,8 +61,8 @@ TEST(BlasInfo, BestFamilyFollowsTheCpusInstructions) {
     return true;
   };
   const std::string expected = has({"avx512f", "avx512bw", "avx512dq", "avx512vl"}) ? "SkylakeX"
-                               : has({"avx2", "fma"})                                ? "Haswell"
-                                                                                     : "";
+                               : has({"avx2", "fma"})                               ? "Haswell"
+                                                                                    : "";
   EXPECT_EQ(detail::best_openblas_core_for_this_cpu(), expected);
   EXPECT_EQ(blas_info().cpu_vectors, expected == "SkylakeX" ? "AVX-512" : expected == "Haswell" ? "AVX2" : "SSE");
 }

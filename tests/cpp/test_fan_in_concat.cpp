@@ -21,7 +21,8 @@ using test::gaussian_matrix;
 using test::max_relative_error;
 
 TEST(FanInConcat, TextRoundTripsAndBuildersAgree) {
-  const Network net = parse_network("Dense(4), FanOut(2), parallel(Dense(3), serial(Relu, Dense(5))), FanInConcat(axis=-1), Dense(1)");
+  const Network net = parse_network(
+      "Dense(4), FanOut(2), parallel(Dense(3), serial(Relu, Dense(5))), FanInConcat(axis=-1), Dense(1)");
   EXPECT_EQ(to_string(net), "Dense(4), FanOut(2), parallel(Dense(3), serial(Relu, Dense(5))), FanInConcat, Dense(1)");
   EXPECT_EQ(parse_network(to_string(net)), net);
   EXPECT_EQ(net, serial(Dense(4), FanOut(2), parallel(Dense(3), serial(Relu(), Dense(5))), FanInConcat(), Dense(1)));
@@ -31,18 +32,20 @@ TEST(FanInConcat, TextRoundTripsAndBuildersAgree) {
 
 TEST(FanInConcat, StructuralErrorsNameTheFix) {
   // Only the feature axis exists for n × d data.
-  EXPECT_NE(error_of([] { parse_network("Dense(2), FanOut(2), parallel(Dense(2), Dense(2)), FanInConcat(axis=0)"); })
-                .find("axis must be -1"),
+  EXPECT_NE(error_of([] {
+              parse_network("Dense(2), FanOut(2), parallel(Dense(2), Dense(2)), FanInConcat(axis=0)");
+            }).find("axis must be -1"),
             std::string::npos);
   EXPECT_NE(error_of([] { parse_network("Dense(2), FanInConcat, Dense(1)"); }).find("FanInConcat"), std::string::npos);
   // The joined features have different variances: an activation needs a Dense first, as in
   // neural-tangents.
-  const std::string message =
-      error_of([] { parse_network("Dense(2), FanOut(2), parallel(Dense(2), Dense(3)), FanInConcat, Relu, Dense(1)"); });
+  const std::string message = error_of(
+      [] { parse_network("Dense(2), FanOut(2), parallel(Dense(2), Dense(3)), FanInConcat, Relu, Dense(1)"); });
   EXPECT_NE(message.find("non-Gaussian"), std::string::npos) << message;
   EXPECT_NE(message.find("insert a Dense"), std::string::npos) << message;
-  EXPECT_NE(error_of([] { parse_network("Dense(2), FanOut(2), parallel(Dense(2), Dense(3)), Dense(1)"); })
-                .find("FanInSum or FanInConcat"),
+  EXPECT_NE(error_of([] {
+              parse_network("Dense(2), FanOut(2), parallel(Dense(2), Dense(3)), Dense(1)");
+            }).find("FanInSum or FanInConcat"),
             std::string::npos);
 }
 
@@ -53,9 +56,8 @@ TEST(FanInConcat, InfiniteWidthIsTheWidthWeightedMeanOfTheBranches) {
   const std::string stem = "Dense(64, W_std=1.4, b_std=0.2), ";
   const std::string branch1 = "Relu, Dense(48, b_std=0.1)", branch2 = "Erf, Dense(16, W_std=0.7)";
   const double w = 1.3, b = 0.4;
-  const Network joined =
-      parse_network(stem + "FanOut(2), parallel(serial(" + branch1 + "), serial(" + branch2 +
-                    ")), FanInConcat, Dense(1, W_std=1.3, b_std=0.4)");
+  const Network joined = parse_network(stem + "FanOut(2), parallel(serial(" + branch1 + "), serial(" + branch2 +
+                                       ")), FanInConcat, Dense(1, W_std=1.3, b_std=0.4)");
   const AnalyticKernels got = analytic_kernels(joined, x, y);
   const AnalyticKernels k1 = analytic_kernels(parse_network(stem + branch1), x, y);
   const AnalyticKernels k2 = analytic_kernels(parse_network(stem + branch2), x, y);
@@ -148,8 +150,9 @@ TEST(FanInConcat, MonteCarloOfFiniteNetworksApproachesTheInfiniteWidthKernels) {
   GTEST_SKIP() << "statistical test of wide networks: run in the optimized build";
 #endif
   const RowMatrixD x = gaussian_matrix(5, 3, 31);
-  const Network net = parse_network("Dense(1024, W_std=1.2, b_std=0.1), FanOut(2), parallel(serial(Relu, Dense(1024)), "
-                                    "serial(Erf, Dense(512, b_std=0.3))), FanInConcat, Dense(1, b_std=0.1)");
+  const Network net = parse_network(
+      "Dense(1024, W_std=1.2, b_std=0.1), FanOut(2), parallel(serial(Relu, Dense(1024)), "
+      "serial(Erf, Dense(512, b_std=0.3))), FanInConcat, Dense(1, b_std=0.1)");
   const AnalyticKernels exact = analytic_kernels(net, x);
   const EmpiricalKernels mc = monte_carlo_kernels(net, x, 100, 7);
   const double nngp_error = (mc.nngp - exact.nngp).norm() / exact.nngp.norm();

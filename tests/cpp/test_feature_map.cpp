@@ -1,4 +1,4 @@
-// The explicit polynomial feature map reproduces the polynomial kernel exactly (SPEC §1).
+// The explicit polynomial feature map reproduces the polynomial kernel exactly (docs/mathematics.md §1).
 #include <gtest/gtest.h>
 
 #include "ntkit/error.hpp"
@@ -23,9 +23,8 @@ TEST(PolynomialFeatureMap, InnerProductsEqualTheKernelForRandomShapes) {
         const RowMatrixD inner = map.transform(x) * map.transform(y).transpose();
         const RowMatrixD k = kernel_matrix<double>({KernelKind::Polynomial, p, c}, x, y);
         EXPECT_LT(max_relative_error(inner, k), 1e-13) << "d=" << d << " p=" << p << " c=" << c;
-        const std::size_t expected_dim =
-            c == 0 ? polynomial_feature_count(d, p) - polynomial_feature_count(d, p - 1)
-                   : polynomial_feature_count(d, p);
+        const std::size_t expected_dim = c == 0 ? polynomial_feature_count(d, p) - polynomial_feature_count(d, p - 1)
+                                                : polynomial_feature_count(d, p);
         EXPECT_EQ(map.output_dim(), expected_dim);
       }
 }
@@ -46,7 +45,7 @@ TEST(PolynomialFeatureMap, LayoutAndScalesForTwoVariables) {
 }
 
 TEST(PolynomialFeatureMap, CountsAndErrors) {
-  EXPECT_EQ(polynomial_feature_count(3, 2), 10u);     // C(5, 2)
+  EXPECT_EQ(polynomial_feature_count(3, 2), 10u);        // C(5, 2)
   EXPECT_EQ(polynomial_feature_count(784, 2), 308505u);  // C(786, 2)
   EXPECT_THROW(PolynomialFeatureMap(3, 2, -1.0), Error);
   EXPECT_THROW(PolynomialFeatureMap(0, 2, 1.0), Error);

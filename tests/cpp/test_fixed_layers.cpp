@@ -28,8 +28,9 @@ AnalyticKernels with_fixed(const Network& net, MatrixView<double> x, int fixed) 
 }
 
 TEST(FixedLayers, NoneFixedIsTheNtkAndAllButTheReadoutIsTheNngp) {
-  const Network net = parse_network("Dense(64, W_std=1.4, b_std=0.1), Relu, Dense(64, W_std=1.2, b_std=0.3), Erf, "
-                                    "Dense(1, W_std=0.9, b_std=0.2)");
+  const Network net = parse_network(
+      "Dense(64, W_std=1.4, b_std=0.1), Relu, Dense(64, W_std=1.2, b_std=0.3), Erf, "
+      "Dense(1, W_std=0.9, b_std=0.2)");
   const RowMatrixD x = test::gaussian_matrix(6, 4, 3), y = test::gaussian_matrix(5, 4, 4);
   const AnalyticKernels plain = analytic_kernels(net, x, y);
   AnalyticOptions none;
@@ -61,7 +62,7 @@ TEST(FixedLayers, OutOfRangeIsAnErrorNamingTheCount) {
   EXPECT_EQ(dense_layer_count(parse_network("Dense(4), Residual(Relu, Dense(4)), Dense(1)")), 3);
 }
 
-// ReLU's dual kernel (SPEC §5), written out here rather than taken from the library.
+// ReLU's dual kernel (docs/mathematics.md §5), written out here rather than taken from the library.
 struct ReluDual {
   double t, tdot;
 };
@@ -79,8 +80,9 @@ TEST(FixedLayers, HandDerivationTwoHiddenReluLayersFirstFixed) {
   // and Dense_3: Dense_3's parameters give Σ3; Dense_2's give Σ2 carried through the second
   // Relu (× Ṫ(Σ2)) and Dense_3 (× w²). Dense_1's term, w²·Σ1·Ṫ(Σ1)·Ṫ(Σ2)·w², is absent.
   const double w = 1.3, b = 0.2;
-  const Network net = parse_network("Dense(16, W_std=1.3, b_std=0.2), Relu, Dense(16, W_std=1.3, b_std=0.2), Relu, "
-                                    "Dense(1, W_std=1.3, b_std=0.2)");
+  const Network net = parse_network(
+      "Dense(16, W_std=1.3, b_std=0.2), Relu, Dense(16, W_std=1.3, b_std=0.2), Relu, "
+      "Dense(1, W_std=1.3, b_std=0.2)");
   const RowMatrixD x = test::gaussian_matrix(4, 3, 9);
   const RowMatrixD got = with_fixed(net, x, 1).ntk;
   // Layer by layer over all pairs, so that a point's variance (the diagonal) is computed by
@@ -151,8 +153,8 @@ TEST(FixedLayers, MonteCarloOfWideNetworksDifferentiatingOnlyTheLaterLayers) {
       if ((exact - one_fewer).norm() > 0.1 * exact.norm()) {
         EXPECT_GE(fewer, 0.08) << arch << " fixed " << fixed;
       }
-      std::printf("  [monte carlo, 40 x width 512] fixed %d of %d: error %.4f (vs %d fixed: %.3f)\n", fixed, dense,
-                  error, fixed - 1, fewer);
+      std::printf("  [monte carlo, 40 x width 512] fixed %d of %d: error %.4f (vs %d fixed: %.3f)\n", fixed, dense, error,
+                  fixed - 1, fewer);
     }
   }
 }

@@ -79,9 +79,8 @@ class ScratchDirectory : public ::testing::Test {
 }  // namespace ntkit::test
 
 /// Expects `statement` to throw ntkit::Error whose message contains `phrase`.
-#define EXPECT_ERROR_CONTAINS(statement, phrase)                                      \
-  do {                                                                                \
-    const std::string message_ = ::ntkit::test::error_of([&] { (void)(statement); }); \
-    EXPECT_NE(message_.find(phrase), std::string::npos)                               \
-        << "message: " << message_ << "\nexpected to contain: " << (phrase);          \
+#define EXPECT_ERROR_CONTAINS(statement, phrase)                                                                             \
+  do {                                                                                                                       \
+    const std::string message_ = ::ntkit::test::error_of([&] { (void)(statement); });                                        \
+    EXPECT_NE(message_.find(phrase), std::string::npos) << "message: " << message_ << "\nexpected to contain: " << (phrase); \
   } while (0)

@@ -30,9 +30,7 @@ using ntkit::Error;
 using ntkit::RowMatrixD;
 using ntkit::RowMatrixF;
 
-std::string fixture(const std::string& name) {
-  return std::string(NTKIT_TEST_DATA_DIR) + "/npy/" + name;
-}
+std::string fixture(const std::string& name) { return std::string(NTKIT_TEST_DATA_DIR) + "/npy/" + name; }
 
 std::uint64_t bits(double x) {
   std::uint64_t b;
@@ -98,12 +96,9 @@ TEST_P(NpyRampFixture, DecodesToTheRampInCOrder) {
 
 INSTANTIATE_TEST_SUITE_P(
     AllDtypesOrdersVersions, NpyRampFixture,
-    ::testing::Values(FixtureCase{"f8_c.npy", DType::Float64, false},
-                      FixtureCase{"f8_fortran.npy", DType::Float64, true},
-                      FixtureCase{"f4_c.npy", DType::Float32, false},
-                      FixtureCase{"f4_fortran.npy", DType::Float32, true},
-                      FixtureCase{"f8_v2.npy", DType::Float64, false},
-                      FixtureCase{"f8_v3.npy", DType::Float64, false}));
+    ::testing::Values(FixtureCase{"f8_c.npy", DType::Float64, false}, FixtureCase{"f8_fortran.npy", DType::Float64, true},
+                      FixtureCase{"f4_c.npy", DType::Float32, false}, FixtureCase{"f4_fortran.npy", DType::Float32, true},
+                      FixtureCase{"f8_v2.npy", DType::Float64, false}, FixtureCase{"f8_v3.npy", DType::Float64, false}));
 
 TEST(NpyDecode, Int32Extremes) {
   const auto a = ntkit::parse_npy(slurp(fixture("i4_c.npy")), "i4");
@@ -169,12 +164,9 @@ TEST(NpyReject, NumpyWrittenUnsupportedFiles) {
                         "convert with arr.astype('<f8')");
   EXPECT_ERROR_CONTAINS(ntkit::parse_npy(slurp(fixture("c16.npy")), "c"),
                         "unsupported dtype '<c16'; supported: float32 ('<f4'), float64");
-  EXPECT_ERROR_CONTAINS(ntkit::parse_npy(slurp(fixture("u1.npy")), "u"),
-                        "unsupported dtype '|u1'");
-  EXPECT_ERROR_CONTAINS(ntkit::parse_npy(slurp(fixture("object.npy")), "o"),
-                        "object arrays (dtype '|O') are not supported");
-  EXPECT_ERROR_CONTAINS(ntkit::parse_npy(slurp(fixture("structured.npy")), "s"),
-                        "structured dtypes");
+  EXPECT_ERROR_CONTAINS(ntkit::parse_npy(slurp(fixture("u1.npy")), "u"), "unsupported dtype '|u1'");
+  EXPECT_ERROR_CONTAINS(ntkit::parse_npy(slurp(fixture("object.npy")), "o"), "object arrays (dtype '|O') are not supported");
+  EXPECT_ERROR_CONTAINS(ntkit::parse_npy(slurp(fixture("structured.npy")), "s"), "structured dtypes");
 }
 
 const std::string kRampDict = "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }";
@@ -190,8 +182,7 @@ TEST(NpyReject, WrongMagic) {
 TEST(NpyReject, UnsupportedVersion) {
   std::string bytes = make_npy(kRampDict, f8_bytes(ramp()));
   bytes[6] = 4;
-  EXPECT_ERROR_CONTAINS(ntkit::parse_npy(bytes, "x"),
-                        "unsupported .npy format version 4.0 (supported: 1.0, 2.0, 3.0)");
+  EXPECT_ERROR_CONTAINS(ntkit::parse_npy(bytes, "x"), "unsupported .npy format version 4.0 (supported: 1.0, 2.0, 3.0)");
   bytes[6] = 1;
   bytes[7] = 1;
   EXPECT_ERROR_CONTAINS(ntkit::parse_npy(bytes, "x"), "unsupported .npy format version 1.1");
@@ -221,22 +212,16 @@ TEST(NpyReject, ExtraTrailingBytes) {
 
 TEST(NpyReject, ShapeSizeMismatch) {
   // A (2, 2) header in front of 12 values.
-  const std::string bytes =
-      make_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }", f8_bytes(ramp()));
+  const std::string bytes = make_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }", f8_bytes(ramp()));
   EXPECT_ERROR_CONTAINS(ntkit::parse_npy(bytes, "x"), "header says 4 values (32 bytes)");
 }
 
 TEST(NpyReject, BadHeaderText) {
-  const auto parse_dict = [](const std::string& dict) {
-    return ntkit::parse_npy(make_npy(dict, ""), "h.npy");
-  };
+  const auto parse_dict = [](const std::string& dict) { return ntkit::parse_npy(make_npy(dict, ""), "h.npy"); };
   EXPECT_ERROR_CONTAINS(parse_dict("[1, 2]"), "h.npy: bad header: the header is not a Python dict");
-  EXPECT_ERROR_CONTAINS(parse_dict("{'descr': '<f8', 'fortran_order': False}"),
-                        "key 'shape' is missing");
-  EXPECT_ERROR_CONTAINS(parse_dict("{'shape': (0,), 'fortran_order': False}"),
-                        "key 'descr' is missing");
-  EXPECT_ERROR_CONTAINS(parse_dict("{'descr': '<f8', 'shape': (0,)}"),
-                        "key 'fortran_order' is missing");
+  EXPECT_ERROR_CONTAINS(parse_dict("{'descr': '<f8', 'fortran_order': False}"), "key 'shape' is missing");
+  EXPECT_ERROR_CONTAINS(parse_dict("{'shape': (0,), 'fortran_order': False}"), "key 'descr' is missing");
+  EXPECT_ERROR_CONTAINS(parse_dict("{'descr': '<f8', 'shape': (0,)}"), "key 'fortran_order' is missing");
   EXPECT_ERROR_CONTAINS(parse_dict("{'descr': '<f8', 'descr': '<f8'"), "key 'descr' appears twice");
   EXPECT_ERROR_CONTAINS(parse_dict("{'descr': '<f8', 'colour': 1}"), "unexpected key 'colour'");
   EXPECT_ERROR_CONTAINS(parse_dict("{'descr': '<f8', 'fortran_order': 0, 'shape': (0,)}"),
@@ -245,31 +230,26 @@ TEST(NpyReject, BadHeaderText) {
                         "'fortran_order' must be True or False");
   EXPECT_ERROR_CONTAINS(parse_dict("{'descr': '<f8', 'fortran_order': False, 'shape': 3}"),
                         "'shape' must be a tuple of integers");
-  EXPECT_ERROR_CONTAINS(parse_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (3)}"),
-                        "a 1-D shape is written (n,)");
+  EXPECT_ERROR_CONTAINS(parse_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (3)}"), "a 1-D shape is written (n,)");
   EXPECT_ERROR_CONTAINS(parse_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (-1, 2)}"),
                         "'shape' must contain non-negative integers");
   EXPECT_ERROR_CONTAINS(parse_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (2 3)}"),
                         "expected ',' or ')' in 'shape'");
-  EXPECT_ERROR_CONTAINS(parse_dict("{'descr': <f8, 'fortran_order': False, 'shape': (0,)}"),
-                        "'descr' must be a string");
+  EXPECT_ERROR_CONTAINS(parse_dict("{'descr': <f8, 'fortran_order': False, 'shape': (0,)}"), "'descr' must be a string");
   EXPECT_ERROR_CONTAINS(parse_dict("{'descr' '<f8', 'fortran_order': False, 'shape': (0,)}"),
                         "expected ':' after key 'descr'");
   EXPECT_ERROR_CONTAINS(parse_dict("{'descr': '<f8', 'fortran_order': False 'shape': (0,)}"),
                         "expected ',' or '}' after the value of 'fortran_order'");
   EXPECT_ERROR_CONTAINS(parse_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (0,)} x"),
                         "unexpected text after the closing '}'");
-  EXPECT_ERROR_CONTAINS(parse_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (0,)"),
-                        "found the end of the header");
+  EXPECT_ERROR_CONTAINS(parse_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (0,)"), "found the end of the header");
 }
 
 TEST(NpyReject, OverflowingShapes) {
   const auto parse_shape = [](const std::string& shape) {
-    return ntkit::parse_npy(
-        make_npy("{'descr': '<f8', 'fortran_order': False, 'shape': " + shape + "}", ""), "o");
+    return ntkit::parse_npy(make_npy("{'descr': '<f8', 'fortran_order': False, 'shape': " + shape + "}", ""), "o");
   };
-  EXPECT_ERROR_CONTAINS(parse_shape("(4611686018427387904, 4611686018427387904)"),
-                        "has too many values");
+  EXPECT_ERROR_CONTAINS(parse_shape("(4611686018427387904, 4611686018427387904)"), "has too many values");
   EXPECT_ERROR_CONTAINS(parse_shape("(2305843009213693952,)"), "has too many values");  // 2**61 * 8
   EXPECT_ERROR_CONTAINS(parse_shape("(18446744073709551616,)"), "is too large");
   EXPECT_ERROR_CONTAINS(parse_shape("(576460752303423488,)"),  // 2**59 * 8 bytes fits
@@ -280,10 +260,10 @@ TEST(NpyReject, OverflowingShapes) {
 
 TEST(NpyHeader, ParsedRobustly) {
   const std::vector<std::string> dicts = {
-      "{'shape': (3, 4), 'fortran_order': False, 'descr': '<f8'}",    // other key order
+      "{'shape': (3, 4), 'fortran_order': False, 'descr': '<f8'}",          // other key order
       "{\"descr\": \"<f8\", \"fortran_order\": False, \"shape\": (3, 4)}",  // double quotes
-      "{ 'descr' :'<f8' ,\t'fortran_order':False,'shape':( 3 ,4 , ) , }",  // odd spacing
-      "{'descr': '|f8', 'fortran_order': False, 'shape': (3L, 4L), }",  // Python 2 numpy
+      "{ 'descr' :'<f8' ,\t'fortran_order':False,'shape':( 3 ,4 , ) , }",   // odd spacing
+      "{'descr': '|f8', 'fortran_order': False, 'shape': (3L, 4L), }",      // Python 2 numpy
   };
   for (const auto& dict : dicts) {
     const auto a = ntkit::parse_npy(make_npy(dict, f8_bytes(ramp())), "ok");
@@ -304,8 +284,7 @@ TEST(NpyEncode, MatchesNumpySaveByteForByte) {
   // 1e300 becomes inf in float32, as numpy's astype does.
   EXPECT_EQ(ntkit::encode_npy(m, DType::Float32), slurp(fixture("expected_encode_f4.npy")));
   const RowMatrixD column = m.col(0);
-  EXPECT_EQ(ntkit::encode_npy(column, DType::Float64, /*as_vector=*/true),
-            slurp(fixture("expected_encode_vector.npy")));
+  EXPECT_EQ(ntkit::encode_npy(column, DType::Float64, /*as_vector=*/true), slurp(fixture("expected_encode_vector.npy")));
 }
 
 // encode_npy of any shape against numpy's own files (make_fixtures.py): f8_3d.npy holds
@@ -325,8 +304,7 @@ TEST(NpyEncode, AnyShapeMatchesNumpySaveByteForByte) {
   const auto back = ntkit::parse_npy(ntkit::encode_npy({2, 1, 3, 2}, four.data()), "four");
   EXPECT_EQ(back.shape, (std::vector<std::size_t>{2, 1, 3, 2}));
   EXPECT_EQ(back.values, four);
-  EXPECT_EQ(ntkit::parse_npy(ntkit::encode_npy({3, 0, 2}, nullptr), "empty").shape,
-            (std::vector<std::size_t>{3, 0, 2}));
+  EXPECT_EQ(ntkit::parse_npy(ntkit::encode_npy({3, 0, 2}, nullptr), "empty").shape, (std::vector<std::size_t>{3, 0, 2}));
 }
 
 TEST(NpyEncode, HeaderIsAlignedTo64Bytes) {
@@ -397,7 +375,7 @@ TEST(NpyEncode, Float64ToFloat32Narrowing) {
   const double float_max = std::numeric_limits<float>::max();
   m << float_max,
       float_max * (1 + 1e-9),  // just above FLT_MAX: rounds down to FLT_MAX
-      0x1p128 - 0x1p103,          // halfway to 2**128: rounds to infinity
+      0x1p128 - 0x1p103,       // halfway to 2**128: rounds to infinity
       -1e300, 0.1;
   const auto a = ntkit::parse_npy(ntkit::encode_npy(m, DType::Float32), "n");
   EXPECT_EQ(a.values[0], static_cast<double>(std::numeric_limits<float>::max()));
@@ -408,19 +386,15 @@ TEST(NpyEncode, Float64ToFloat32Narrowing) {
 }
 
 TEST(NpyEncode, AsVectorOnlyForOneColumn) {
-  EXPECT_EQ(ntkit::parse_npy(ntkit::encode_npy(RowMatrixD::Ones(4, 1), DType::Float64, true), "v")
-                .shape,
+  EXPECT_EQ(ntkit::parse_npy(ntkit::encode_npy(RowMatrixD::Ones(4, 1), DType::Float64, true), "v").shape,
             (std::vector<std::size_t>{4}));
-  EXPECT_EQ(ntkit::parse_npy(ntkit::encode_npy(RowMatrixD::Ones(4, 2), DType::Float64, true), "v")
-                .shape,
+  EXPECT_EQ(ntkit::parse_npy(ntkit::encode_npy(RowMatrixD::Ones(4, 2), DType::Float64, true), "v").shape,
             (std::vector<std::size_t>{4, 2}));
-  EXPECT_EQ(ntkit::parse_npy(ntkit::encode_npy(RowMatrixF::Ones(4, 1), true), "v").shape,
-            (std::vector<std::size_t>{4}));
+  EXPECT_EQ(ntkit::parse_npy(ntkit::encode_npy(RowMatrixF::Ones(4, 1), true), "v").shape, (std::vector<std::size_t>{4}));
 }
 
 TEST(NpyEncode, IntegerDtypesAreRejected) {
-  EXPECT_ERROR_CONTAINS(ntkit::encode_npy(RowMatrixD::Ones(1, 1), DType::Int32),
-                        "dtype int32 is not supported for writing");
+  EXPECT_ERROR_CONTAINS(ntkit::encode_npy(RowMatrixD::Ones(1, 1), DType::Int32), "dtype int32 is not supported for writing");
 }
 
 TEST(DTypeName, Names) {
@@ -433,8 +407,7 @@ TEST(DTypeName, Names) {
 // ---- Text matrices ---------------------------------------------------------------------------
 
 RowMatrixD matrix(std::initializer_list<std::initializer_list<double>> rows) {
-  RowMatrixD m(static_cast<Eigen::Index>(rows.size()),
-               static_cast<Eigen::Index>(rows.begin()->size()));
+  RowMatrixD m(static_cast<Eigen::Index>(rows.size()), static_cast<Eigen::Index>(rows.begin()->size()));
   Eigen::Index i = 0;
   for (const auto& row : rows) {
     Eigen::Index j = 0;
@@ -489,24 +462,19 @@ TEST(TextMatrix, RaggedRows) {
 TEST(TextMatrix, NonNumericFieldAfterTheHeader) {
   EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("x,y\n1,2\n# c\n3,abc\n", "n.csv"),
                         "n.csv: line 4, column 2: 'abc' is not a number");
-  EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("1,2\n3,NA\n", "n.csv"),
-                        "line 2, column 2: 'NA' is not a number");
-  EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("1,2,3\n1,,3\n", "n.csv"),
-                        "line 2, column 2: empty field");
+  EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("1,2\n3,NA\n", "n.csv"), "line 2, column 2: 'NA' is not a number");
+  EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("1,2,3\n1,,3\n", "n.csv"), "line 2, column 2: empty field");
   EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("1,2\n1e999,3\n", "n.csv"),
                         "line 2, column 1: '1e999' is outside the range of a float64");
 }
 
 // Issue 13: a damaged first row used to be dropped as a header, losing a data row silently.
 TEST(TextMatrix, DamagedFirstRowIsAnErrorNotAHeader) {
-  EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("1,,3\n4,5,6\n", "h.csv"),
-                        "line 1, column 2: empty field");
-  EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("1,2,x\n4,5,6\n", "h.csv"),
-                        "line 1, column 3: 'x' is not a number");
+  EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("1,,3\n4,5,6\n", "h.csv"), "line 1, column 2: empty field");
+  EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("1,2,x\n4,5,6\n", "h.csv"), "line 1, column 3: 'x' is not a number");
   EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("\"1\",\"2\",\"3\"\n4,5,6\n", "h.csv"),
                         "line 1, column 1: '\"1\"' is not a number");
-  EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("a,,c\n4,5,6\n", "h.csv"),
-                        "line 1, column 1: 'a' is not a number");
+  EXPECT_ERROR_CONTAINS(ntkit::parse_text_matrix("a,,c\n4,5,6\n", "h.csv"), "line 1, column 1: 'a' is not a number");
   // A header of names, quoted or not, is still a header.
   const auto quoted = ntkit::parse_text_matrix("\"a\",'b c',d\n4,5,6\n", "h.csv");
   EXPECT_EQ(quoted.rows(), 1);
@@ -523,10 +491,9 @@ TEST(TextMatrix, MixedSeparators) {
 TEST(TextMatrix, FormatCsvIsShortestRoundTrip) {
   EXPECT_EQ(ntkit::format_csv(matrix({{1.5, -2}, {0.1, 100}})), "1.5,-2\n0.1,100\n");
   RowMatrixD m(2, 5);
-  m << 1.0 / 3.0, std::numeric_limits<double>::denorm_min(), -0.0,
-      std::numeric_limits<double>::max(), std::numeric_limits<double>::lowest(),
-      std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
-      -std::numeric_limits<double>::infinity(), 1e-310, 2.2250738585072014e-308;
+  m << 1.0 / 3.0, std::numeric_limits<double>::denorm_min(), -0.0, std::numeric_limits<double>::max(),
+      std::numeric_limits<double>::lowest(), std::numeric_limits<double>::quiet_NaN(),
+      std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(), 1e-310, 2.2250738585072014e-308;
   const auto back = ntkit::parse_text_matrix(ntkit::format_csv(m), "rt");
   ASSERT_EQ(back.rows(), 2);
   ASSERT_EQ(back.cols(), 5);
@@ -551,8 +518,7 @@ TEST_F(FilesTest, ReadFileErrorsNameThePath) {
 
 TEST_F(FilesTest, ReadFileReadError) {
   // Reading /proc/self/mem at offset 0 (unmapped memory) fails with EIO after a successful open.
-  EXPECT_ERROR_CONTAINS(ntkit::read_file("/proc/self/mem"),
-                        "/proc/self/mem: cannot read: Input/output error");
+  EXPECT_ERROR_CONTAINS(ntkit::read_file("/proc/self/mem"), "/proc/self/mem: cannot read: Input/output error");
 }
 
 TEST_F(FilesTest, ReadFileUnreadable) {
@@ -564,9 +530,9 @@ TEST_F(FilesTest, ReadFileUnreadable) {
 
 TEST_F(FilesTest, AtomicWriteIntoMissingDirectoryCreatesNothing) {
   const std::string target = path("no/such/dir/out.csv");
-  EXPECT_ERROR_CONTAINS(ntkit::write_file_atomically(target, "1\n"),
-                        target + ": cannot create a temporary file in directory '" +
-                            path("no/such/dir") + "': No such file or directory");
+  EXPECT_ERROR_CONTAINS(
+      ntkit::write_file_atomically(target, "1\n"),
+      target + ": cannot create a temporary file in directory '" + path("no/such/dir") + "': No such file or directory");
   EXPECT_TRUE(entries().empty());
 }
 
@@ -578,10 +544,8 @@ TEST_F(FilesTest, FailedWriteKeepsTheOldContent) {
   EXPECT_ERROR_CONTAINS(ntkit::write_matrix(path("out.dat"), ones),
                         path("out.dat") + ": unsupported extension '.dat'; use .npy");
   EXPECT_EQ(slurp(path("out.dat")), "old\n");
-  EXPECT_ERROR_CONTAINS(ntkit::write_matrix(path("noext"), ones),
-                        "no file extension");
-  EXPECT_ERROR_CONTAINS(ntkit::write_matrix(path("out.npy"), ones, DType::Int64),
-                        "cannot write dtype int64");
+  EXPECT_ERROR_CONTAINS(ntkit::write_matrix(path("noext"), ones), "no file extension");
+  EXPECT_ERROR_CONTAINS(ntkit::write_matrix(path("out.npy"), ones, DType::Int64), "cannot write dtype int64");
   EXPECT_EQ(entries(), std::vector<std::string>{"out.dat"});
 }
 
@@ -672,8 +636,7 @@ TEST_F(FilesTest, NpyStackIsCountRowsCols) {
 }
 
 TEST_F(FilesTest, FormatIsChosenByContent) {
-  ntkit::write_file_atomically(path("really_npy.csv"),
-                               ntkit::encode_npy(RowMatrixD::Ones(2, 2), DType::Float64));
+  ntkit::write_file_atomically(path("really_npy.csv"), ntkit::encode_npy(RowMatrixD::Ones(2, 2), DType::Float64));
   EXPECT_EQ(ntkit::read_matrix(path("really_npy.csv")), RowMatrixD::Ones(2, 2));
   write_raw("really_text.npy", "1,2\n");
   EXPECT_EQ(ntkit::read_matrix(path("really_text.npy")), matrix({{1, 2}}));
@@ -685,8 +648,7 @@ TEST(ReadMatrix, Shapes) {
   const RowMatrixD vector = ntkit::read_matrix(fixture("f8_1d.npy"));
   EXPECT_EQ(vector.rows(), 5);
   EXPECT_EQ(vector.cols(), 1);
-  EXPECT_EQ(ntkit::read_matrix(fixture("f8_fortran.npy")),
-            Eigen::Map<const RowMatrixD>(ramp().data(), 3, 4));
+  EXPECT_EQ(ntkit::read_matrix(fixture("f8_fortran.npy")), Eigen::Map<const RowMatrixD>(ramp().data(), 3, 4));
   EXPECT_ERROR_CONTAINS(ntkit::read_matrix(fixture("f8_0d.npy")),
                         "f8_0d.npy: the array is 0-D (a single number), not a data matrix; "
                         "reshape to 2-D (n, d)");
@@ -695,8 +657,7 @@ TEST(ReadMatrix, Shapes) {
 }
 
 TEST(ReadMatrix, EmptyNeedsAllowEmpty) {
-  EXPECT_ERROR_CONTAINS(ntkit::read_matrix(fixture("f8_empty.npy")),
-                        "f8_empty.npy: the matrix is empty (0 rows, 3 columns)");
+  EXPECT_ERROR_CONTAINS(ntkit::read_matrix(fixture("f8_empty.npy")), "f8_empty.npy: the matrix is empty (0 rows, 3 columns)");
   ntkit::ReadOptions options;
   options.allow_empty = true;
   const RowMatrixD m = ntkit::read_matrix(fixture("f8_empty.npy"), options);
@@ -715,8 +676,7 @@ TEST_F(FilesTest, EmptyTextFile) {
 
 TEST_F(FilesTest, NonFiniteValuesAreRejectedWithTheirPosition) {
   write_raw("nan.csv", "a,b,c\n1,2,3\n4,5,nan\n");
-  EXPECT_ERROR_CONTAINS(ntkit::read_matrix(path("nan.csv")),
-                        path("nan.csv") + ": NaN at row 1, column 2 (0-based)");
+  EXPECT_ERROR_CONTAINS(ntkit::read_matrix(path("nan.csv")), path("nan.csv") + ": NaN at row 1, column 2 (0-based)");
   write_raw("inf.txt", "1 -inf\n");
   EXPECT_ERROR_CONTAINS(ntkit::read_matrix(path("inf.txt")), "-Inf at row 0, column 1 (0-based)");
   ntkit::ReadOptions options;
@@ -728,8 +688,7 @@ TEST(RequireFinite, NamesWhat) {
   RowMatrixD m = RowMatrixD::Zero(2, 2);
   EXPECT_NO_THROW(ntkit::require_finite(m, "x"));
   m(1, 0) = std::numeric_limits<double>::infinity();
-  EXPECT_ERROR_CONTAINS(ntkit::require_finite(m, "the labels"),
-                        "the labels: Inf at row 1, column 0 (0-based)");
+  EXPECT_ERROR_CONTAINS(ntkit::require_finite(m, "the labels"), "the labels: Inf at row 1, column 0 (0-based)");
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Kernel dynamics (SPEC §4) against brute force: the matrix exponential by Padé scaling and
+// Kernel dynamics (docs/mathematics.md §4) against brute force: the matrix exponential by Padé scaling and
 // squaring (Eigen's unsupported MatrixFunctions, not an eigendecomposition), explicit
 // step-by-step gradient descent, and kernel regression by a dense solve.
 #include <gtest/gtest.h>
@@ -56,8 +56,9 @@ TEST(KernelDynamics, GradientDescentMatchesExplicitSteps) {
   for (long s = 0; s <= 200; ++s) {
     if (s % 40 == 0) {
       EXPECT_LT(max_relative_error(dyn.train_after_steps(s, lr, p.f0), gd.train_outputs()), 1e-9) << s;
-      EXPECT_LT(max_relative_error(dyn.test_after_steps(s, lr, p.k_test, p.f0, p.f0_test),
-                                   gd.predict(p.k_test, p.f0_test)), 1e-9) << s;
+      EXPECT_LT(max_relative_error(dyn.test_after_steps(s, lr, p.k_test, p.f0, p.f0_test), gd.predict(p.k_test, p.f0_test)),
+                1e-9)
+          << s;
     }
     gd.step(lr);
   }
@@ -85,12 +86,13 @@ TEST(KernelDynamics, MeanNormalizationIsSumAtRescaledTime) {
   const KernelDynamics dyn_sum(p.k, p.y), dyn_mean(p.k, p.y, mean);
   const double n = static_cast<double>(p.y.size());  // 60 = 30 points x 2 outputs
   EXPECT_LT(max_relative_error(dyn_mean.test_at_time(n * 0.3, p.k_test, p.f0, p.f0_test),
-                               dyn_sum.test_at_time(0.3, p.k_test, p.f0, p.f0_test)), 1e-10);
+                               dyn_sum.test_at_time(0.3, p.k_test, p.f0, p.f0_test)),
+            1e-10);
 }
 
 TEST(KernelDynamics, DiagRegAndSingularKernels) {
   RowMatrixD x = gaussian_matrix(8, 2, 5);
-  x.row(4) = x.row(1);  // duplicate: singular kernel
+  x.row(4) = x.row(1);                                                  // duplicate: singular kernel
   const RowMatrixD k = kernel_matrix<double>({KernelKind::Linear}, x);  // rank 2
   const RowMatrixD y = gaussian_matrix(8, 1, 6);
   const KernelDynamics dyn(k, y);

@@ -32,7 +32,7 @@ TEST(KernelRidge, MatchesDenseSolve) {
 
 TEST(KernelRidge, SingularKernelSuggestsLambda) {
   RowMatrixD x = gaussian_matrix(10, 3, 4);
-  x.row(5) = x.row(2);  // duplicated input: K is singular
+  x.row(5) = x.row(2);                                                  // duplicated input: K is singular
   const RowMatrixD k = kernel_matrix<double>({KernelKind::Linear}, x);  // rank 3 < 10
   KernelRidge model;
   try {

@@ -18,7 +18,7 @@ namespace {
 using test::gaussian_matrix;
 using test::max_relative_error;
 
-// Direct evaluation of one entry, written from the textbook definitions (SPEC §1, Cho & Saul
+// Direct evaluation of one entry, written from the textbook definitions (docs/mathematics.md §1, Cho & Saul
 // 2009 eq. 1-2) and independent of the library's Gram-then-map route.
 double reference_entry(const KernelSpec& spec, const Eigen::RowVectorXd& x, const Eigen::RowVectorXd& y) {
   long double dot = 0, nx = 0, ny = 0, dist2 = 0;
@@ -122,13 +122,12 @@ TEST_P(EveryKernel, Float32AgreesWithFloat64) {
   EXPECT_LT(max_relative_error(k32, k64), 2e-5) << spec.describe();
 }
 
-INSTANTIATE_TEST_SUITE_P(Kernels, EveryKernel, ::testing::ValuesIn(all_specs()),
-                         [](const auto& param_info) {
-                           std::string name = param_info.param.describe();
-                           for (char& ch : name)
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return name + "_" + std::to_string(param_info.index);
-                         });
+INSTANTIATE_TEST_SUITE_P(Kernels, EveryKernel, ::testing::ValuesIn(all_specs()), [](const auto& param_info) {
+  std::string name = param_info.param.describe();
+  for (char& ch : name)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return name + "_" + std::to_string(param_info.index);
+});
 
 // The arc-cosine closed form itself, against its definition as an expectation (Cho & Saul):
 // k_n(x, y) = 2 E_w[Θ(w·x) Θ(w·y) (w·x)^n (w·y)^n], w ~ N(0, I).
@@ -157,10 +156,10 @@ TEST(ArcCosKernel, MatchesMonteCarloOfItsDefinition) {
 
 TEST(ArcCosKernel, EdgeCasesAreFiniteAndExact) {
   RowMatrixD x(4, 3);
-  x << 1, 2, 3,   //
-      1, 2, 3,    // duplicate: θ = 0 exactly
-      -1, -2, -3, // opposite: θ = π
-      0, 0, 0;    // zero norm
+  x << 1, 2, 3,    //
+      1, 2, 3,     // duplicate: θ = 0 exactly
+      -1, -2, -3,  // opposite: θ = π
+      0, 0, 0;     // zero norm
   for (int order = 0; order <= 2; ++order) {
     const RowMatrixD k = kernel_matrix<double>({KernelKind::ArcCos, 2, 1.0, 1.0, order}, x);
     ASSERT_TRUE(k.allFinite()) << "order " << order;

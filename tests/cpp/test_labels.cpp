@@ -113,7 +113,8 @@ TEST_F(Labels, LabelColumnByNameOrIndex) {
   EXPECT_EQ(first.x, (RowMatrixD(2, 2) << 2, 3, 5, 6).finished());
   // Column 1 as labels leaves the names of "kind" among the features.
   EXPECT_ERROR_CONTAINS(read_labeled_data(path("d.csv"), "1", "--label-column"), "'x' is not a number");
-  EXPECT_ERROR_CONTAINS(read_labeled_data(path("d.csv"), "type", "--label-column"), "no column 'type'; its columns are a, b, kind");
+  EXPECT_ERROR_CONTAINS(read_labeled_data(path("d.csv"), "type", "--label-column"),
+                        "no column 'type'; its columns are a, b, kind");
   EXPECT_ERROR_CONTAINS(read_labeled_data(path("d.csv"), "3", "--label-column"), "give 0 to 2, or -1 for the last");
   // A test file: with the label column it has labels; with the features alone it has none.
   write_raw("t.csv", "7,8\n");
@@ -135,7 +136,8 @@ TEST(LabelsAlign, TestClassesMapToTheTrainingClasses) {
   ClassLabels numbers;
   numbers.values = {1};
   numbers.classes = {"1"};
-  EXPECT_ERROR_CONTAINS(align_classes(train, numbers, "yt.npy"), "yt.npy: its labels are numbers but the training labels are names");
+  EXPECT_ERROR_CONTAINS(align_classes(train, numbers, "yt.npy"),
+                        "yt.npy: its labels are numbers but the training labels are names");
 }
 
 }  // namespace

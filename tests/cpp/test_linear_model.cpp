@@ -1,5 +1,5 @@
 // Gradient descent in feature space and in the dual give the same predictions at every step
-// (SPEC §1), and both behave like gradient descent should.
+// (docs/mathematics.md §1), and both behave like gradient descent should.
 #include <gtest/gtest.h>
 
 #include "ntkit/eigen.hpp"  // first: silences a GCC 12 false positive in AVX-512 intrinsics

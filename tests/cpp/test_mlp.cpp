@@ -89,8 +89,7 @@ TEST(PointwiseActivation, DerivativesMatchFiniteDifferences) {
     const PointwiseActivation act(layer);
     for (double x : {-1.7, -0.45, 0.35, 1.2, 2.5}) {
       const double fd = (act.value(x + h) - act.value(x - h)) / (2 * h);
-      EXPECT_NEAR(act.derivative(x), fd, 1e-7 * std::max(1.0, std::abs(fd)))
-          << to_string(Layer{layer}) << " at x = " << x;
+      EXPECT_NEAR(act.derivative(x), fd, 1e-7 * std::max(1.0, std::abs(fd))) << to_string(Layer{layer}) << " at x = " << x;
     }
     // The array form equals the scalar form, also in place.
     std::vector<double> x{-0.8, 0.1, 0.9}, f(3), df(3);
@@ -215,8 +214,10 @@ TEST(Mlp, GradientsMatchFiniteDifferencesForEveryLayerType) {
   check_derivatives("Dense(5, b_std=0.1), Relu, Dense(4, W_std=2, parameterization='standard'), Erf, Dense(2)", 3);
   check_derivatives("Dense(5, b_std=0.5), LayerNorm, Dense(3), LayerNorm(eps=0.1), Dense(2, b_std=1)", 3);
   check_derivatives("Dense(4), Residual(Relu, Dense(4, b_std=0.1)), Relu, Dense(1)", 3);
-  check_derivatives("Identity, FanOut(3), parallel(Dense(4), serial(Dense(4), Tanh, Dense(4)), Dense(4)), FanInSum, "
-                    "Dense(2)", 3);
+  check_derivatives(
+      "Identity, FanOut(3), parallel(Dense(4), serial(Dense(4), Tanh, Dense(4)), Dense(4)), FanInSum, "
+      "Dense(2)",
+      3);
   check_derivatives("Residual(Dense(3, b_std=0.2), Tanh), Dense(2)", 3);  // shortcut from the raw input
   for (const ActivationLayer& layer : all_activations()) {
     check_derivatives("Dense(5, b_std=0.3), " + to_string(Layer{layer}) + ", Dense(2, b_std=0.1)", 3, 2e-6);

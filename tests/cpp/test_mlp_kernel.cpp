@@ -53,7 +53,7 @@ const char* const kArchitectures[] = {
     "Dense(5, b_std=0.3), Residual(Relu, Dense(5, b_std=0.1)), Gelu, Dense(2)",
     "Dense(5, b_std=0.3), LayerNorm, Sin, Dense(4, parameterization='standard'), LayerNorm(eps=0.1), Relu, Dense(3)",
     "FanOut(2), parallel(serial(Dense(4), Relu, Dense(4)), Dense(4, b_std=0.5)), FanInSum, Dense(2)",
-    "Dense(4), Relu, Dense(3)",  // no readout bias
+    "Dense(4), Relu, Dense(3)",                       // no readout bias
     "Dense(5, b_std=0.2), Residual(Relu, Dense(5))",  // ends in a residual sum (no readout)
 };
 
@@ -107,17 +107,15 @@ TEST(EmpiricalNngp, IsTheReadoutExpectationGivenTheFeatures) {
   for (Eigen::Index i = 0; i < 5; ++i)
     for (Eigen::Index j = 0; j < 4; ++j)
       for (Eigen::Index a = 0; a < 3; ++a)
-        for (Eigen::Index b = 0; b < 3; ++b)
-          EXPECT_NEAR(blocks(i * 3 + a, j * 3 + b), a == b ? expected(i, j) : 0.0, 1e-13);
+        for (Eigen::Index b = 0; b < 3; ++b) EXPECT_NEAR(blocks(i * 3 + a, j * 3 + b), a == b ? expected(i, j) : 0.0, 1e-13);
 
   const Mlp residual(parse_network("Dense(5, b_std=0.2), Residual(Relu, Dense(5))"), 3, 6);
   const RowMatrixD f1 = residual.forward(x1), f2 = residual.forward(x2);
   options.full_logits = false;
-  EXPECT_LT(test::max_relative_error(empirical_kernels(residual, x1, x2, options).nngp, f1 * f2.transpose() / 5.0),
-            1e-13);
+  EXPECT_LT(test::max_relative_error(empirical_kernels(residual, x1, x2, options).nngp, f1 * f2.transpose() / 5.0), 1e-13);
 }
 
-// SPEC §2: the lecture's network is Dense(m, W_std=√d), σ, Dense(1) under 'ntk' with W1 = a,
+// docs/mathematics.md §2: the lecture's network is Dense(m, W_std=√d), σ, Dense(1) under 'ntk' with W1 = a,
 // W2 = bᵀ: same outputs, its NTK K^a + K^b, and its NNGP (readout expectation) K^b.
 TEST(EmpiricalNtk, TwoLayerNetworkIsTheSpecialCase) {
   const int d = 4, m = 50;

@@ -24,10 +24,10 @@ std::string parse_error(const std::string& text) {
   return "";
 }
 
-#define EXPECT_PARSE_ERROR(text, fragment)                                               \
-  do {                                                                                   \
-    const std::string message_ = parse_error(text);                                      \
-    EXPECT_NE(message_.find(fragment), std::string::npos)                                \
+#define EXPECT_PARSE_ERROR(text, fragment)                                                  \
+  do {                                                                                      \
+    const std::string message_ = parse_error(text);                                         \
+    EXPECT_NE(message_.find(fragment), std::string::npos)                                   \
         << "text: " << (text) << "\nmessage: " << message_ << "\nexpected: " << (fragment); \
   } while (0)
 
@@ -69,31 +69,25 @@ TEST(Network, RoundTripsRealisticArchitectures) {
 TEST(Network, BuildersEqualParsedText) {
   EXPECT_EQ(serial(Dense(512, 1.5, 0.05), Relu(), Dense(1)),
             parse_network("Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)"));
-  EXPECT_EQ(serial(Dense(512, 1.5, 0.05), Relu(), Dense(1)),
-            parse_network("Dense(512, 1.5, 0.05), Relu(), Dense(1)"));
-  EXPECT_EQ(serial(Dense(10, 2.0, std::nullopt, Parameterization::Standard), Erf(2, 0.5, -1),
-                   Dense(1)),
+  EXPECT_EQ(serial(Dense(512, 1.5, 0.05), Relu(), Dense(1)), parse_network("Dense(512, 1.5, 0.05), Relu(), Dense(1)"));
+  EXPECT_EQ(serial(Dense(10, 2.0, std::nullopt, Parameterization::Standard), Erf(2, 0.5, -1), Dense(1)),
             parse_network("Dense(10, 2.0, None, parameterization='standard'), Erf(2, .5, -1), "
                           "Dense(1)"));
   EXPECT_EQ(serial(Dense(8), LeakyRelu(0.1), Dense(8), ABRelu(-1, 1), Dense(8), Abs(), Dense(1)),
             parse_network("Dense(8), LeakyRelu(0.1), Dense(8), ABRelu(-1, 1), Dense(8), Abs, "
                           "Dense(1)"));
-  EXPECT_EQ(serial(Dense(8), Polynomial({1, 2, 3}), Dense(8), Monomial(2), Dense(8),
-                   RectifiedMonomial(1), Dense(1)),
+  EXPECT_EQ(serial(Dense(8), Polynomial({1, 2, 3}), Dense(8), Monomial(2), Dense(8), RectifiedMonomial(1), Dense(1)),
             parse_network("Dense(8), Polynomial([1, 2, 3]), Dense(8), Monomial(2), Dense(8), "
                           "RectifiedMonomial(1), Dense(1)"));
-  EXPECT_EQ(serial(Dense(8), Gelu(true), Dense(8), Sin(), Dense(8), Cos(1, 2), Dense(8), Rbf(0.5),
-                   Dense(8), Gaussian(), Dense(8), Exp(), Dense(8), Sign(), Dense(8), Step(),
-                   Dense(8), Sigmoid_like(), Dense(8), Elu(), Dense(1)),
+  EXPECT_EQ(serial(Dense(8), Gelu(true), Dense(8), Sin(), Dense(8), Cos(1, 2), Dense(8), Rbf(0.5), Dense(8), Gaussian(),
+                   Dense(8), Exp(), Dense(8), Sign(), Dense(8), Step(), Dense(8), Sigmoid_like(), Dense(8), Elu(), Dense(1)),
             parse_network("Dense(8), Gelu(True), Dense(8), Sin, Dense(8), Cos(1, 2), Dense(8), "
                           "Rbf(0.5), Dense(8), Gaussian, Dense(8), Exp, Dense(8), Sign, Dense(8), "
                           "Step, Dense(8), Sigmoid_like, Dense(8), Elu, Dense(1)"));
-  EXPECT_EQ(serial(Dense(8), LayerNorm(1e-5), Tanh(), Dense(8), Softplus(), Dense(8), Selu(),
-                   Dense(8), Silu(), Dense(1)),
+  EXPECT_EQ(serial(Dense(8), LayerNorm(1e-5), Tanh(), Dense(8), Softplus(), Dense(8), Selu(), Dense(8), Silu(), Dense(1)),
             parse_network("Dense(8), LayerNorm(eps=1e-5), Tanh, Dense(8), Softplus, Dense(8), "
                           "Selu, Dense(8), Swish, Dense(1)"));
-  EXPECT_EQ(serial(Dense(4), FanOut(2), parallel(serial(Relu(), Dense(4)), Identity()), FanInSum(),
-                   Dense(1)),
+  EXPECT_EQ(serial(Dense(4), FanOut(2), parallel(serial(Relu(), Dense(4)), Identity()), FanInSum(), Dense(1)),
             parse_network("Dense(4), FanOut(2), parallel(serial(Relu, Dense(4)), Identity), "
                           "FanInSum, Dense(1)"));
   EXPECT_NO_THROW(validate(serial(Dense(512, 1.5, 0.05), Relu(), Dense(1))));
@@ -142,13 +136,11 @@ TEST(Network, NamesAndKeywordsAreCaseInsensitive) {
   EXPECT_EQ(parse_network("Dense(512, W_std=1.5, b_std=0.05), ReLU(), dense(1)"), expected);
   EXPECT_EQ(parse_network("Dense(4, parameterization=\"STANDARD\"), Erf, Dense(1)"),
             serial(Dense(4, 1, std::nullopt, Parameterization::Standard), Erf(), Dense(1)));
-  EXPECT_EQ(parse_network("Dense(4), Gelu(approximate=true), Dense(4, b_std=none)"),
-            serial(Dense(4), Gelu(true), Dense(4)));
+  EXPECT_EQ(parse_network("Dense(4), Gelu(approximate=true), Dense(4, b_std=none)"), serial(Dense(4), Gelu(true), Dense(4)));
   EXPECT_EQ(parse_network("Dense(4), FANOUT(2), Parallel(Identity, SERIAL(Dense(4))), "
                           "faninsum"),
             serial(Dense(4), FanOut(2), parallel(Identity(), Dense(4)), FanInSum()));
-  EXPECT_EQ(parse_network("Dense(4), sigmoid_like, Dense(1)"),
-            serial(Dense(4), Sigmoid_like(), Dense(1)));
+  EXPECT_EQ(parse_network("Dense(4), sigmoid_like, Dense(1)"), serial(Dense(4), Sigmoid_like(), Dense(1)));
 }
 
 TEST(Network, NumbersInEveryForm) {
@@ -177,10 +169,9 @@ TEST(Network, ResidualIsItsExpansion) {
   EXPECT_EQ(shorthand, expansion);
   EXPECT_EQ(serial(Dense(512), Residual(Relu(), Dense(512)), Relu(), Dense(1)), expansion);
   // The form, after a Dense so that the shortcut carries a Gaussian.
-  EXPECT_EQ(parse_network("Dense(512), Residual(Dense(512), Relu, Dense(512)), Dense(1)"),
-            serial(Dense(512), FanOut(2),
-                   parallel(serial(Dense(512), Relu(), Dense(512)), Identity()), FanInSum(),
-                   Dense(1)));
+  EXPECT_EQ(
+      parse_network("Dense(512), Residual(Dense(512), Relu, Dense(512)), Dense(1)"),
+      serial(Dense(512), FanOut(2), parallel(serial(Dense(512), Relu(), Dense(512)), Identity()), FanInSum(), Dense(1)));
 }
 
 TEST(Network, SerialFlattensAndDeepNestingWorks) {
@@ -205,8 +196,7 @@ TEST(Network, SerialFlattensAndDeepNestingWorks) {
 
 TEST(Network, WhitespaceAndNewlines) {
   const Network expected = parse_network("Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)");
-  EXPECT_EQ(parse_network("  Dense( 512 ,W_std = 1.5,\tb_std=0.05 ) ,\n  Relu ,\n\n  Dense(1)\n"),
-            expected);
+  EXPECT_EQ(parse_network("  Dense( 512 ,W_std = 1.5,\tb_std=0.05 ) ,\n  Relu ,\n\n  Dense(1)\n"), expected);
   EXPECT_EQ(parse_network("Dense(512,\n      W_std=1.5,\n      b_std=0.05,\n),\nRelu(),\n"
                           "Dense(1,)"),
             expected);  // trailing commas inside (...) are Python's
@@ -216,13 +206,11 @@ TEST(Network, WhitespaceAndNewlines) {
 
 TEST(NetworkErrors, UnknownLayerPointsAtColumnAndSuggests) {
   const std::string message = parse_error("Dense(512), Relo, Dense(1)");
-  EXPECT_NE(message.find("unknown layer 'Relo' at column 13; did you mean 'Relu'?"),
-            std::string::npos)
-      << message;
-  EXPECT_NE(message.find("\n  Dense(512), Relo, Dense(1)\n              ^"), std::string::npos)
-      << message;
-  EXPECT_PARSE_ERROR("Dense(4), leakyrelu(0.1), Dens(1)", "unknown layer 'Dens' at column 27; "
-                                                          "did you mean 'Dense'?");
+  EXPECT_NE(message.find("unknown layer 'Relo' at column 13; did you mean 'Relu'?"), std::string::npos) << message;
+  EXPECT_NE(message.find("\n  Dense(512), Relo, Dense(1)\n              ^"), std::string::npos) << message;
+  EXPECT_PARSE_ERROR("Dense(4), leakyrelu(0.1), Dens(1)",
+                     "unknown layer 'Dens' at column 27; "
+                     "did you mean 'Dense'?");
   EXPECT_PARSE_ERROR("Dense(4), Sigmoid, Dense(1)", "did you mean 'Sigmoid_like'?");
   EXPECT_PARSE_ERROR("Dense(4), Reluu, Dense(1)", "did you mean 'Relu'?");
   EXPECT_PARSE_ERROR("Dense(4), Conv(3), Dense(1)", "unknown layer 'Conv' at column 11");
@@ -230,8 +218,7 @@ TEST(NetworkErrors, UnknownLayerPointsAtColumnAndSuggests) {
 }
 
 TEST(NetworkErrors, ColumnsOnLaterLines) {
-  EXPECT_PARSE_ERROR("Dense(512),\n  Relo,\nDense(1)",
-                     "unknown layer 'Relo' at line 2, column 3; did you mean 'Relu'?");
+  EXPECT_PARSE_ERROR("Dense(512),\n  Relo,\nDense(1)", "unknown layer 'Relo' at line 2, column 3; did you mean 'Relu'?");
   EXPECT_PARSE_ERROR("Dense(512),\n  Relo,\nDense(1)", "\n    Relo,\n    ^");
 }
 
@@ -240,8 +227,7 @@ TEST(NetworkErrors, UnknownArgumentSuggestsAndListsValidOnes) {
                      "unknown argument 'W_sdt' of Dense at column 12; did you mean 'W_std'?");
   EXPECT_PARSE_ERROR("Dense(512, W_sdt=1.5), Relu, Dense(1)",
                      "out_dim, W_std, b_std, batch_axis, channel_axis, parameterization, s");
-  EXPECT_PARSE_ERROR("Dense(4), LeakyRelu(slope=0.1), Dense(1)",
-                     "unknown argument 'slope' of LeakyRelu at column 21");
+  EXPECT_PARSE_ERROR("Dense(4), LeakyRelu(slope=0.1), Dense(1)", "unknown argument 'slope' of LeakyRelu at column 21");
   EXPECT_PARSE_ERROR("Dense(4), Relu(alpha=0.1), Dense(1)", "valid: do_stabilize");
   EXPECT_PARSE_ERROR("Dense(4), Tanh(x=1), Dense(1)", "Tanh takes no arguments");
 }
@@ -259,18 +245,14 @@ TEST(NetworkErrors, WrongTypesAndValues) {
   EXPECT_PARSE_ERROR("Dense(4, parameterization=1)", "'ntk' or 'standard', got 1");
   EXPECT_PARSE_ERROR("Dense(4, s=(2, 1))", "s must be (1, 1)");
   EXPECT_PARSE_ERROR("Dense(4, batch_axis=1)", "batch_axis must be 0");
-  EXPECT_PARSE_ERROR("Dense(4), Monomial(-1), Dense(1)",
-                     "Monomial: degree must be an integer from 0 to 64");
+  EXPECT_PARSE_ERROR("Dense(4), Monomial(-1), Dense(1)", "Monomial: degree must be an integer from 0 to 64");
   EXPECT_PARSE_ERROR("Dense(4), Monomial(-1), Dense(1)", "got -1 at column 20");
   EXPECT_PARSE_ERROR("Dense(4), Monomial(2.5), Dense(1)", "degree must be an integer, got 2.5");
-  EXPECT_PARSE_ERROR("Dense(4), Polynomial([]), Dense(1)",
-                     "Polynomial: coef must be a non-empty list");
+  EXPECT_PARSE_ERROR("Dense(4), Polynomial([]), Dense(1)", "Polynomial: coef must be a non-empty list");
   EXPECT_PARSE_ERROR("Dense(4), Polynomial(coef=3), Dense(1)", "coef must be a list of numbers");
   EXPECT_PARSE_ERROR("Dense(4), Polynomial([1, 'x']), Dense(1)", "a list of numbers, got 'x'");
-  EXPECT_PARSE_ERROR("Dense(4), LeakyRelu(alpha='big'), Dense(1)",
-                     "LeakyRelu: alpha must be a number, got 'big'");
-  EXPECT_PARSE_ERROR("Dense(4), LeakyRelu, Dense(1)",
-                     "LeakyRelu at column 11 needs the argument 'alpha'");
+  EXPECT_PARSE_ERROR("Dense(4), LeakyRelu(alpha='big'), Dense(1)", "LeakyRelu: alpha must be a number, got 'big'");
+  EXPECT_PARSE_ERROR("Dense(4), LeakyRelu, Dense(1)", "LeakyRelu at column 11 needs the argument 'alpha'");
   EXPECT_PARSE_ERROR("Dense(4), Gelu(approximate=1), Dense(1)", "must be True or False, got 1");
   EXPECT_PARSE_ERROR("Dense(4), Rbf(gamma=-1), Dense(1)", "gamma must be ≥ 0");
   EXPECT_PARSE_ERROR("Dense(4), LayerNorm(eps=-1), Dense(1)", "eps must be a finite number ≥ 0");
@@ -291,8 +273,7 @@ TEST(NetworkErrors, WrongTypesAndValues) {
 // crashed the parser, RectifiedMonomial(2147483647) ran for minutes, FanOut(2147483647) took
 // 4.2 GB, a 30,000-coefficient Polynomial 1.9 GB).
 TEST(NetworkErrors, DeepNestingIsAnErrorNotACrash) {
-  const auto nested = [](const std::string& open, const std::string& inner,
-                         const std::string& close, int depth) {
+  const auto nested = [](const std::string& open, const std::string& inner, const std::string& close, int depth) {
     std::string text;
     for (int i = 0; i < depth; ++i) text += open;
     text += inner;
@@ -303,13 +284,10 @@ TEST(NetworkErrors, DeepNestingIsAnErrorNotACrash) {
                      "brackets nested deeper than 64 levels");
   EXPECT_PARSE_ERROR("Dense(4), " + nested("serial(", "Relu", ")", 15000) + ", Dense(1)",
                      "brackets nested deeper than 64 levels at column");
-  EXPECT_PARSE_ERROR("Dense(4), FanOut(2), " + nested("parallel(", "Identity", ")", 12000),
-                     "nested deeper than 64");
-  EXPECT_PARSE_ERROR("Dense(4), " + nested("Residual(Relu, Dense(4), ", "Identity", ")", 10000),
-                     "nested deeper than 64");
+  EXPECT_PARSE_ERROR("Dense(4), FanOut(2), " + nested("parallel(", "Identity", ")", 12000), "nested deeper than 64");
+  EXPECT_PARSE_ERROR("Dense(4), " + nested("Residual(Relu, Dense(4), ", "Identity", ")", 10000), "nested deeper than 64");
   // 63 levels of brackets (one is Dense's) still parse.
-  const Network ok =
-      parse_network("Dense(4), " + nested("serial(", "Relu, Dense(4)", ")", 63) + ", Dense(1)");
+  const Network ok = parse_network("Dense(4), " + nested("serial(", "Relu, Dense(4)", ")", 63) + ", Dense(1)");
   EXPECT_EQ(ok, parse_network("Dense(4), Relu, Dense(4), Dense(1)"));
   // A network built in C++ is held to the same depth by validate().
   Network inner = serial(Relu(), Dense(4));
@@ -328,8 +306,9 @@ TEST(NetworkErrors, UnboundedDegreesAndFanOutAreErrors) {
   EXPECT_PARSE_ERROR("Dense(4), Polynomial([" + coefficients + "]), Dense(1)",
                      "Polynomial: coef must be at most 65 coefficients (degree ≤ 64), got 30001");
   // The largest allowed values are accepted.
-  EXPECT_NO_THROW(parse_network("Dense(4), Monomial(64), Dense(4), RectifiedMonomial(64), "
-                                "Dense(4), FanOut(64), FanInSum, Dense(1)"));
+  EXPECT_NO_THROW(
+      parse_network("Dense(4), Monomial(64), Dense(4), RectifiedMonomial(64), "
+                    "Dense(4), FanOut(64), FanInSum, Dense(1)"));
   EXPECT_THROW(Monomial(65), Error);
 }
 
@@ -338,11 +317,9 @@ TEST(NetworkErrors, TooManyPositionalAndDuplicateKeywords) {
                      "too many positional arguments for Erf at column 24: it takes 3 (a, b, c)");
   EXPECT_PARSE_ERROR("Dense(4), Relu(True, 2), Dense(1)", "too many positional arguments for Relu");
   EXPECT_PARSE_ERROR("Dense(4), Sign(1), Dense(1)", "Sign takes no arguments");
-  EXPECT_PARSE_ERROR("Dense(4, W_std=1, w_std=2)",
-                     "argument 'W_std' of Dense given twice at column 19");
+  EXPECT_PARSE_ERROR("Dense(4, W_std=1, w_std=2)", "argument 'W_std' of Dense given twice at column 19");
   EXPECT_PARSE_ERROR("Dense(4, 1.5, W_std=2)", "argument 'W_std' of Dense given twice at column 15");
-  EXPECT_PARSE_ERROR("Dense(out_dim=4, 1.5)",
-                     "positional argument at column 18 follows a keyword argument");
+  EXPECT_PARSE_ERROR("Dense(out_dim=4, 1.5)", "positional argument at column 18 follows a keyword argument");
 }
 
 TEST(NetworkErrors, SyntaxErrorsHaveColumns) {
@@ -368,8 +345,7 @@ TEST(NetworkErrors, StructuralErrors) {
   EXPECT_PARSE_ERROR("", "empty network");
   EXPECT_PARSE_ERROR("   \n ", "empty network");
   EXPECT_PARSE_ERROR("Relu, Dense(1)", "missing Dense before an activation: 'Relu' at column 1");
-  EXPECT_PARSE_ERROR("Dense(4), Relu, Erf, Dense(1)",
-                     "'Erf' at column 17 acts on a non-Gaussian input");
+  EXPECT_PARSE_ERROR("Dense(4), Relu, Erf, Dense(1)", "'Erf' at column 17 acts on a non-Gaussian input");
   EXPECT_PARSE_ERROR("LayerNorm, Dense(1)", "missing Dense before an activation: 'LayerNorm'");
   EXPECT_PARSE_ERROR("Identity", "no Dense layer");
   EXPECT_PARSE_ERROR("Dense(4), FanInSum", "FanInSum at column 11 has nothing to merge");
@@ -378,10 +354,8 @@ TEST(NetworkErrors, StructuralErrors) {
                      "FanOut(2) before it");
   EXPECT_PARSE_ERROR("Dense(4), FanOut(3), parallel(Relu, Identity), FanInSum, Dense(1)",
                      "has 2 branches but the preceding FanOut(3) makes 3 inputs");
-  EXPECT_PARSE_ERROR("Dense(4), FanOut(2), Dense(1)",
-                     "'Dense' at column 22 gets 2 inputs from FanOut(2)");
-  EXPECT_PARSE_ERROR("Dense(4), FanOut(2), parallel(Relu, Identity)",
-                     "FanOut(2) at column 11 is never merged");
+  EXPECT_PARSE_ERROR("Dense(4), FanOut(2), Dense(1)", "'Dense' at column 22 gets 2 inputs from FanOut(2)");
+  EXPECT_PARSE_ERROR("Dense(4), FanOut(2), parallel(Relu, Identity)", "FanOut(2) at column 11 is never merged");
   EXPECT_PARSE_ERROR("Dense(4), FanOut(2), parallel(serial(Dense(4), Relo), Identity), FanInSum",
                      "unknown layer 'Relo' at column 48");
   EXPECT_PARSE_ERROR("Dense(4), FanOut(2), parallel(serial(Relu, Relu), Identity), FanInSum",
@@ -396,18 +370,17 @@ TEST(NetworkErrors, StructuralErrors) {
     validate(serial(Relu(), Dense(1)));
     ADD_FAILURE() << "validate accepted an activation before any Dense";
   } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find("missing Dense before an activation: 'Relu' "
-                                             "(layer 1)"),
+    EXPECT_NE(std::string(error.what())
+                  .find("missing Dense before an activation: 'Relu' "
+                        "(layer 1)"),
               std::string::npos)
         << error.what();
   }
   try {
-    validate(serial(Dense(4), FanOut(2), parallel(serial(Dense(4), Sign(), Sign()), Identity()),
-                    FanInSum()));
+    validate(serial(Dense(4), FanOut(2), parallel(serial(Dense(4), Sign(), Sign()), Identity()), FanInSum()));
     ADD_FAILURE() << "validate accepted Sign after Sign";
   } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find("(layer 3, branch 1, layer 3)"), std::string::npos)
-        << error.what();
+    EXPECT_NE(std::string(error.what()).find("(layer 3, branch 1, layer 3)"), std::string::npos) << error.what();
   }
   EXPECT_THROW(validate(Network{}), Error);
 }

@@ -47,9 +47,7 @@ Blocks make_blocks(Eigen::Index n, Eigen::Index m, Eigen::Index outputs, std::ui
 
 Dense expm(const Dense& a) { return a.exp(); }
 
-double min_eigenvalue(const RowMatrixD& c) {
-  return Eigen::SelfAdjointEigenSolver<Dense>(Dense(c)).eigenvalues().minCoeff();
-}
+double min_eigenvalue(const RowMatrixD& c) { return Eigen::SelfAdjointEigenSolver<Dense>(Dense(c)).eigenvalues().minCoeff(); }
 
 TEST(PredictMse, ManyTimesMatchMatrixExponentialAndDenseSolve) {
   const Blocks b = make_blocks(25, 7, 3, 1);
@@ -114,7 +112,7 @@ struct LinearModel {
 void check_against_weight_space(Eigen::Index features, double beta, LossNormalization norm) {
   const Eigen::Index n = 20, m = 6, o = 2;
   LinearModel lm{gaussian_matrix(n, features, 30), gaussian_matrix(m, features, 31), gaussian_matrix(n, o, 32),
-                 gaussian_matrix(n, o, 33, 0.5), gaussian_matrix(m, o, 34, 0.5), RowMatrixD::Zero(features, o),
+                 gaussian_matrix(n, o, 33, 0.5),   gaussian_matrix(m, o, 34, 0.5),   RowMatrixD::Zero(features, o),
                  RowMatrixD::Zero(features, o)};
   const RowMatrixD k = lm.phi * lm.phi.transpose(), k_st = lm.phi_test * lm.phi.transpose();
   DynamicsOptions opt;
@@ -157,10 +155,10 @@ TEST(PredictMse, FromDynamicsMatchesSingleTimesAndAllowsFewUnstableSteps) {
 }
 
 TEST(KernelDynamicsSchedules, GradientDescentAndMomentumMatchWeightSpaceTraining) {
-  check_against_weight_space(50, 0.0, LossNormalization::Sum);   // K full rank
+  check_against_weight_space(50, 0.0, LossNormalization::Sum);  // K full rank
   check_against_weight_space(50, 0.9, LossNormalization::Sum);
   check_against_weight_space(50, 0.5, LossNormalization::Mean);
-  check_against_weight_space(8, 0.7, LossNormalization::Sum);    // rank 8 < n: zero eigenvalues
+  check_against_weight_space(8, 0.7, LossNormalization::Sum);  // rank 8 < n: zero eigenvalues
 }
 
 TEST(KernelDynamicsSchedules, MomentumStableLimitIsTwoOnePlusBetaOverLambdaMax) {
@@ -259,8 +257,8 @@ TEST(EnsemblePredictor, InfiniteTimeIsGpInferenceAndTheLimitOfLongTimes) {
   for (const bool ntk : {true, false}) {
     const EnsemblePredictor ens(ntk ? EnsembleKind::Ntk : EnsembleKind::Nngp, b.k, b.th, b.y);
     const auto got = ens.test({kInf, 1e6}, b.k_st, b.th_st, b.k_ss);
-    const GaussianOutputs gp = gp_inference(ntk ? GpKind::Ntk : GpKind::Nngp, {b.k, b.th}, {b.k_st, b.th_st},
-                                            {b.k_ss, {}}, b.y);
+    const GaussianOutputs gp = gp_inference(ntk ? GpKind::Ntk : GpKind::Nngp, {b.k, b.th}, {b.k_st, b.th_st}, {b.k_ss, {}},
+                                            b.y);
     EXPECT_LT(max_relative_error(got[0].mean, gp.mean), 1e-9);
     EXPECT_LT(max_relative_error(got[0].covariance, gp.covariance), 1e-8);
     EXPECT_LT(max_relative_error(got[1].mean, gp.mean), 1e-6);
@@ -281,9 +279,10 @@ TEST(GpInference, PosteriorsMatchDenseSolves) {
   // NTK-GP: the GP with Θ as its prior.
   const GaussianOutputs ntkgp = gp_inference(GpKind::NtkGp, {{}, b.th}, {{}, b.th_st}, {{}, b.th_ss}, b.y);
   EXPECT_LT(max_relative_error(ntkgp.mean, RowMatrixD(ths * th.fullPivLu().solve(Dense(b.y)))), 1e-9);
-  EXPECT_LT(max_relative_error(ntkgp.covariance, RowMatrixD(Dense(b.th_ss) - ths * th.fullPivLu().solve(ths.transpose()))), 1e-8);
+  EXPECT_LT(max_relative_error(ntkgp.covariance, RowMatrixD(Dense(b.th_ss) - ths * th.fullPivLu().solve(ths.transpose()))),
+            1e-8);
   EXPECT_GT(min_eigenvalue(ntkgp.covariance), -1e-10 * b.th_ss.maxCoeff());
-  // NTK: SPEC §4's formula written out.
+  // NTK: docs/mathematics.md §4's formula written out.
   const GaussianOutputs ntk = gp_inference(GpKind::Ntk, {b.k, b.th}, {b.k_st, b.th_st}, {b.k_ss, {}}, b.y);
   const Dense m = th.inverse();
   const Dense cov = Dense(b.k_ss) + ths * m * k * m * ths.transpose() - (ths * m * ks.transpose() + ks * m * ths.transpose());
@@ -310,10 +309,10 @@ TEST(GpInference, SingularKernelSuggestsDiagReg) {
   x.row(3) = x.row(0);
   const RowMatrixD k = kernel_matrix<double>({KernelKind::Linear}, x);
   const RowMatrixD y = gaussian_matrix(6, 1, 13);
-  for (auto call : {+[](const RowMatrixD& kk, const RowMatrixD& yy) {
+  for (auto call : {+[](const RowMatrixD&kk, const RowMatrixD&yy) {
                       gp_inference(GpKind::Nngp, {kk, {}}, {kk, {}}, {}, yy);
                     },
-                    +[](const RowMatrixD& kk, const RowMatrixD& yy) {
+                    +[](const RowMatrixD&kk, const RowMatrixD&yy) {
                       EnsemblePredictor(EnsembleKind::Nngp, kk, RowMatrixD(), yy).test({kInf}, kk, kk, {});
                     }}) {
     try {
@@ -353,7 +352,7 @@ TEST(PredictOde, SquaredLossMatchesClosedFormFlow) {
   OdeOptions opt;
   opt.loss = OdeLoss::SquaredError;
   opt.normalization = LossNormalization::Mean;
-  opt.learning_rate = 3.0;  // times are in units of the learning rate (neural-tangents')
+  opt.learning_rate = 3.0;                               // times are in units of the learning rate (neural-tangents')
   const std::vector<double> times{2.0, 0.0, 0.5, 40.0};  // any order
   const Trajectory ode = predict_ode(b.th, b.th_st, b.y, times, opt, f0, f0t);
   DynamicsOptions mean;

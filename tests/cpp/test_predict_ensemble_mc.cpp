@@ -23,8 +23,8 @@
 // covariance entries); a correct predictor exceeds 4.5 SE somewhere with probability about
 // 23 · 6.8e-6 ≈ 2e-4 (6.8e-6: the two-sided normal tail at 4.5; seeds are fixed, so the result
 // is reproducible). Observed (Release): at most 2.6 SE for the shallow network, 2.9 SE for the
-// deep one; the wrong time is rejected at 12-19 SE, the other kind at 300+ SE. The test can fail: the same rule must reject the prediction at a wrong time
-// (twice the steps) and the other kind's predictor (Nngp for networks trained fully, Ntk for
+// deep one; the wrong time is rejected at 12-19 SE, the other kind at 300+ SE. The test can fail: the same rule must reject
+// the prediction at a wrong time (twice the steps) and the other kind's predictor (Nngp for networks trained fully, Ntk for
 // readout-only training), each by more than kTolerance SE.
 #include <gtest/gtest.h>
 
@@ -69,8 +69,7 @@ Deviation deviation_in_se(const RowMatrixD& samples, const GaussianOutputs& pred
     for (Eigen::Index j = i; j < p; ++j) {
       const Eigen::VectorXd products = centered.col(i).cwiseProduct(centered.col(j));
       const double cov = products.sum() / static_cast<double>(n - 1);
-      const double products_sd =
-          std::sqrt((products.array() - products.mean()).square().sum() / static_cast<double>(n - 1));
+      const double products_sd = std::sqrt((products.array() - products.mean()).square().sum() / static_cast<double>(n - 1));
       d.cov_se = std::max(d.cov_se, std::abs(cov - predicted.covariance(i, j)) / (products_sd / std::sqrt(double(n))));
     }
   }
@@ -154,15 +153,16 @@ void check_ensemble(const Case& c, EnsembleKind kind) {
 
   const Deviation test_dev = deviation_in_se(test_samples, right.first);
   const Deviation train_dev = deviation_in_se(train_samples, right.second);
-  const double late_dev =
-      std::max(deviation_in_se(test_samples, late.first).worst(), deviation_in_se(train_samples, late.second).worst());
-  const double other_dev =
-      std::max(deviation_in_se(test_samples, other.first).worst(), deviation_in_se(train_samples, other.second).worst());
-  std::printf("  [%s, %d networks, %d GD steps, eta %.4f] %s\n"
-              "    test: mean %.2f SE, cov %.2f SE; train: mean %.2f SE, cov %.2f SE; "
-              "rejected: 2x steps %.1f SE, %s predictor %.1f SE\n",
-              ntk ? "ntk" : "nngp", c.samples, kSteps, options.learning_rate, c.arch, test_dev.mean_se,
-              test_dev.cov_se, train_dev.mean_se, train_dev.cov_se, late_dev, ntk ? "nngp" : "ntk", other_dev);
+  const double late_dev = std::max(deviation_in_se(test_samples, late.first).worst(),
+                                   deviation_in_se(train_samples, late.second).worst());
+  const double other_dev = std::max(deviation_in_se(test_samples, other.first).worst(),
+                                    deviation_in_se(train_samples, other.second).worst());
+  std::printf(
+      "  [%s, %d networks, %d GD steps, eta %.4f] %s\n"
+      "    test: mean %.2f SE, cov %.2f SE; train: mean %.2f SE, cov %.2f SE; "
+      "rejected: 2x steps %.1f SE, %s predictor %.1f SE\n",
+      ntk ? "ntk" : "nngp", c.samples, kSteps, options.learning_rate, c.arch, test_dev.mean_se, test_dev.cov_se,
+      train_dev.mean_se, train_dev.cov_se, late_dev, ntk ? "nngp" : "ntk", other_dev);
   EXPECT_LE(test_dev.mean_se, kTolerance);
   EXPECT_LE(test_dev.cov_se, kTolerance);
   EXPECT_LE(train_dev.mean_se, kTolerance);
@@ -176,9 +176,10 @@ void check_ensemble(const Case& c, EnsembleKind kind) {
 // term of the NTK (fewer networks: each has ~0.27 M parameters; all-layer training only, the
 // readout-only case adds nothing that the shallow network does not check).
 const Case kShallow{"Dense(2048, W_std=1.5, b_std=0.3), Erf, Dense(1, W_std=1.2, b_std=0.2)", 1000};
-const Case kDeep{"Dense(512, W_std=1.4, b_std=0.2), Relu, Dense(512, W_std=1.4, b_std=0.2), Relu, "
-                 "Dense(1, W_std=1.2, b_std=0.2)",
-                 300};
+const Case kDeep{
+    "Dense(512, W_std=1.4, b_std=0.2), Relu, Dense(512, W_std=1.4, b_std=0.2), Relu, "
+    "Dense(1, W_std=1.2, b_std=0.2)",
+    300};
 
 TEST(EnsembleMonteCarlo, AllLayersTrainedMatchTheNtkEnsemble) {
 #ifdef NTKIT_SANITIZED_BUILD

@@ -67,9 +67,9 @@ TEST(KernelMethods, RidgeClassifierIsArgmaxOfDenseOneHotSolve) {
   const double lambda = 0.01 * k.trace() / 30;
   RowMatrixD onehot = RowMatrixD::Zero(30, 3);
   for (Eigen::Index i = 0; i < 30; ++i) onehot(i, static_cast<Eigen::Index>((train.labels(i, 0) + 1) / 2)) = 1;
-  const Eigen::MatrixXd scores = Eigen::MatrixXd(kt) * (Eigen::MatrixXd(k) + lambda * Eigen::MatrixXd::Identity(30, 30))
-                                                        .fullPivLu()
-                                                        .solve(Eigen::MatrixXd(onehot));
+  const Eigen::MatrixXd scores =
+      Eigen::MatrixXd(kt) *
+      (Eigen::MatrixXd(k) + lambda * Eigen::MatrixXd::Identity(30, 30)).fullPivLu().solve(Eigen::MatrixXd(onehot));
   for (Eigen::Index i = 0; i < pred.rows(); ++i) {
     Eigen::Index best = 0;
     scores.row(i).maxCoeff(&best);
@@ -87,7 +87,8 @@ TEST(KernelMethods, SvmSeparatesBlobsAndFitsALine) {
   // ε-SVR with the linear kernel on exact data y = 2 x0 - x1 + 0.5 (libsvm's bias absorbs the
   // 0.5): with a large C the fit is within the tube, ε = 0.01, plus libsvm's tolerance.
   const RowMatrixD x = gaussian_matrix(40, 2, 5), xt = gaussian_matrix(10, 2, 6);
-  const RowMatrixD kl = kernel_matrix<double>({KernelKind::Linear}, x), klt = kernel_matrix<double>({KernelKind::Linear}, xt, x);
+  const RowMatrixD kl = kernel_matrix<double>({KernelKind::Linear}, x),
+                   klt = kernel_matrix<double>({KernelKind::Linear}, xt, x);
   const VectorD y = (2 * x.col(0) - x.col(1)).array() + 0.5, yt = (2 * xt.col(0) - xt.col(1)).array() + 0.5;
   KernelSvm svr;
   svr.fit(kl, y, false, 1000.0, 0.01);
@@ -162,8 +163,8 @@ TEST(Folds, GridCrossValidationEqualsOneValueAtATime) {
     const KernelMethodSpec spec{method, true, 0.0, 0.1};
     const FoldAssignment folds = shuffled_folds(k.rows(), 4, 3);
     std::vector<double> fractions;
-    const std::vector<double> grid =
-        kernel_cross_validate_grid(spec, k, noisy, folds, regs, [&](double f) { fractions.push_back(f); });
+    const std::vector<double> grid = kernel_cross_validate_grid(spec, k, noisy, folds, regs,
+                                                                [&](double f) { fractions.push_back(f); });
     for (std::size_t r = 0; r < regs.size(); ++r) {
       KernelMethodSpec one = spec;
       one.reg = regs[r];

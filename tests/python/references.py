@@ -1,4 +1,4 @@
-"""Independent NumPy implementations of the formulas (SPEC §1, §2, §4, §5), written from the
+"""Independent NumPy implementations of the formulas (docs/mathematics.md §1, §2, §4, §5), written from the
 specification, not from the C++ code, to check the module's numbers against."""
 import numpy as np
 
@@ -35,7 +35,7 @@ DUALS = {"relu": _relu_dual, "erf": _erf_dual}
 
 
 def deep_kernels(layers, x1, x2):
-    """NNGP and NTK of a serial network under the 'ntk' parameterization (SPEC §5).
+    """NNGP and NTK of a serial network under the 'ntk' parameterization (docs/mathematics.md §5).
 
     layers: ("dense", W_std, b_std) or ("relu",) / ("erf",). Returns (nngp, ntk).
     """
@@ -58,14 +58,14 @@ def deep_kernels(layers, x1, x2):
 
 
 def two_layer_relu_ntk(x1, x2):
-    """K^a = (x·x') (π − θ)/(2π), K^b = ‖x‖‖x'‖ (sin θ + (π − θ) cos θ)/(2π) (SPEC §2)."""
+    """K^a = (x·x') (π − θ)/(2π), K^b = ‖x‖‖x'‖ (sin θ + (π − θ) cos θ)/(2π) (docs/mathematics.md §2)."""
     gram = x1 @ x2.T
     t, t_dot = _relu_dual((x1**2).sum(1)[:, None], (x2**2).sum(1)[None, :], gram)
     return gram * t_dot, t
 
 
 def gradient_flow(k_train, y, k_test_train, t):
-    """f_t(X) = y − e^(−Kt) y and f_t(X*) = K* K⁻¹ (I − e^(−Kt)) y, from f_0 = 0 (SPEC §4)."""
+    """f_t(X) = y − e^(−Kt) y and f_t(X*) = K* K⁻¹ (I − e^(−Kt)) y, from f_0 = 0 (docs/mathematics.md §4)."""
     y2 = y.reshape(len(y), -1)
     if np.isinf(t):
         return y.copy(), (k_test_train @ np.linalg.solve(k_train, y2)).reshape((-1,) + y.shape[1:])

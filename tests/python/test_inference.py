@@ -1,4 +1,4 @@
-"""GP inference and the infinite ensemble through Python, against the formulas of SPEC §4
+"""GP inference and the infinite ensemble through Python, against the formulas of docs/mathematics.md §4
 written in NumPy (dense solves and eigendecompositions)."""
 import math
 

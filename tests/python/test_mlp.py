@@ -71,7 +71,7 @@ def test_monte_carlo_average_approaches_the_infinite_width_kernel(x):
     wide = "Dense(1024, W_std=1.5, b_std=0.1), Relu, Dense(1, W_std=1.5, b_std=0.1)"
     exact_nngp, exact_ntk = ntkit.kernel(wide, x, get=("nngp", "ntk"))
     nngp, ntk = ntkit.monte_carlo_kernel(wide, x, samples=20, seed=3, get=("nngp", "ntk"))
-    # 20 networks of width 1024: a few percent (SPEC §5's Monte Carlo tolerance).
+    # 20 networks of width 1024: a few percent (docs/mathematics.md §5's Monte Carlo tolerance).
     assert np.linalg.norm(ntk - exact_ntk) / np.linalg.norm(exact_ntk) < 0.05
     assert np.linalg.norm(nngp - exact_nngp) / np.linalg.norm(exact_nngp) < 0.05
     # Sample 0 of the run is a network of its own: one sample = that network's kernel.

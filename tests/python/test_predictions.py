@@ -1,5 +1,5 @@
 """Predictions and the kernel methods through Python: KernelDynamics against NumPy's
-eigendecomposition and solve (SPEC §4) and against `ntkit two-layer predict`; kernel ridge,
+eigendecomposition and solve (docs/mathematics.md §4) and against `ntkit two-layer predict`; kernel ridge,
 cross-validation, the explicit feature map and primal/dual gradient descent."""
 import math
 

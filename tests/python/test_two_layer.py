@@ -1,5 +1,5 @@
 """The lecture's two-layer network through Python: forward pass, empirical and infinite-width
-NTK, training, linearization, against NumPy formulas (SPEC §2-§3) and the command-line tool."""
+NTK, training, linearization, against NumPy formulas (docs/mathematics.md §2-§3) and the command-line tool."""
 import copy
 import pickle
 
@@ -123,7 +123,7 @@ def test_infinite_width_ntk_matches_the_closed_form_and_the_cli(data, tmp_path, 
 
 
 def test_linearized_network_is_kernel_gradient_descent(data):
-    # SPEC §3: on the training set the linearized model follows u(s) = (I - ηK_m(w0))^s u(0).
+    # docs/mathematics.md §3: on the training set the linearized model follows u(s) = (I - ηK_m(w0))^s u(0).
     x, y, _ = data
     net = ntkit.TwoLayerNet(4, 40, seed=7)
     lin = ntkit.LinearizedTwoLayerNet(net)
