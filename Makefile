@@ -15,12 +15,17 @@ CMAKE_FLAGS += -DNTKIT_WERROR=ON
 endif
 NTKIT := $(BUILD)/apps/ntkit/ntkit
 
-.PHONY: all deps build python-install test test-cpp test-cli test-python test-asan compile-avx512 fuzz fuzz-build fuzz-smoke bench demo clean
+.PHONY: all deps format-check build python-install test test-cpp test-cli test-python test-asan compile-avx512 fuzz fuzz-build fuzz-smoke bench demo clean
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
+
+# The C/C++ files are formatted as .clang-format says (clang-format 14); CI checks it first.
+# scripts/check-format.sh --fix formats them in place.
+format-check: deps
+	bash scripts/check-format.sh
 
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)

@@ -10,6 +10,7 @@ debian_packages=(
   libsvm-dev   # kernel SVMs (ntkit classify / regress --method svm)
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev   # libFuzzer for the fuzz targets
+  clang-format-14   # make format-check: one version, the same result on every machine
   python3 python3-pip python3-venv   # venv: make bench's neural-tangents environment
 )
 # Import names; pip_names maps those whose PyPI name differs. pybind11 and scikit-build-core
