@@ -61,6 +61,7 @@ from timing import INPROC_SNIPPET, median_time  # noqa: E402  (bench/timing.py)
 
 warnings.filterwarnings("ignore", message=".*Numerical Activation Layer.*")
 warnings.filterwarnings("ignore", message=".*Using JAX autodiff.*")
+warnings.filterwarnings("ignore", message=".*assumed to have unit norm.*")  # stax.Hermite
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -167,6 +168,40 @@ CASES = [
     ("layernorm-standard-d2",
      "Dense(200, W_std=1.5, b_std=0.1, parameterization='standard'), LayerNorm(), Relu(), "
      "Dense(300, W_std=1.5, b_std=0.1, parameterization='standard'), LayerNorm(), Relu(), "
+     "Dense(1, parameterization='standard')", "closed"),
+    # Hermite(n) = He_n/sqrt(n!): neural-tangents' kernel is k^n, right only for unit-variance
+    # inputs (q1 = q2 = 1); ntkit's is exact at any variance. Compared where every Hermite input
+    # has variance 1 (up to LayerNorm's eps): right after LayerNorm, or after LayerNorm and then
+    # W_std = 1 Dense layers without bias (E[h_n(u)^2] = 1 at unit variance). (neural-tangents
+    # rejects LayerNorm on the inputs: "LayerNorm only implemented for Gaussian inputs".)
+    ("hermite-layernorm-d3-d2",
+     "Dense(512, W_std=1.0), LayerNorm(), Hermite(3), Dense(512), LayerNorm(), Hermite(2), Dense(1)",
+     "closed"),
+    ("hermite-layernorm-d4-d1",
+     "Dense(512, W_std=1.3, b_std=0.1), LayerNorm(), Hermite(4), "
+     "Dense(512, W_std=1.2, b_std=0.2), LayerNorm(), Hermite(1), Dense(1, b_std=0.1)", "closed"),
+    ("hermite-chain-d4-d1-d2",
+     "Dense(512, b_std=0.3), LayerNorm(), Hermite(4), Dense(512), Hermite(1), Dense(512), Hermite(2), "
+     "Dense(1, W_std=1.2, b_std=0.1)", "closed"),
+    # Variance != 1 on purpose: neural-tangents' k^n is not the expectation there; the 50-digit
+    # reference says which side is right (not counted against the target).
+    ("hermite-nonunit-d2-d3",
+     "Dense(512, W_std=1.5, b_std=0.1), Hermite(2), Dense(512, W_std=0.8), Hermite(3), Dense(1)",
+     "nt-unit-variance"),
+    # FanInConcat (features side by side): the width-weighted mean of the branches' kernels.
+    ("fanin-concat-widths",
+     "Dense(512, b_std=0.1), FanOut(2), "
+     "parallel(serial(Relu(), Dense(384)), serial(Erf(), Dense(128))), FanInConcat(), "
+     "Dense(512), Relu(), Dense(1)", "closed"),
+    ("fanin-concat-equal3",
+     "Dense(256, W_std=1.2, b_std=0.1), FanOut(3), "
+     "parallel(serial(Relu(), Dense(256, W_std=1.4, b_std=0.1)), "
+     "serial(LeakyRelu(0.1), Dense(256)), Identity()), FanInConcat(), "
+     "Dense(512, W_std=1.3), Erf(), Dense(1)", "closed"),
+    ("fanin-concat-standard",
+     "Dense(256, W_std=1.2, b_std=0.1, parameterization='standard'), FanOut(2), "
+     "parallel(serial(Relu(), Dense(300, W_std=1.4, parameterization='standard')), "
+     "serial(Abs(), Dense(100, b_std=0.2, parameterization='standard'))), FanInConcat(), "
      "Dense(1, parameterization='standard')", "closed"),
     ("tanh-d3", mlp(3, "Tanh()", 1.2, 0.1), "quadrature"),
     ("softplus-d2", mlp(2, "Softplus()", 1.0, 0.1), "quadrature"),
@@ -370,6 +405,12 @@ def run_agreement(binary, cases, workdir, use_reference=True, module_python=None
                 elif ("ntkit_vs_third" in row and row["ntkit_vs_third"] <= TARGET
                       and row["nt_vs_third"] > TARGET):
                     row["status"] += "; NT off the 50-digit reference, ntkit on it"
+        elif kind == "nt-unit-variance":
+            # Inputs of variance != 1 to an activation whose neural-tangents kernel assumes 1:
+            # the reference decides; the ntkit-vs-NT difference is reported, not judged.
+            ok = row.get("ntkit_vs_third", float("inf")) <= TARGET
+            row["status"] = (f"NT assumes unit variance: NT vs ref {fmt(row.get('nt_vs_third', float('nan')))}; "
+                             + ("ntkit on the reference" if ok else "ntkit OFF the reference"))
         else:
             row["status"] = "quadrature"
             if "same_deg" in row:
@@ -538,6 +579,13 @@ EMP_CASES = [
                           "Dense(5, W_std=1.1, b_std=0.2)"),
     ("ends-in-erf-4-outputs", "Dense(128, W_std=1.3, b_std=0.1), Relu(), Dense(4, W_std=1.2, b_std=0.3), Erf()"),
     ("ends-in-layernorm-6-outputs", "Dense(128, W_std=1.3, b_std=0.1), Gelu(), Dense(6, b_std=0.3), LayerNorm()"),
+    # (appended: a case's seed is its index, so earlier cases keep their networks)
+    ("fanin-concat",  # branches of widths 96, 32 and 128 (Identity: no parameters), concatenated
+     "Dense(128, b_std=0.1), FanOut(3), "
+     "parallel(serial(Relu(), Dense(96, W_std=1.3)), serial(Erf(), Dense(32, b_std=0.2)), Identity()), "
+     "FanInConcat(), Dense(128, W_std=1.2, b_std=0.1), Relu(), Dense(1)"),
+    ("hermite-d3-d2", "Dense(128, b_std=0.1), LayerNorm(), Hermite(3), Dense(128, W_std=0.9), Hermite(2), "
+                      "Dense(1, b_std=0.1)"),
 ]
 # Cases also compared per logit pair (--full-logits vs trace_axes=()).
 EMP_FULL_LOGITS = {"relu-d2-5-outputs", "ends-in-erf-4-outputs", "ends-in-layernorm-6-outputs"}
@@ -1140,8 +1188,12 @@ def versions(binary):
         "scipy (venv)": scipy.__version__,
         "jax backend": f"{jax.default_backend()} ({jax.device_count()} device)",
     }
-    v["ntkit"] = (sh(f"git -C {REPO} rev-parse --short HEAD") + " (git HEAD; "
-                  + ("uncommitted changes in the work tree" if sh(f"git -C {REPO} status --porcelain -- src include apps")
+    # The source tree the binary was built in (a build folder inside a checkout or worktree),
+    # else this repository.
+    src = sh(f"git -C {os.path.dirname(binary)} rev-parse --show-toplevel") or REPO
+    v["ntkit"] = (sh(f"git -C {src} rev-parse --short HEAD") + " (git HEAD"
+                  + ("" if src == REPO else f" of {src}") + "; "
+                  + ("uncommitted changes in the work tree" if sh(f"git -C {src} status --porcelain -- src include apps")
                      else "clean src/include/apps") + ")")
     v["ntkit binary"] = ((os.path.relpath(binary, REPO) if binary.startswith(REPO) else binary)
                          + " (built " + datetime.datetime.fromtimestamp(
@@ -1335,6 +1387,9 @@ def write_report(path, vers, facts, load_before, load_after, rows, speed, module
 
     for sec, prov in (state.get("merged") or {}).items():
         L.append(f"Section '{sec}' is copied from an earlier run ({prov}).\n")
+    for sec, info in (state.get("merged_rows") or {}).items():
+        L.append(f"Section '{sec}': the rows {', '.join(info['this_run'])} are from this run (the "
+                 f"versions above); its other rows are copied from an earlier run ({info['from']}).\n")
     if rows:
         report_analytic(L, rows)
     if speed:
@@ -1366,7 +1421,14 @@ def report_analytic(L, rows):
              f"so its side is `ElementwiseNumerical(jax.nn.<fn>, deg={QUAD_DEG})`): the main "
              "columns compare ntkit's default rule (whatever `ntkit kernel` uses without "
              "--quadrature-degree) with that; the status adds ntkit with `--quadrature-degree "
-             f"{QUAD_DEG}` and `{QUAD_DEG_REF}` against neural-tangents at the same degree.\n")
+             f"{QUAD_DEG}` and `{QUAD_DEG_REF}` against neural-tangents at the same degree.\n\n"
+             "Hermite(n) rows: neural-tangents' `stax.Hermite` kernel is kⁿ (Ṫ = n kⁿ⁻¹), the "
+             "expectation only when the layer's inputs have unit variance (its docstring: "
+             "'inputs ... are assumed to have unit norm'); ntkit's is the exact expectation at any "
+             "variance. The rows compared against the target keep every Hermite input at variance 1 "
+             "(right after LayerNorm, eps = 1e-12, or after LayerNorm and then W_std = 1 Dense layers "
+             "without bias); rows whose status starts 'NT assumes unit variance' break the "
+             "assumption on purpose and are not counted: the 50-digit reference decides.\n")
     L.append("| architecture | NNGP max-rel | NTK max-rel | elem-rel | generic | ntkit vs ref | NT vs ref | status |")
     L.append("|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -1380,11 +1442,15 @@ def report_analytic(L, rows):
     closed = [r for r in rows if r["kind"] == "closed" and "worst" in r]
     missed = [r for r in closed if r["worst"] > TARGET]
     unsupported = [r for r in rows if "worst" not in r]
+    assumption = [r for r in rows if r["kind"] == "nt-unit-variance" and "worst" in r]
     L.append("")
     L.append(f"{len(rows)} architectures; {len(closed)} closed-form ones compared, "
              f"{len(closed) - len(missed)} within {TARGET:g}"
              + (f", worst {fmt(max(r['worst'] for r in closed))}" if closed else "")
-             + f"; {len(missed)} missed; {len(unsupported)} not compared.\n")
+             + f"; {len(missed)} missed; {len(unsupported)} not compared"
+             + (f"; {len(assumption)} outside neural-tangents' unit-variance assumption "
+                f"(ntkit vs reference worst {fmt(max(r.get('ntkit_vs_third', float('nan')) for r in assumption))})"
+                if assumption else "") + ".\n")
     with_ref = [r for r in closed if r.get("ntkit_vs_third") is not None]
     if with_ref:
         L.append(f"Against the 50-digit reference ({len(with_ref)} closed-form architectures it "
@@ -1466,7 +1532,8 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated case names (analytic and empirical)")
     ap.add_argument("--no-report", action="store_true")
     ap.add_argument("--merge", metavar="JSON",
-                    help="copy the sections this run skips from an earlier run's .json (the report says so)")
+                    help="copy the sections this run skips from an earlier run's .json (the report says so); "
+                         "with --only, also the agreement rows not rerun (rows of the same name are replaced)")
     ap.add_argument("--extra-md", default=os.path.join(HERE, "findings.md"),
                     help="markdown appended to the report (the investigation's findings)")
     ap.add_argument("--render", metavar="JSON",
@@ -1528,12 +1595,26 @@ def main():
             names = {"rows": "kernel_fn agreement", "speed": "kernel_fn speed",
                      "empirical": "empirical agreement", "empirical_speed": "empirical speed",
                      "predict": "predictions agreement", "predict_speed": "predictions speed"}
+            state["merged_rows"] = {}
             for key, name in names.items():
                 if not state[key] and old.get(key):
                     state[key] = old[key]
                     state["merged"][name] = old.get("merged", {}).get(name, prov)
                     if key == "speed":
                         state["module_info"] = old.get("module_info", module_info)
+                elif only and key in ("rows", "empirical") and state[key] and old.get(key):
+                    # --only: this run's rows replace the earlier run's rows of the same name
+                    # (new names are appended); every other row is kept, with its provenance.
+                    this_run = [r["name"] for r in state[key]]
+                    fresh = {r["name"]: r for r in state[key]}
+                    kept = [fresh.pop(r["name"], r) for r in old[key]]
+                    state[key] = kept + list(fresh.values())
+                    src = old.get("merged", {}).get(name, prov)
+                    earlier = (old.get("merged_rows") or {}).get(name)
+                    if earlier:  # the old run was itself a partial one
+                        src = (f"{earlier['from']}; except the rows {', '.join(earlier['this_run'])}: "
+                               f"{prov}")
+                    state["merged_rows"][name] = {"this_run": this_run, "from": src}
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, f"{today}-neural-tangents.json"), "w") as f:
             json.dump(state, f, indent=1)

@@ -5,8 +5,8 @@ arc-cosine family, Williams 1997 for erf), not from either implementation.
 It understands the same architecture text as ntkit and neural-tangents, for the layers where
 the two disagreed or where correlation-1 pairs make the float64 rounding matter: Dense ('ntk'
 and 'standard'), Relu, LeakyRelu, ABRelu, Abs, Sign, RectifiedMonomial(0..2), Erf,
-Sigmoid_like, Identity, LayerNorm, FanOut, parallel, FanInSum, Residual. Any other layer
-raises NotImplementedError (the table then shows no reference for that case).
+Sigmoid_like, Hermite, Identity, LayerNorm, FanOut, parallel, FanInSum, FanInConcat, Residual.
+Any other layer raises NotImplementedError (the table then shows no reference for that case).
 
 Diagonal entries are computed with k = q1 = q2 exactly (θ = 0), as the exact mathematics has
 them; a pair of exactly parallel float inputs also keeps correlation 1 up to ~1e-50.
@@ -123,6 +123,29 @@ def Sigmoid_like():
     return Erf(0.5, 1 / mp.mpf("2.4020563531719796"), 0.5)
 
 
+def _hermite_t(n, q1, q2, k):
+    """E[h_n(u) h_n(v)], h_n = He_n/sqrt(n!), (u, v) ~ N(0, [[q1, k], [k, q2]]), any variance:
+    from the generating function sum_n He_n(x) s^n/n! = exp(x s - s^2/2), whose expectation is
+    exp(a s^2 + k s t + b t^2) with a = (q1 - 1)/2, b = (q2 - 1)/2; n! times the coefficient of
+    s^n t^n is  n! sum_{j <= n/2} k^(n-2j)/(n-2j)! (a b)^j/(j!)^2."""
+    if n < 0:
+        return mp.mpf(0)
+    ab = (q1 - 1) * (q2 - 1) / 4
+    return mp.factorial(n) * mp.fsum(k ** (n - 2 * j) / mp.factorial(n - 2 * j) * ab ** j
+                                     / mp.factorial(j) ** 2 for j in range(n // 2 + 1))
+
+
+def Hermite(degree):
+    """He_n(x)/sqrt(n!) with its exact dual at any variance (neural-tangents' stax.Hermite
+    computes k^n, the unit-variance case). T' = E[h_n'(u) h_n'(v)] = n E[h_(n-1)(u) h_(n-1)(v)]
+    (He_n' = n He_(n-1))."""
+    n = int(degree)
+
+    def pair(q1, q2, k):
+        return _hermite_t(n, q1, q2, k), n * _hermite_t(n - 1, q1, q2, k)
+    return _elementwise(pair)
+
+
 def Dense(out_dim, W_std=1.0, b_std=None, parameterization="ntk", **_):
     w2 = mp.mpf(W_std) ** 2
     b2 = mp.mpf(0) if b_std is None else mp.mpf(b_std) ** 2
@@ -191,6 +214,26 @@ def FanInSum():
             out.q2 = [x + y for x, y in zip(out.q2, s.q2)]
             out.k = [[x + y for x, y in zip(r1, r2)] for r1, r2 in zip(out.k, s.k)]
             out.t = [[x + y for x, y in zip(r1, r2)] for r1, r2 in zip(out.t, s.t)]
+        return out
+    return apply
+
+
+def FanInConcat(axis=-1):
+    """Features side by side: the next layer sees h.h'/n = sum_b (n_b/n) h_b.h_b'/n_b, so q, k
+    and the NTK are the width-weighted means of the branches'; the width is sum_b n_b."""
+    if axis != -1:
+        raise NotImplementedError("FanInConcat(axis != -1) in the reference")
+
+    def apply(sts):
+        total = sum(s.width for s in sts)
+        mean = lambda rows: [mp.fsum(s.width * v for s, v in zip(sts, vals)) / total
+                             for vals in zip(*rows)]
+        out = sts[0].copy()
+        out.q1 = mean([s.q1 for s in sts])
+        out.q2 = mean([s.q2 for s in sts])
+        out.k = [mean([s.k[i] for s in sts]) for i in range(len(out.k))]
+        out.t = [mean([s.t[i] for s in sts]) for i in range(len(out.t))]
+        out.width = total
         return out
     return apply
 
