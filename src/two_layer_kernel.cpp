@@ -5,13 +5,12 @@
 #include "ntkit/eigen.hpp"  // first: silences a GCC 12 false positive in AVX-512 intrinsics
 #include <Eigen/Eigenvalues>
 #include <algorithm>
-#include <cfloat>
 #include <cmath>
-#include <numbers>
 #include <optional>
 #include <sstream>
 #include <string>
 
+#include "activations/pair_geometry.hpp"
 #include "blas.hpp"
 #include "input_checks.hpp"
 #include "ntkit/dual_activation.hpp"
@@ -30,26 +29,6 @@ constexpr int kForcedDegree = 100;
 // Below this many elementary operations a kernel matrix is computed on one thread: starting
 // a parallel region costs more than it saves.
 constexpr double kParallelWork = 32768;
-
-// ---- Pair geometry of the generic 2-D rule (gaussian_expectation_2d) -----------------------
-
-// r = √(q1 q2), ρ = k / r clipped to [−1, 1] and sin θ = √((1 − ρ)(1 + ρ)) for one pair.
-// Why this form: (1 − ρ)(1 + ρ) is exact-ish near |ρ| = 1 (1 − ρ is exact there), whereas
-// q1 q2 − k² cancels catastrophically. A zero-norm point gets ρ = 0 (θ = π/2): then u or v
-// is identically 0, so the convention only has to be finite. (The kernels themselves take
-// their geometry from the deep engine's dual activations.)
-struct Geometry {
-  double r, rho, sin_theta;
-};
-
-inline Geometry pair_geometry(double q1, double q2, double k) {
-  const double r2 = q1 * q2;
-  // Tiny or huge norms: q1 q2 would underflow or overflow where √q1 √q2 does not.
-  const double r = (r2 >= DBL_MIN && r2 <= DBL_MAX) ? std::sqrt(r2) : std::sqrt(q1) * std::sqrt(q2);
-  if (!(r > 0)) return {0.0, 0.0, 1.0};
-  const double rho = std::clamp(k / r, -1.0, 1.0);
-  return {r, rho, std::sqrt((1.0 - rho) * (1.0 + rho))};
-}
 
 // ---- Validation (before any OpenMP region) --------------------------------------------------
 
@@ -216,9 +195,11 @@ double gaussian_expectation_2d(const std::function<double(double)>& g,
   }
   if (rule.nodes.empty() || rule.nodes.size() != rule.weights.size())
     throw Error("gaussian_expectation_2d: the rule needs as many weights as nodes, at least one");
-  const Geometry geo = pair_geometry(q1, q2, k);
+  // ρ and sin θ = √((1 − ρ)(1 + ρ)) from the engine's pair geometry (ρ = 0 for a zero-norm side).
+  activations::Geometry geo;
+  activations::geometry(&q1, &q2, &k, 1, geo);
   const double su = std::sqrt(q1), sv = std::sqrt(q2);
-  const double cu = sv * geo.rho, cs = sv * geo.sin_theta;
+  const double cu = sv * geo.rho[0], cs = sv * geo.sn[0];
   double sum = 0;
   for (std::size_t a = 0; a < rule.nodes.size(); ++a) {
     double inner = 0;
