@@ -1,134 +1,103 @@
-// ntkit classic-demo: classic kernel methods end to end on the diabetes data shipped in data/.
+// ntkit demo: the lecture's story end to end (SPEC §2–§4), the tool's main job.
 //
-// 1. Kernel ridge regression with every classic kernel (λ by 5-fold cross-validation), test
-//    error on a held-out split.
-// 2. The kernel trick applied to training: gradient descent on w in the explicit polynomial
-//    feature space and gradient descent on the dual coefficients with K = ΦΦᵀ, step by step,
-//    with the largest gap between their predictions.
-// Writes DIR/report.json and DIR/*.npy; scripts/plot_demo.py turns them into PNG plots.
-#include <algorithm>
+// On the diabetes data, for a geometric sweep of widths m: train the two-layer ReLU network
+// by full-batch gradient descent, and compare it with the kernel predictions of the same
+// gradient descent, (I - ηK)^s, started from the network's own initial outputs f_NN(0):
+// with the infinite-width NTK K, and with the network's own empirical NTK K_m(w0). The gaps
+// then measure only finite-width error and drift. Every quantity should shrink like m^(-1/2).
+// Writes DIR/report.json (the five quantities per width and their log-log slopes),
+// DIR/details.json (training curves, the empirical-kernel gaps), kernel and spectrum .npy
+// files; scripts/plot_demo.py draws the plots.
+#include <chrono>
+#include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <memory>
-#include <numeric>
-#include <random>
-#include <vector>
+#include <sstream>
 
-#include "ntkit/eigen.hpp"  // first: silences a GCC 12 false positive in AVX-512 intrinsics
-#include <Eigen/Eigenvalues>
 #include <nlohmann/json.hpp>
 
 #include "cli_support.hpp"
-#include "demo_data.hpp"
 #include "commands.hpp"
+#include "demo_data.hpp"
 #include "ntkit/error.hpp"
-#include "ntkit/feature_map.hpp"
-#include "ntkit/kernel_ridge.hpp"
-#include "ntkit/linear_model.hpp"
+#include "ntkit/kernel_dynamics.hpp"
+#include "ntkit/two_layer_kernel.hpp"
+#include "ntkit/two_layer_net.hpp"
 
 namespace ntkit::cli {
 namespace {
 
 using json = nlohmann::json;
 
-struct DemoCommand {
-  std::string out = "demo-out/classic";
+struct LectureDemo {
+  std::string out = "demo-out";
   std::string data;
   std::uint64_t seed = 0;
   int test_size = 100;
-  int steps = 2000;
-  int record_every = 10;
+  int min_width = 64, max_width = 16384, seeds = 2;
+  int steps = 200, record_every = 10;
+  std::string activation = "relu";
 };
 
-json ridge_with_every_kernel(const Split& s, OutputSet& outputs, const std::string& out_dir, std::uint64_t seed) {
-  std::vector<KernelSpec> specs;
-  const double d = static_cast<double>(s.x_train.cols());
-  specs.push_back({KernelKind::Linear});
-  specs.push_back({KernelKind::Polynomial, 2, 1.0});
-  specs.push_back({KernelKind::Polynomial, 3, 1.0});
-  specs.push_back({KernelKind::Rbf, 2, 1.0, 1.0 / d});
-  specs.push_back({KernelKind::Rbf, 2, 1.0, 0.1 / d});
-  for (int order = 0; order <= 2; ++order) specs.push_back({KernelKind::ArcCos, 2, 1.0, 1.0, order});
-
-  json results = json::array();
-  const double y_var = s.y_test.squaredNorm() / static_cast<double>(s.y_test.size());
-  for (std::size_t i = 0; i < specs.size(); ++i) {
-    const KernelSpec& spec = specs[i];
-    std::cerr << "[ridge " << i + 1 << "/" << specs.size() << "] " << spec.describe() << "\n";
-    const RowMatrixD k = kernel_matrix<double>(spec, s.x_train);
-    const RowMatrixD k_test = kernel_matrix<double>(spec, s.x_test, s.x_train);
-    const double scale = k.diagonal().mean();
-    std::vector<double> grid;
-    for (int e = -8; e <= 1; ++e) grid.push_back(scale * std::pow(10.0, e));
-    const RidgeSelection sel = select_ridge_lambda(k, s.y_train, grid, 5, seed);
-    KernelRidge model;
-    model.fit(k, s.y_train, sel.lambda);
-    const RowMatrixD pred = model.predict(k_test);
-    const double mse = (pred - s.y_test).squaredNorm() / static_cast<double>(s.y_test.size());
-    results.push_back({{"kernel", spec.describe()},
-                       {"lambda", sel.lambda},
-                       {"cv_lambdas", sel.lambdas},
-                       {"cv_mse", sel.mean_squared_error},
-                       {"test_rmse", std::sqrt(mse) * s.y_std},
-                       {"test_r2", 1.0 - mse / y_var},
-                       {"test_predictions", to_vector(RowMatrixD(pred.array() * s.y_std + s.y_mean))}});
-    if (spec.kind == KernelKind::Rbf && i == 3) {
-      outputs.add_matrix(out_dir + "/kernel_rbf_train.npy", k);
-      Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(k, Eigen::EigenvaluesOnly);
-      const Eigen::VectorXd ev = eig.eigenvalues().reverse();
-      outputs.add_matrix(out_dir + "/kernel_rbf_eigenvalues.npy", RowMatrixD(ev), DType::Float64, true);
-    }
+double loglog_slope(const std::vector<double>& x, const std::vector<double>& y) {
+  const auto n = static_cast<double>(x.size());
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double lx = std::log(x[i]), ly = std::log(y[i]);
+    sx += lx;
+    sy += ly;
+    sxx += lx * lx;
+    sxy += lx * ly;
   }
-  return results;
+  return (n * sxy - sx * sy) / (n * sxx - sx * sx);
 }
 
-json primal_versus_dual(const Split& s, int steps, int record_every) {
-  const PolynomialFeatureMap map(static_cast<int>(s.x_train.cols()), 2, 1.0);
-  const RowMatrixD phi = map.transform(s.x_train);
-  const RowMatrixD phi_test = map.transform(s.x_test);
-  const KernelSpec poly{KernelKind::Polynomial, 2, 1.0};
-  const RowMatrixD k = kernel_matrix<double>(poly, s.x_train);
-  const RowMatrixD k_test = kernel_matrix<double>(poly, s.x_test, s.x_train);
-  // The largest stable step of gradient descent on ½‖f - y‖² is 2 / λ_max(K); take half of it.
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(k, Eigen::EigenvaluesOnly);
-  const double lambda_max = eig.eigenvalues().maxCoeff();
-  const double lr = 1.0 / lambda_max;
-  std::cerr << "[gradient descent] polynomial(degree=2, c=1): " << map.output_dim()
-            << " explicit features, " << steps << " steps, learning rate " << lr << "\n";
+struct WidthResult {
+  double kernel_rel_error = 0, weight_rel_change = 0, kernel_rel_drift = 0;
+  double train_rel_gap = 0, test_rel_gap = 0, train_rel_gap_empirical = 0, test_rel_gap_empirical = 0;
+  std::vector<double> loss_nn, loss_ntk;  // first seed's curves
+};
 
-  FeatureSpaceRegression primal(phi, s.y_train);
-  DualKernelRegression dual(k, s.y_train);
-  json rec = {{"features", map.output_dim()}, {"learning_rate", lr}, {"lambda_max", lambda_max},
-              {"steps", json::array()}, {"loss_primal", json::array()}, {"loss_dual", json::array()},
-              {"test_rmse", json::array()}, {"max_abs_diff_train", json::array()},
-              {"max_abs_diff_test", json::array()}};
-  double worst = 0;
-  for (int t = 0; t <= steps; ++t) {
-    const double diff_train = (primal.train_outputs() - dual.train_outputs()).cwiseAbs().maxCoeff();
-    const RowMatrixD pred_primal = primal.predict(phi_test);
-    const double diff_test = (pred_primal - dual.predict(k_test)).cwiseAbs().maxCoeff();
-    worst = std::max({worst, diff_train, diff_test});
-    if (t % record_every == 0 || t == steps) {
-      rec["steps"].push_back(t);
-      rec["loss_primal"].push_back(primal.loss());
-      rec["loss_dual"].push_back(dual.loss());
-      rec["test_rmse"].push_back(std::sqrt((pred_primal - s.y_test).squaredNorm() /
-                                           static_cast<double>(s.y_test.size())) * s.y_std);
-      rec["max_abs_diff_train"].push_back(diff_train);
-      rec["max_abs_diff_test"].push_back(diff_test);
-    }
-    if (t < steps) {
-      primal.step(lr);
-      dual.step(lr);
-    }
-  }
-  rec["max_abs_diff"] = worst;
-  return rec;
+double rel_gap(const VectorD& a, const RowMatrixD& b, const RowMatrixD& y) {
+  return (RowMatrixD(a) - b).norm() / y.norm();
 }
 
-void run(const DemoCommand& cmd) {
+WidthResult run_width(const Split& s, const Activation& act, int width, std::uint64_t seed, double lr, int steps,
+                      int record_every, const RowMatrixD& k, const RowMatrixD& k_test, const KernelDynamics& dyn) {
+  WidthResult r;
+  TwoLayerNet net(static_cast<int>(s.x_train.cols()), width, act, seed);
+  const NtkParts k0 = net.empirical_ntk(s.x_train);
+  const RowMatrixD km = k0.total();
+  r.kernel_rel_error = (km - k).norm() / k.norm();
+  const RowMatrixD km_test = net.empirical_ntk(s.x_test, s.x_train).total();
+  const KernelDynamics dyn_m(km, s.y_train);
+  const RowMatrixD f0 = RowMatrixD(net.forward(s.x_train)), f0t = RowMatrixD(net.forward(s.x_test));
+
+  const TwoLayerTrace trace = train_two_layer(net, s.x_train, s.y_train.col(0), s.x_test, {lr, steps, record_every});
+  r.weight_rel_change = trace.weight_rel_change.back();
+  r.kernel_rel_drift = (net.empirical_ntk(s.x_train).total() - km).norm() / km.norm();
+  for (std::size_t i = 0; i < trace.steps.size(); ++i) {
+    const long step = trace.steps[i];
+    const RowMatrixD ntk_train = dyn.train_after_steps(step, lr, f0);
+    r.train_rel_gap = std::max(r.train_rel_gap, rel_gap(trace.train_outputs[i], ntk_train, s.y_train));
+    r.test_rel_gap = std::max(r.test_rel_gap, rel_gap(trace.test_outputs[i], dyn.test_after_steps(step, lr, k_test, f0, f0t), s.y_test));
+    r.train_rel_gap_empirical =
+        std::max(r.train_rel_gap_empirical, rel_gap(trace.train_outputs[i], dyn_m.train_after_steps(step, lr, f0), s.y_train));
+    r.test_rel_gap_empirical = std::max(
+        r.test_rel_gap_empirical, rel_gap(trace.test_outputs[i], dyn_m.test_after_steps(step, lr, km_test, f0, f0t), s.y_test));
+    r.loss_nn.push_back(trace.loss[i]);
+    r.loss_ntk.push_back(0.5 * (ntk_train - s.y_train).squaredNorm());
+  }
+  return r;
+}
+
+void run(const LectureDemo& cmd) {
+  const Activation act = parse_activation(cmd.activation);
+  if (cmd.min_width < 1 || cmd.max_width < cmd.min_width)
+    throw Error("--min-width/--max-width: need 1 <= min-width <= max-width");
+  if (cmd.seeds < 1) throw Error("--seeds: must be >= 1");
   if (cmd.steps < 1) throw Error("--steps: must be >= 1");
   if (cmd.record_every < 1) throw Error("--record-every: must be >= 1");
   const std::string data_path = cmd.data.empty() ? default_data_path() : cmd.data;
@@ -136,54 +105,116 @@ void run(const DemoCommand& cmd) {
   check_output_directory(cmd.out, "--out");
   OutputSet outputs;  // every file or none; the directory is created by the commit
   outputs.create_directory(cmd.out);
-  std::cerr << "ntkit demo: classic kernel methods on " << data_path << " (" << data.rows()
-            << " examples, " << data.cols() - 1 << " features; the last column is the target)\n";
   const Split s = split_and_standardize(data, cmd.test_size, cmd.seed);
+  const auto start = std::chrono::steady_clock::now();
 
-  json report;
-  report["data"] = {{"path", data_path}, {"train", s.x_train.rows()}, {"test", s.x_test.rows()},
-                    {"features", s.x_train.cols()}};
-  report["test_targets"] = to_vector(RowMatrixD(s.y_test.array() * s.y_std + s.y_mean));
-  report["ridge"] = ridge_with_every_kernel(s, outputs, cmd.out, cmd.seed);
-  report["primal_vs_dual"] = primal_versus_dual(s, cmd.steps, cmd.record_every);
+  std::cerr << "ntkit demo: the two-layer " << activation_name(act) << " network vs its NTK on " << data_path << " ("
+            << s.x_train.rows() << " training and " << s.x_test.rows() << " test points, d = " << s.x_train.cols() << ")\n";
+  const NtkParts k_parts = two_layer_ntk(act, s.x_train);
+  const RowMatrixD k = k_parts.total();
+  const RowMatrixD k_test = two_layer_ntk(act, s.x_test, s.x_train).total();
+  const KernelDynamics dyn(k, s.y_train);
+  // A quarter of the largest stable rate 2/λ_max of the infinite-width kernel: finite-width
+  // kernels (down to m = 64) differ from it by tens of percent at most, so the networks are
+  // stable too.
+  const double lr = dyn.max_stable_learning_rate() / 4;
+  outputs.add_matrix(cmd.out + "/ntk_train.npy", k);
+  outputs.add_matrix(cmd.out + "/ntk_eigenvalues.npy", RowMatrixD(dyn.eigenvalues().reverse()), DType::Float64, true);
+
+  std::vector<double> widths;
+  for (long m = cmd.min_width; m <= cmd.max_width; m *= 2) widths.push_back(static_cast<double>(m));
+  json report = {{"widths", json::array()},          {"kernel_rel_error", json::array()},
+                 {"weight_rel_change", json::array()}, {"kernel_rel_drift", json::array()},
+                 {"train_rel_gap", json::array()},     {"test_rel_gap", json::array()}};
+  json details = {{"activation", activation_name(act)}, {"learning_rate", lr}, {"steps", cmd.steps},
+                  {"record_every", cmd.record_every},     {"seeds", cmd.seeds}, {"time", lr * cmd.steps},
+                  {"widths", widths},                     {"train_rel_gap_empirical", json::array()},
+                  {"test_rel_gap_empirical", json::array()}, {"curves", json::array()}};
+  for (double wd : widths) {
+    const int m = static_cast<int>(wd);
+    WidthResult mean;
+    for (int rep = 0; rep < cmd.seeds; ++rep) {
+      std::cerr << "\r[width " << std::setw(6) << m << "] network " << rep + 1 << "/" << cmd.seeds << ": training "
+                << cmd.steps << " steps" << std::flush;
+      const WidthResult r = run_width(s, act, m, cmd.seed * 1000003 + static_cast<std::uint64_t>(m) * 101 + rep, lr,
+                                      cmd.steps, cmd.record_every, k, k_test, dyn);
+      const double w = 1.0 / cmd.seeds;
+      mean.kernel_rel_error += w * r.kernel_rel_error;
+      mean.weight_rel_change += w * r.weight_rel_change;
+      mean.kernel_rel_drift += w * r.kernel_rel_drift;
+      mean.train_rel_gap += w * r.train_rel_gap;
+      mean.test_rel_gap += w * r.test_rel_gap;
+      mean.train_rel_gap_empirical += w * r.train_rel_gap_empirical;
+      mean.test_rel_gap_empirical += w * r.test_rel_gap_empirical;
+      if (rep == 0) {
+        mean.loss_nn = r.loss_nn;
+        mean.loss_ntk = r.loss_ntk;
+      }
+    }
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cerr << "\r[width " << std::setw(6) << m << "] kernel error " << std::setprecision(3) << mean.kernel_rel_error
+              << ", weights moved " << mean.weight_rel_change << ", test gap " << mean.test_rel_gap << "  ("
+              << std::fixed << std::setprecision(1) << elapsed << " s)" << std::defaultfloat << "\n";
+    report["widths"].push_back(m);
+    report["kernel_rel_error"].push_back(mean.kernel_rel_error);
+    report["weight_rel_change"].push_back(mean.weight_rel_change);
+    report["kernel_rel_drift"].push_back(mean.kernel_rel_drift);
+    report["train_rel_gap"].push_back(mean.train_rel_gap);
+    report["test_rel_gap"].push_back(mean.test_rel_gap);
+    details["train_rel_gap_empirical"].push_back(mean.train_rel_gap_empirical);
+    details["test_rel_gap_empirical"].push_back(mean.test_rel_gap_empirical);
+    details["curves"].push_back({{"width", m}, {"loss_network", mean.loss_nn}, {"loss_ntk", mean.loss_ntk}});
+  }
+  std::vector<long> steps;
+  for (int t = 0; t <= cmd.steps; t += cmd.record_every) steps.push_back(t);
+  if (steps.back() != cmd.steps) steps.push_back(cmd.steps);
+  details["curve_steps"] = steps;
+
+  json slopes;
+  for (const char* key : {"kernel_rel_error", "weight_rel_change", "kernel_rel_drift", "train_rel_gap", "test_rel_gap"}) {
+    const std::vector<double> values = report[key].get<std::vector<double>>();
+    slopes[key] = widths.size() >= 2 ? loglog_slope(widths, values) : 0.0;
+  }
+  report["slopes"] = slopes;
   outputs.add_file(cmd.out + "/report.json", report.dump(2) + "\n");
+  outputs.add_file(cmd.out + "/details.json", details.dump(2) + "\n");
   outputs.commit();
 
-  std::cout << "\nKernel ridge regression on the held-out " << s.x_test.rows()
-            << " patients (target: disease progression; predicting the mean gives RMSE "
-            << std::sqrt(s.y_test.squaredNorm() / static_cast<double>(s.y_test.size())) * s.y_std
-            << "):\n";
-  std::cout << std::left << std::setw(34) << "  kernel" << std::setw(12) << "lambda"
-            << std::setw(12) << "test RMSE" << "test R^2\n";
-  for (const auto& r : report["ridge"]) {
-    std::cout << "  " << std::setw(32) << r["kernel"].get<std::string>() << std::setw(12)
-              << std::setprecision(3) << r["lambda"].get<double>() << std::setw(12)
-              << std::setprecision(4) << r["test_rmse"].get<double>() << std::setprecision(3)
-              << r["test_r2"].get<double>() << "\n";
+  std::cout << "\nThe two-layer " << activation_name(act) << " network f(x) = m^(-1/2) Σ b_i σ(a_i·x), " << cmd.steps
+            << " gradient-descent steps (t = ηT = " << std::setprecision(3) << lr * cmd.steps << "), "
+            << cmd.seeds << " network(s) per width:\n\n";
+  std::cout << std::left << std::setw(8) << "width" << std::setw(14) << "|K_m-K|/|K|" << std::setw(14) << "|dw|/|w|"
+            << std::setw(14) << "kernel drift" << std::setw(14) << "train gap" << "test gap\n";
+  for (std::size_t i = 0; i < widths.size(); ++i) {
+    std::cout << std::setw(8) << report["widths"][i].get<int>();
+    for (const char* key : {"kernel_rel_error", "weight_rel_change", "kernel_rel_drift", "train_rel_gap"})
+      std::cout << std::setw(14) << std::setprecision(3) << report[key][i].get<double>();
+    std::cout << report["test_rel_gap"][i].get<double>() << "\n";
   }
-  const auto& pd = report["primal_vs_dual"];
-  std::cout << "\nGradient descent in the explicit feature space (" << pd["features"].get<int>()
-            << " features) and in the dual with K = ΦΦᵀ, " << cmd.steps << " steps:\n"
-            << "  largest difference between their predictions at any step: "
-            << std::setprecision(3) << pd["max_abs_diff"].get<double>() << " (standardized units)\n"
-            << "  loss after " << cmd.steps << " steps: " << pd["loss_primal"].back().get<double>()
-            << " (primal), " << pd["loss_dual"].back().get<double>() << " (dual)\n"
-            << "\nWrote " << cmd.out << "/report.json; plots: python3 scripts/plot_demo.py " << cmd.out
-            << "\n";
+  std::cout << std::setw(8) << "slope";
+  for (const char* key : {"kernel_rel_error", "weight_rel_change", "kernel_rel_drift", "train_rel_gap"})
+    std::cout << std::setw(14) << std::setprecision(3) << slopes[key].get<double>();
+  std::cout << slopes["test_rel_gap"].get<double>() << "   (theory: -0.5)\n\n"
+            << "Gaps are max over recorded steps of |f_NN(t) - f_NTK(t)| / |y|, both from the network's own f(0).\n"
+            << "Wrote " << cmd.out << "/report.json and details.json; plots: python3 scripts/plot_demo.py " << cmd.out << "\n";
 }
 
 }  // namespace
 
-void register_classic_demo_command(CLI::App& app) {
-  auto cmd = std::make_shared<DemoCommand>();
+void register_demo_command(CLI::App& app) {
+  auto cmd = std::make_shared<LectureDemo>();
   CLI::App* sub = app.add_subcommand(
-      "classic-demo", "Classic kernel methods on the shipped diabetes data: ridge with every kernel, primal vs dual training");
+      "demo", "The main job: the two-layer network vs its NTK across widths on the shipped diabetes data");
   sub->add_option("--out", cmd->out, "output directory (created if missing)")->capture_default_str();
   sub->add_option("--data", cmd->data, "CSV/.npy data, last column the target (default: data/diabetes.csv)");
-  sub->add_option("--seed", cmd->seed, "seed of the train/test split and CV folds")->capture_default_str();
+  sub->add_option("--activation", cmd->activation, "relu | erf | tanh | identity, or an activation of the network text (Gelu, Erf(a=2), ...)")->capture_default_str();
+  sub->add_option("--min-width", cmd->min_width, "smallest width m (widths double up to --max-width)")->capture_default_str();
+  sub->add_option("--max-width", cmd->max_width, "largest width m")->capture_default_str();
+  sub->add_option("--seeds", cmd->seeds, "networks averaged per width")->capture_default_str();
+  sub->add_option("--steps", cmd->steps, "gradient-descent steps T")->capture_default_str();
+  sub->add_option("--record-every", cmd->record_every, "compare every K steps")->capture_default_str();
+  sub->add_option("--seed", cmd->seed, "seed of the split and the networks")->capture_default_str();
   sub->add_option("--test-size", cmd->test_size, "held-out examples")->capture_default_str();
-  sub->add_option("--steps", cmd->steps, "gradient-descent steps")->capture_default_str();
-  sub->add_option("--record-every", cmd->record_every, "record every K steps")->capture_default_str();
   sub->callback([cmd] { run(*cmd); });
 }
 
