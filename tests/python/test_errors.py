@@ -98,7 +98,7 @@ CASES = {
                        "train_two_layer: the loss diverged at step"),
     "distance shapes": (lambda: ntkit.TwoLayerNet(3, 3).parameter_distance(ntkit.TwoLayerNet(3, 4)),
                         "TwoLayerNet::parameter_distance: networks have different shapes"),
-    "ntk activation": (lambda: ntkit.two_layer_ntk(X, activation="gelu"), "unknown activation 'gelu'"),
+    "ntk activation": (lambda: ntkit.two_layer_ntk(X, activation="softsign"), "unknown activation 'softsign'"),
     "ntk quadrature": (lambda: ntkit.two_layer_ntk(X, activation="tanh", quadrature_degree=500),
                        "the Gauss-Hermite degree must be in [1, 200]"),
     "ntk columns": (lambda: ntkit.two_layer_ntk(X, X4), "two_layer_ntk"),

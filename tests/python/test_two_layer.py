@@ -146,3 +146,17 @@ def test_weights_in_and_out(data):
     restored = pickle.loads(pickle.dumps(net))
     assert restored.activation == "erf"
     np.testing.assert_array_equal(restored.forward(x), net.forward(x))
+
+
+def test_any_catalogue_activation(data):
+    # Beyond the lecture's four names, any activation of the network text: the finite network
+    # trains and pickles with it, and its infinite-width NTK is the general engine's for
+    # Dense(m, W_std=√d), σ, Dense(1).
+    x, y, x_test = data
+    net = ntkit.TwoLayerNet(4, 16, activation="LeakyRelu(0.2)", seed=3)
+    assert net.activation == "LeakyRelu(alpha=0.2)"
+    restored = pickle.loads(pickle.dumps(net))
+    np.testing.assert_array_equal(restored.forward(x), net.forward(x))
+    parts = ntkit.two_layer_ntk(x, x_test, activation="Gelu")
+    general = ntkit.kernel("Dense(1024, W_std=2), Gelu, Dense(1)", x, x_test, get="ntk")
+    np.testing.assert_allclose(parts.total(), general, rtol=1e-13, atol=1e-14)
