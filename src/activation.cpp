@@ -24,8 +24,7 @@ Activation::Activation(ActivationKind kind, int degree, const char* name) : name
 
 Activation parse_activation(std::string_view name) {
   std::string n(name);
-  std::transform(n.begin(), n.end(), n.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (n == "relu") return Activation::Relu;
   if (n == "erf") return Activation::Erf;
   if (n == "tanh") return Activation::Tanh;
@@ -84,8 +83,7 @@ void map_matrix(const Activation& activation, const RowMatrixD& z, RowMatrixD* s
         if (df) df[i] = 1.0;
       }
       return;
-    case Fast::None:
-      break;
+    case Fast::None: break;
   }
   const PointwiseActivation sigma(activation.layer());
   constexpr Eigen::Index kBlock = 4096;
@@ -111,8 +109,7 @@ void activate_derivative(const Activation& activation, const RowMatrixD& z, RowM
   map_matrix(activation, z, nullptr, &out);
 }
 
-void activate_both(const Activation& activation, const RowMatrixD& z, RowMatrixD& out,
-                   RowMatrixD& out_derivative) {
+void activate_both(const Activation& activation, const RowMatrixD& z, RowMatrixD& out, RowMatrixD& out_derivative) {
   map_matrix(activation, z, &out, &out_derivative);
 }
 

@@ -22,9 +22,8 @@ Cholesky::Cholesky(MatrixView<double> k, double shift, const std::string& who, c
   const lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', ni, l_.data(), ni);
   if (info > 0) {
     std::ostringstream msg;
-    msg << who << ": " << what << " is not positive definite (Cholesky failed at leading minor " << info
-        << " of " << n << "): the kernel matrix is singular or indefinite, e.g. from duplicated inputs; "
-        << fix;
+    msg << who << ": " << what << " is not positive definite (Cholesky failed at leading minor " << info << " of " << n
+        << "): the kernel matrix is singular or indefinite, e.g. from duplicated inputs; " << fix;
     throw Error(msg.str());
   }
   if (info < 0) throw Error(who + ": LAPACK dpotrf rejected argument " + std::to_string(-info));
@@ -39,10 +38,8 @@ RowMatrixD Cholesky::solve(MatrixView<double> r) const {
   if (x.cols() == 0 || x.rows() == 0) return x;
   // L Lᵀ X = R by two triangular solves in row-major BLAS (no transposed copies of R).
   const auto ni = static_cast<int>(l_.rows()), nrhs = static_cast<int>(x.cols());
-  cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, ni, nrhs, 1.0, l_.data(), ni,
-              x.data(), nrhs);
-  cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, ni, nrhs, 1.0, l_.data(), ni,
-              x.data(), nrhs);
+  cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, ni, nrhs, 1.0, l_.data(), ni, x.data(), nrhs);
+  cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, ni, nrhs, 1.0, l_.data(), ni, x.data(), nrhs);
   return x;
 }
 

@@ -15,8 +15,7 @@ class Cholesky {
   /// not positive definite (a singular kernel, e.g. from duplicated inputs, and too small a
   /// shift) throws ntkit::Error "<who>: <what> is not positive definite (...); <fix>", so the
   /// message names the caller, the matrix and the caller's own remedy.
-  Cholesky(MatrixView<double> k, double shift, const std::string& who, const std::string& what,
-           const std::string& fix);
+  Cholesky(MatrixView<double> k, double shift, const std::string& who, const std::string& what, const std::string& fix);
 
   /// (K + shift·I)⁻¹ R for R with n rows (any number of columns).
   RowMatrixD solve(MatrixView<double> r) const;

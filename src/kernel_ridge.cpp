@@ -16,13 +16,12 @@ void KernelRidge::fit(MatrixView<double> kernel, MatrixView<double> targets, dou
   const Eigen::Index n = kernel.rows();
   std::ostringstream msg;
   if (kernel.cols() != n) {
-    msg << "kernel_ridge: the kernel must be square K(X, X), got " << kernel.rows() << " x "
-        << kernel.cols();
+    msg << "kernel_ridge: the kernel must be square K(X, X), got " << kernel.rows() << " x " << kernel.cols();
   } else if (n == 0) {
     msg << "kernel_ridge: no training examples";
   } else if (targets.rows() != n) {
-    msg << "kernel_ridge: kernel is " << n << " x " << n << " but targets have "
-        << targets.rows() << " rows; need one target row per training example";
+    msg << "kernel_ridge: kernel is " << n << " x " << n << " but targets have " << targets.rows()
+        << " rows; need one target row per training example";
   } else if (targets.cols() == 0) {
     msg << "kernel_ridge: targets have no columns";
   } else if (!(lambda >= 0) || !std::isfinite(lambda)) {
@@ -38,8 +37,8 @@ void KernelRidge::fit(MatrixView<double> kernel, MatrixView<double> targets, dou
   if (!msg.str().empty()) throw Error(msg.str());
 
   std::ostringstream fix;
-  fix << "use a ridge lambda > " << lambda << ", such as 1e-6 times the mean of diag(K) = "
-      << 1e-6 * kernel.diagonal().mean();
+  fix << "use a ridge lambda > " << lambda
+      << ", such as 1e-6 times the mean of diag(K) = " << 1e-6 * kernel.diagonal().mean();
   alpha_ = detail::Cholesky(kernel, lambda, "kernel_ridge", "K + lambda*I", fix.str()).solve(targets);
 }
 
@@ -54,14 +53,13 @@ RowMatrixD KernelRidge::predict(MatrixView<double> cross_kernel) const {
   return cross_kernel * alpha_;
 }
 
-RidgeSelection select_ridge_lambda(MatrixView<double> kernel, MatrixView<double> targets,
-                                   const std::vector<double>& lambdas, int folds,
-                                   std::uint64_t seed) {
+RidgeSelection select_ridge_lambda(MatrixView<double> kernel, MatrixView<double> targets, const std::vector<double>& lambdas,
+                                   int folds, std::uint64_t seed) {
   const Eigen::Index n = kernel.rows();
   if (lambdas.empty()) throw Error("select_ridge_lambda: no candidate lambdas given");
   if (folds < 2 || folds > n) {
-    throw Error("select_ridge_lambda: folds must be in [2, n] = [2, " + std::to_string(n) +
-                "], got " + std::to_string(folds));
+    throw Error("select_ridge_lambda: folds must be in [2, n] = [2, " + std::to_string(n) + "], got " +
+                std::to_string(folds));
   }
   if (kernel.cols() != n || targets.rows() != n)
     throw Error("select_ridge_lambda: need a square kernel and one target row per example");
@@ -86,8 +84,7 @@ RidgeSelection select_ridge_lambda(MatrixView<double> kernel, MatrixView<double>
   result.mean_squared_error.assign(lambdas.size(), 0.0);
   for (int f = 0; f < folds; ++f) {
     std::vector<Eigen::Index> train, valid;
-    for (Eigen::Index i = 0; i < n; ++i)
-      (i % folds == f ? valid : train).push_back(order[static_cast<std::size_t>(i)]);
+    for (Eigen::Index i = 0; i < n; ++i) (i % folds == f ? valid : train).push_back(order[static_cast<std::size_t>(i)]);
     const RowMatrixD k_train = kernel(train, train);
     const RowMatrixD k_valid = kernel(valid, train);
     const RowMatrixD y_train = targets(train, Eigen::all);
@@ -98,8 +95,7 @@ RidgeSelection select_ridge_lambda(MatrixView<double> kernel, MatrixView<double>
       try {
         KernelRidge model;
         model.fit(k_train, y_train, lambdas[c]);
-        err += (model.predict(k_valid) - y_valid).squaredNorm() /
-               static_cast<double>(y_valid.size()) / folds;
+        err += (model.predict(k_valid) - y_valid).squaredNorm() / static_cast<double>(y_valid.size()) / folds;
       } catch (const Error&) {  // inputs were validated above: this is Cholesky failing
         err = std::numeric_limits<double>::infinity();
       }
@@ -107,8 +103,9 @@ RidgeSelection select_ridge_lambda(MatrixView<double> kernel, MatrixView<double>
   }
   const auto best = std::min_element(result.mean_squared_error.begin(), result.mean_squared_error.end());
   if (std::isinf(*best)) {
-    throw Error("select_ridge_lambda: K + lambda*I is not positive definite for every candidate "
-                "lambda; add larger values");
+    throw Error(
+        "select_ridge_lambda: K + lambda*I is not positive definite for every candidate "
+        "lambda; add larger values");
   }
   result.lambda = lambdas[static_cast<std::size_t>(best - result.mean_squared_error.begin())];
   return result;

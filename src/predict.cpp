@@ -45,10 +45,10 @@ detail::Cholesky regularized_cholesky(MatrixView<double> k, const DynamicsOption
     throw Error(msg.str());
   }
   const auto n = static_cast<double>(k.rows());
-  const double shift =
-      options.diag_reg == 0 ? 0.0 : options.diag_reg_absolute ? options.diag_reg : options.diag_reg * k.trace() / n;
-  return detail::Cholesky(k, shift, who, "the training kernel",
-                          "use diag_reg > 0 (e.g. --diag-reg 1e-6)");
+  const double shift = options.diag_reg == 0       ? 0.0
+                       : options.diag_reg_absolute ? options.diag_reg
+                                                   : options.diag_reg * k.trace() / n;
+  return detail::Cholesky(k, shift, who, "the training kernel", "use diag_reg > 0 (e.g. --diag-reg 1e-6)");
 }
 
 // Vᵀ without a copy: V's column-major storage read row-major (a transposing n x n copy, 128 MB
@@ -85,8 +85,9 @@ Trajectory predict_mse(const KernelDynamics& dyn, MatrixView<double> k_test_trai
   // K is safely positive definite: λ_min > n ε λ_max. Otherwise through a Cholesky solve, which
   // says so when K is singular (a second factorization: 0.2-1.4 s at n = 4096).
   const VectorD& lambda = dyn.eigenvalues();
-  const bool inverse_by_eigenvalues =
-      any_inf && lambda.minCoeff() > static_cast<double>(n) * std::numeric_limits<double>::epsilon() * lambda.maxCoeff();
+  const bool inverse_by_eigenvalues = any_inf && lambda.minCoeff() > static_cast<double>(n) *
+                                                                         std::numeric_limits<double>::epsilon() *
+                                                                         lambda.maxCoeff();
   // The checks of the initial outputs and, for t = inf, of a stable learning rate, through the
   // single-time path (t = inf also computes the Cholesky path's outputs when it is needed).
   Trajectory out;
@@ -131,8 +132,8 @@ Trajectory predict_mse(const KernelDynamics& dyn, MatrixView<double> k_test_trai
       coefficients.middleRows(width + row, o) = (c.array().colwise() * f.gain.array()).transpose();
     }
     RowMatrixD z(n, 2 * width), test_all;  // z = V · coefficientsᵀ
-    detail::gemm_rowmajor<double>(true, true, n, 2 * width, n, 1.0, vt.data(), n, coefficients.data(), n, 0.0,
-                                  z.data(), 2 * width);
+    detail::gemm_rowmajor<double>(true, true, n, 2 * width, n, 1.0, vt.data(), n, coefficients.data(), n, 0.0, z.data(),
+                                  2 * width);
     if (m > 0) {
       test_all.resize(m, width);
       detail::gemm_rowmajor<double>(false, false, m, width, n, 1.0, k_test_train.data(), k_test_train.outerStride(),
@@ -184,8 +185,7 @@ RowMatrixD EnsemblePredictor::gain_apply(double time, MatrixView<double> r, bool
   return dyn_.scale() * dyn_.apply_spectral(w, r);
 }
 
-std::vector<GaussianOutputs> EnsemblePredictor::test(const std::vector<double>& times,
-                                                     MatrixView<double> nngp_test_train,
+std::vector<GaussianOutputs> EnsemblePredictor::test(const std::vector<double>& times, MatrixView<double> nngp_test_train,
                                                      MatrixView<double> ntk_test_train,
                                                      const RowMatrixD& nngp_test_test) const {
   const Eigen::Index n = nngp_train_.rows(), m = nngp_test_train.rows();
@@ -236,9 +236,9 @@ std::vector<GaussianOutputs> EnsemblePredictor::test(const std::vector<double>& 
           detail::gemm_abt<double>(pg, v, bt);
         }
         RowMatrixD btk, middle, cross;
-        detail::gemm_abt<double>(bt, nngp_train_, btk);         // Bᵀ K (K symmetric)
-        detail::gemm_abt<double>(btk, bt, middle);              // Θ_* M_t K M_t Θ_*ᵀ
-        detail::gemm_abt<double>(bt, nngp_test_train, cross);   // Θ_* M_t K_*ᵀ
+        detail::gemm_abt<double>(bt, nngp_train_, btk);        // Bᵀ K (K symmetric)
+        detail::gemm_abt<double>(btk, bt, middle);             // Θ_* M_t K M_t Θ_*ᵀ
+        detail::gemm_abt<double>(bt, nngp_test_train, cross);  // Θ_* M_t K_*ᵀ
         g.covariance = nngp_test_test + middle - cross - cross.transpose();
       }
       g.covariance = symmetrized(g.covariance);
@@ -261,7 +261,7 @@ std::vector<GaussianOutputs> EnsemblePredictor::train(const std::vector<double>&
         const SpectralFactors f = dyn_.factors(t);
         if (kind_ == EnsembleKind::Ntk) {
           const RowMatrixD ek = dyn_.apply_spectral(f.decay, nngp_train_);  // E_t K
-          g.covariance = dyn_.apply_spectral(f.decay, ek.transpose());     // E_t K E_t
+          g.covariance = dyn_.apply_spectral(f.decay, ek.transpose());      // E_t K E_t
         } else {
           // K E_t² with K the regularized training kernel, in unnormalized units.
           const VectorD w = dyn_.eigenvalues().array() * f.decay.array().square() / dyn_.scale();
@@ -275,8 +275,8 @@ std::vector<GaussianOutputs> EnsemblePredictor::train(const std::vector<double>&
   return out;
 }
 
-GaussianOutputs gp_inference(GpKind kind, const KernelPair& train, const KernelPair& test_train,
-                             const KernelPair& test_test, MatrixView<double> targets, const DynamicsOptions& options) {
+GaussianOutputs gp_inference(GpKind kind, const KernelPair& train, const KernelPair& test_train, const KernelPair& test_test,
+                             MatrixView<double> targets, const DynamicsOptions& options) {
   const std::string who = "gp_inference";
   const Eigen::Index n = targets.rows();
   if (n == 0 || targets.cols() == 0) throw Error(who + ": targets are empty");
@@ -308,7 +308,7 @@ GaussianOutputs gp_inference(GpKind kind, const KernelPair& train, const KernelP
   if (kind == GpKind::Ntk) {
     require_shape(train.nngp, n, n, who, "the NNGP K(X, X)");
     require_shape(test_train.nngp, m, n, who, "the NNGP K(X*, X)");
-    const RowMatrixD cross = product(true, true, b, test_train.nngp);                  // Θ_* Θ⁻¹ K_*ᵀ
+    const RowMatrixD cross = product(true, true, b, test_train.nngp);                         // Θ_* Θ⁻¹ K_*ᵀ
     const RowMatrixD middle = product(true, false, b, product(false, false, train.nngp, b));  // Θ_* Θ⁻¹ K Θ⁻¹ Θ_*ᵀ
     out.covariance = prior_test + middle - cross - cross.transpose();
   } else {
@@ -333,8 +333,8 @@ double max_learning_rate(MatrixView<double> ntk_train, LossNormalization normali
   VectorD w(n);  // LAPACK uses all n entries as workspace; the first holds the answer
   double unused_z = 0;
   std::vector<lapack_int> support(2);
-  const lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'N', 'I', 'L', ni, a.data(), ni, 0.0, 0.0, ni, ni, 0.0,
-                                         &found, w.data(), &unused_z, 1, support.data());
+  const lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'N', 'I', 'L', ni, a.data(), ni, 0.0, 0.0, ni, ni, 0.0, &found,
+                                         w.data(), &unused_z, 1, support.data());
   const double top = w[0];
   if (info != 0 || found != 1) throw Error("max_learning_rate: LAPACK dsyevr failed (info " + std::to_string(info) + ")");
   if (!(top > 0)) return std::numeric_limits<double>::infinity();

@@ -70,8 +70,7 @@ struct MapContext {
 
 // Fills a[j] = K^a and b[j] = K^b for row i of X1 against rows j0..j0+len of X2, from the
 // Gram values k[j]: b = T(q_i, q_j, k) = E[σ(u)σ(v)], a = k Ṫ = (x·x') E[σ'(u)σ'(v)].
-void map_row(const MapContext& c, Index i, Index j0, Index len, const double* k, double* a,
-             double* b, Workspace& ws) {
+void map_row(const MapContext& c, Index i, Index j0, Index len, const double* k, double* a, double* b, Workspace& ws) {
   const double qi = (*c.q1)[i];
   const double* qj = c.q2->data() + j0;
   if (c.identity) {
@@ -166,8 +165,7 @@ GaussHermite gauss_hermite(int degree) {
     const double z = rule.nodes[static_cast<std::size_t>(j)];
     double p_prev = 0, p = 1, sum = 1;
     for (Index m = 1; m < n; ++m) {  // p_m = (z p_{m−1} − √(m−1) p_{m−2}) / √m
-      const double p_next =
-          (z * p - std::sqrt(static_cast<double>(m - 1)) * p_prev) / std::sqrt(static_cast<double>(m));
+      const double p_next = (z * p - std::sqrt(static_cast<double>(m - 1)) * p_prev) / std::sqrt(static_cast<double>(m));
       p_prev = p;
       p = p_next;
       sum += p * p;
@@ -184,13 +182,12 @@ GaussHermite gauss_hermite(int degree) {
   return rule;
 }
 
-double gaussian_expectation_2d(const std::function<double(double)>& g,
-                               const std::function<double(double)>& h, double q1, double q2,
-                               double k, const GaussHermite& rule) {
+double gaussian_expectation_2d(const std::function<double(double)>& g, const std::function<double(double)>& h, double q1,
+                               double q2, double k, const GaussHermite& rule) {
   if (!(q1 >= 0) || !(q2 >= 0) || !std::isfinite(q1) || !std::isfinite(q2) || !std::isfinite(k)) {
     std::ostringstream msg;
-    msg << "gaussian_expectation_2d: the covariance needs finite q1 >= 0, q2 >= 0 and k; got q1="
-        << q1 << ", q2=" << q2 << ", k=" << k;
+    msg << "gaussian_expectation_2d: the covariance needs finite q1 >= 0, q2 >= 0 and k; got q1=" << q1 << ", q2=" << q2
+        << ", k=" << k;
     throw Error(msg.str());
   }
   if (rule.nodes.empty() || rule.nodes.size() != rule.weights.size())
@@ -203,8 +200,7 @@ double gaussian_expectation_2d(const std::function<double(double)>& g,
   double sum = 0;
   for (std::size_t a = 0; a < rule.nodes.size(); ++a) {
     double inner = 0;
-    for (std::size_t b = 0; b < rule.nodes.size(); ++b)
-      inner += rule.weights[b] * h(cu * rule.nodes[a] + cs * rule.nodes[b]);
+    for (std::size_t b = 0; b < rule.nodes.size(); ++b) inner += rule.weights[b] * h(cu * rule.nodes[a] + cs * rule.nodes[b]);
     sum += rule.weights[a] * g(su * rule.nodes[a]) * inner;
   }
   return sum;
@@ -245,16 +241,13 @@ NtkParts two_layer_ntk(const Activation& activation, MatrixView<double> x1, Matr
     Workspace& ws = workspaces[static_cast<std::size_t>(omp_get_thread_num())];
 #pragma omp for schedule(dynamic, 1)
     for (Index i = 0; i < n1; ++i)
-      errors.run([&] {
-        map_row(context, i, 0, n2, gram.row(i).data(), parts.a.row(i).data(), parts.b.row(i).data(), ws);
-      });
+      errors.run([&] { map_row(context, i, 0, n2, gram.row(i).data(), parts.a.row(i).data(), parts.b.row(i).data(), ws); });
   }
   errors.rethrow_if_any();
   return parts;
 }
 
-NtkParts two_layer_ntk(const Activation& activation, MatrixView<double> x,
-                       const TwoLayerKernelOptions& options) {
+NtkParts two_layer_ntk(const Activation& activation, MatrixView<double> x, const TwoLayerKernelOptions& options) {
   require_degree(options.quadrature_degree, "two_layer_ntk (options.quadrature_degree)");
   detail::require_finite_input(x, "two_layer_ntk", "x");
 

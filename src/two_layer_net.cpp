@@ -24,18 +24,15 @@ using Pass = TwoLayerNet::Pass;
 // threads keep spinning (sched_yield) after each call and steal the cores from the OpenMP
 // loops that follow; in training that made each step several times slower. For large d the
 // product dominates and goes to the threaded BLAS.
-void run_pass(const RowMatrixD& a, const Activation& activation, MatrixView<double> x, bool derivative,
-              Pass& p) {
+void run_pass(const RowMatrixD& a, const Activation& activation, MatrixView<double> x, bool derivative, Pass& p) {
   if (x.cols() >= 64) {
     detail::gemm_abt<double>(x, a, p.z);
   } else {
     p.z.resize(x.rows(), a.rows());
     p.z.noalias() = x * a.transpose();
   }
-  if (derivative)
-    activate_both(activation, p.z, p.s, p.ds);
-  else
-    activate(activation, p.z, p.s);
+  if (derivative) activate_both(activation, p.z, p.s, p.ds);
+  else activate(activation, p.z, p.s);
 }
 
 Pass run_pass(const RowMatrixD& a, const Activation& activation, MatrixView<double> x, bool derivative) {
@@ -47,8 +44,7 @@ Pass run_pass(const RowMatrixD& a, const Activation& activation, MatrixView<doub
 void require_inputs(MatrixView<double> x, int input_dim, const char* who, const char* name) {
   if (x.cols() != input_dim) {
     std::ostringstream msg;
-    msg << who << ": " << name << " has " << x.cols() << " columns but the network takes d = "
-        << input_dim << " inputs";
+    msg << who << ": " << name << " has " << x.cols() << " columns but the network takes d = " << input_dim << " inputs";
     throw Error(msg.str());
   }
   if (!x.allFinite()) throw Error(std::string(who) + ": " + name + " contains NaN or Inf");
@@ -74,8 +70,7 @@ void require_learning_rate(double lr, const char* who) {
 // ∇_w of ½ Σ r_j² where r = outputs - y, given the pass over X at weights (a, b):
 // ∇_b = σ(Z)ᵀ r / √m,  ∇_{a_i} = b_i Σ_j r_j σ'(z_ji) x_j / √m.
 // Overwrites p.ds with r_j σ'(z_ji) (no n x m temporary).
-TwoLayerNet::Gradient gradient_from_pass(Pass& p, const VectorD& b, MatrixView<double> x,
-                                         const VectorD& residual) {
+TwoLayerNet::Gradient gradient_from_pass(Pass& p, const VectorD& b, MatrixView<double> x, const VectorD& residual) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(b.size()));
   TwoLayerNet::Gradient g;
   g.b = scale * (p.s.transpose() * residual);
@@ -103,8 +98,8 @@ TwoLayerNet::TwoLayerNet(RowMatrixD a, VectorD b, const Activation& activation)
     : a_(std::move(a)), b_(std::move(b)), activation_(activation) {
   if (a_.rows() < 1 || a_.cols() < 1) throw Error("TwoLayerNet: a must be m x d with m, d >= 1");
   if (b_.size() != a_.rows()) {
-    throw Error("TwoLayerNet: a has " + std::to_string(a_.rows()) + " rows (neurons) but b has " +
-                std::to_string(b_.size()) + " entries");
+    throw Error("TwoLayerNet: a has " + std::to_string(a_.rows()) + " rows (neurons) but b has " + std::to_string(b_.size()) +
+                " entries");
   }
   if (!a_.allFinite() || !b_.allFinite()) throw Error("TwoLayerNet: weights contain NaN or Inf");
 }
@@ -128,8 +123,7 @@ void TwoLayerNet::gradient_step(MatrixView<double> x, const VectorD& y, double l
   gradient_step(x, y, learning_rate, workspace);
 }
 
-void TwoLayerNet::gradient_step(MatrixView<double> x, const VectorD& y, double learning_rate,
-                                Workspace& workspace) {
+void TwoLayerNet::gradient_step(MatrixView<double> x, const VectorD& y, double learning_rate, Workspace& workspace) {
   require_learning_rate(learning_rate, "TwoLayerNet::gradient_step");
   require_inputs(x, input_dim(), "TwoLayerNet::gradient_step", "x");
   require_targets(y, x.rows(), "TwoLayerNet::gradient_step");
@@ -177,9 +171,7 @@ NtkParts TwoLayerNet::empirical_ntk(MatrixView<double> x) const {
   return k;
 }
 
-double TwoLayerNet::parameter_norm() const {
-  return std::sqrt(a_.squaredNorm() + b_.squaredNorm());
-}
+double TwoLayerNet::parameter_norm() const { return std::sqrt(a_.squaredNorm() + b_.squaredNorm()); }
 
 double TwoLayerNet::parameter_distance(const TwoLayerNet& other) const {
   if (other.a_.rows() != a_.rows() || other.a_.cols() != a_.cols())
@@ -220,13 +212,10 @@ void LinearizedTwoLayerNet::gradient_step(MatrixView<double> x, const VectorD& y
   delta_b_ -= learning_rate * g.b;
 }
 
-double LinearizedTwoLayerNet::displacement_norm() const {
-  return std::sqrt(delta_a_.squaredNorm() + delta_b_.squaredNorm());
-}
+double LinearizedTwoLayerNet::displacement_norm() const { return std::sqrt(delta_a_.squaredNorm() + delta_b_.squaredNorm()); }
 
-TwoLayerTrace train_two_layer(TwoLayerNet& net, MatrixView<double> x, const VectorD& y,
-                              MatrixView<double> x_test, const TwoLayerTrainOptions& options,
-                              const std::function<void(int)>& progress) {
+TwoLayerTrace train_two_layer(TwoLayerNet& net, MatrixView<double> x, const VectorD& y, MatrixView<double> x_test,
+                              const TwoLayerTrainOptions& options, const std::function<void(int)>& progress) {
   const char* who = "train_two_layer";
   require_inputs(x, net.input_dim(), who, "training inputs");
   require_targets(y, x.rows(), who);
@@ -249,8 +238,8 @@ TwoLayerTrace train_two_layer(TwoLayerNet& net, MatrixView<double> x, const Vect
       trace.weight_rel_change.push_back(net.parameter_distance(initial) / initial_norm);
       if (!std::isfinite(trace.loss.back())) {
         std::ostringstream msg;
-        msg << "train_two_layer: the loss diverged at step " << t << " (learning rate "
-            << options.learning_rate << " is too large; gradient descent on the 'sum' loss is "
+        msg << "train_two_layer: the loss diverged at step " << t << " (learning rate " << options.learning_rate
+            << " is too large; gradient descent on the 'sum' loss is "
             << "stable for η < 2 / λ_max(K))";
         throw Error(msg.str());
       }

@@ -95,14 +95,15 @@ json primal_versus_dual(const Split& s, int steps, int record_every) {
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(k, Eigen::EigenvaluesOnly);
   const double lambda_max = eig.eigenvalues().maxCoeff();
   const double lr = 1.0 / lambda_max;
-  std::cerr << "[gradient descent] polynomial(degree=2, c=1): " << map.output_dim()
-            << " explicit features, " << steps << " steps, learning rate " << lr << "\n";
+  std::cerr << "[gradient descent] polynomial(degree=2, c=1): " << map.output_dim() << " explicit features, " << steps
+            << " steps, learning rate " << lr << "\n";
 
   FeatureSpaceRegression primal(phi, s.y_train);
   DualKernelRegression dual(k, s.y_train);
-  json rec = {{"features", map.output_dim()}, {"learning_rate", lr}, {"lambda_max", lambda_max},
-              {"steps", json::array()}, {"loss_primal", json::array()}, {"loss_dual", json::array()},
-              {"test_rmse", json::array()}, {"max_abs_diff_train", json::array()},
+  json rec = {{"features", map.output_dim()},      {"learning_rate", lr},
+              {"lambda_max", lambda_max},          {"steps", json::array()},
+              {"loss_primal", json::array()},      {"loss_dual", json::array()},
+              {"test_rmse", json::array()},        {"max_abs_diff_train", json::array()},
               {"max_abs_diff_test", json::array()}};
   double worst = 0;
   for (int t = 0; t <= steps; ++t) {
@@ -114,8 +115,8 @@ json primal_versus_dual(const Split& s, int steps, int record_every) {
       rec["steps"].push_back(t);
       rec["loss_primal"].push_back(primal.loss());
       rec["loss_dual"].push_back(dual.loss());
-      rec["test_rmse"].push_back(std::sqrt((pred_primal - s.y_test).squaredNorm() /
-                                           static_cast<double>(s.y_test.size())) * s.y_std);
+      rec["test_rmse"].push_back(std::sqrt((pred_primal - s.y_test).squaredNorm() / static_cast<double>(s.y_test.size())) *
+                                 s.y_std);
       rec["max_abs_diff_train"].push_back(diff_train);
       rec["max_abs_diff_test"].push_back(diff_test);
     }
@@ -136,13 +137,13 @@ void run(const DemoCommand& cmd) {
   check_output_directory(cmd.out, "--out");
   OutputSet outputs;  // every file or none; the directory is created by the commit
   outputs.create_directory(cmd.out);
-  std::cerr << "ntkit demo: classic kernel methods on " << data_path << " (" << data.rows()
-            << " examples, " << data.cols() - 1 << " features; the last column is the target)\n";
+  std::cerr << "ntkit demo: classic kernel methods on " << data_path << " (" << data.rows() << " examples, "
+            << data.cols() - 1 << " features; the last column is the target)\n";
   const Split s = split_and_standardize(data, cmd.test_size, cmd.seed);
 
   json report;
-  report["data"] = {{"path", data_path}, {"train", s.x_train.rows()}, {"test", s.x_test.rows()},
-                    {"features", s.x_train.cols()}};
+  report["data"] = {
+      {"path", data_path}, {"train", s.x_train.rows()}, {"test", s.x_test.rows()}, {"features", s.x_train.cols()}};
   report["test_targets"] = to_vector(RowMatrixD(s.y_test.array() * s.y_std + s.y_mean));
   report["ridge"] = ridge_with_every_kernel(s, outputs, cmd.out, cmd.seed);
   report["primal_vs_dual"] = primal_versus_dual(s, cmd.steps, cmd.record_every);
@@ -151,25 +152,22 @@ void run(const DemoCommand& cmd) {
 
   std::cout << "\nKernel ridge regression on the held-out " << s.x_test.rows()
             << " patients (target: disease progression; predicting the mean gives RMSE "
-            << std::sqrt(s.y_test.squaredNorm() / static_cast<double>(s.y_test.size())) * s.y_std
-            << "):\n";
-  std::cout << std::left << std::setw(34) << "  kernel" << std::setw(12) << "lambda"
-            << std::setw(12) << "test RMSE" << "test R^2\n";
+            << std::sqrt(s.y_test.squaredNorm() / static_cast<double>(s.y_test.size())) * s.y_std << "):\n";
+  std::cout << std::left << std::setw(34) << "  kernel" << std::setw(12) << "lambda" << std::setw(12) << "test RMSE"
+            << "test R^2\n";
   for (const auto& r : report["ridge"]) {
-    std::cout << "  " << std::setw(32) << r["kernel"].get<std::string>() << std::setw(12)
-              << std::setprecision(3) << r["lambda"].get<double>() << std::setw(12)
-              << std::setprecision(4) << r["test_rmse"].get<double>() << std::setprecision(3)
-              << r["test_r2"].get<double>() << "\n";
+    std::cout << "  " << std::setw(32) << r["kernel"].get<std::string>() << std::setw(12) << std::setprecision(3)
+              << r["lambda"].get<double>() << std::setw(12) << std::setprecision(4) << r["test_rmse"].get<double>()
+              << std::setprecision(3) << r["test_r2"].get<double>() << "\n";
   }
   const auto& pd = report["primal_vs_dual"];
   std::cout << "\nGradient descent in the explicit feature space (" << pd["features"].get<int>()
             << " features) and in the dual with K = ΦΦᵀ, " << cmd.steps << " steps:\n"
-            << "  largest difference between their predictions at any step: "
-            << std::setprecision(3) << pd["max_abs_diff"].get<double>() << " (standardized units)\n"
-            << "  loss after " << cmd.steps << " steps: " << pd["loss_primal"].back().get<double>()
-            << " (primal), " << pd["loss_dual"].back().get<double>() << " (dual)\n"
-            << "\nWrote " << cmd.out << "/report.json; plots: python3 scripts/plot_demo.py " << cmd.out
-            << "\n";
+            << "  largest difference between their predictions at any step: " << std::setprecision(3)
+            << pd["max_abs_diff"].get<double>() << " (standardized units)\n"
+            << "  loss after " << cmd.steps << " steps: " << pd["loss_primal"].back().get<double>() << " (primal), "
+            << pd["loss_dual"].back().get<double>() << " (dual)\n"
+            << "\nWrote " << cmd.out << "/report.json; plots: python3 scripts/plot_demo.py " << cmd.out << "\n";
 }
 
 }  // namespace
@@ -177,7 +175,8 @@ void run(const DemoCommand& cmd) {
 void register_classic_demo_command(CLI::App& app) {
   auto cmd = std::make_shared<DemoCommand>();
   CLI::App* sub = app.add_subcommand(
-      "classic-demo", "Classic kernel methods on the shipped diabetes data: ridge with every kernel, primal vs dual training");
+      "classic-demo",
+      "Classic kernel methods on the shipped diabetes data: ridge with every kernel, primal vs dual training");
   sub->add_option("--out", cmd->out, "output directory (created if missing)")->capture_default_str();
   sub->add_option("--data", cmd->data, "CSV/.npy data, last column the target (default: data/diabetes.csv)");
   sub->add_option("--seed", cmd->seed, "seed of the train/test split and CV folds")->capture_default_str();

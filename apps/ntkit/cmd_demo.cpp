@@ -60,9 +60,7 @@ struct WidthResult {
   std::vector<double> loss_nn, loss_ntk;  // first seed's curves
 };
 
-double rel_gap(const VectorD& a, const RowMatrixD& b, const RowMatrixD& y) {
-  return (RowMatrixD(a) - b).norm() / y.norm();
-}
+double rel_gap(const VectorD& a, const RowMatrixD& b, const RowMatrixD& y) { return (RowMatrixD(a) - b).norm() / y.norm(); }
 
 WidthResult run_width(const Split& s, const Activation& act, int width, std::uint64_t seed, double lr, int steps,
                       int record_every, const RowMatrixD& k, const RowMatrixD& k_test, const KernelDynamics& dyn) {
@@ -82,11 +80,13 @@ WidthResult run_width(const Split& s, const Activation& act, int width, std::uin
     const long step = trace.steps[i];
     const RowMatrixD ntk_train = dyn.train_after_steps(step, lr, f0);
     r.train_rel_gap = std::max(r.train_rel_gap, rel_gap(trace.train_outputs[i], ntk_train, s.y_train));
-    r.test_rel_gap = std::max(r.test_rel_gap, rel_gap(trace.test_outputs[i], dyn.test_after_steps(step, lr, k_test, f0, f0t), s.y_test));
-    r.train_rel_gap_empirical =
-        std::max(r.train_rel_gap_empirical, rel_gap(trace.train_outputs[i], dyn_m.train_after_steps(step, lr, f0), s.y_train));
+    r.test_rel_gap = std::max(r.test_rel_gap,
+                              rel_gap(trace.test_outputs[i], dyn.test_after_steps(step, lr, k_test, f0, f0t), s.y_test));
+    r.train_rel_gap_empirical = std::max(r.train_rel_gap_empirical,
+                                         rel_gap(trace.train_outputs[i], dyn_m.train_after_steps(step, lr, f0), s.y_train));
     r.test_rel_gap_empirical = std::max(
-        r.test_rel_gap_empirical, rel_gap(trace.test_outputs[i], dyn_m.test_after_steps(step, lr, km_test, f0, f0t), s.y_test));
+        r.test_rel_gap_empirical,
+        rel_gap(trace.test_outputs[i], dyn_m.test_after_steps(step, lr, km_test, f0, f0t), s.y_test));
     r.loss_nn.push_back(trace.loss[i]);
     r.loss_ntk.push_back(0.5 * (ntk_train - s.y_train).squaredNorm());
   }
@@ -123,13 +123,19 @@ void run(const LectureDemo& cmd) {
 
   std::vector<double> widths;
   for (long m = cmd.min_width; m <= cmd.max_width; m *= 2) widths.push_back(static_cast<double>(m));
-  json report = {{"widths", json::array()},          {"kernel_rel_error", json::array()},
-                 {"weight_rel_change", json::array()}, {"kernel_rel_drift", json::array()},
-                 {"train_rel_gap", json::array()},     {"test_rel_gap", json::array()}};
-  json details = {{"activation", activation_name(act)}, {"learning_rate", lr}, {"steps", cmd.steps},
-                  {"record_every", cmd.record_every},     {"seeds", cmd.seeds}, {"time", lr * cmd.steps},
-                  {"widths", widths},                     {"train_rel_gap_empirical", json::array()},
-                  {"test_rel_gap_empirical", json::array()}, {"curves", json::array()}};
+  json report = {
+      {"widths", json::array()},           {"kernel_rel_error", json::array()}, {"weight_rel_change", json::array()},
+      {"kernel_rel_drift", json::array()}, {"train_rel_gap", json::array()},    {"test_rel_gap", json::array()}};
+  json details = {{"activation", activation_name(act)},
+                  {"learning_rate", lr},
+                  {"steps", cmd.steps},
+                  {"record_every", cmd.record_every},
+                  {"seeds", cmd.seeds},
+                  {"time", lr * cmd.steps},
+                  {"widths", widths},
+                  {"train_rel_gap_empirical", json::array()},
+                  {"test_rel_gap_empirical", json::array()},
+                  {"curves", json::array()}};
   for (double wd : widths) {
     const int m = static_cast<int>(wd);
     WidthResult mean;
@@ -153,8 +159,8 @@ void run(const LectureDemo& cmd) {
     }
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cerr << "\r[width " << std::setw(6) << m << "] kernel error " << std::setprecision(3) << mean.kernel_rel_error
-              << ", weights moved " << mean.weight_rel_change << ", test gap " << mean.test_rel_gap << "  ("
-              << std::fixed << std::setprecision(1) << elapsed << " s)" << std::defaultfloat << "\n";
+              << ", weights moved " << mean.weight_rel_change << ", test gap " << mean.test_rel_gap << "  (" << std::fixed
+              << std::setprecision(1) << elapsed << " s)" << std::defaultfloat << "\n";
     report["widths"].push_back(m);
     report["kernel_rel_error"].push_back(mean.kernel_rel_error);
     report["weight_rel_change"].push_back(mean.weight_rel_change);
@@ -181,10 +187,11 @@ void run(const LectureDemo& cmd) {
   outputs.commit();
 
   std::cout << "\nThe two-layer " << activation_name(act) << " network f(x) = m^(-1/2) Σ b_i σ(a_i·x), " << cmd.steps
-            << " gradient-descent steps (t = ηT = " << std::setprecision(3) << lr * cmd.steps << "), "
-            << cmd.seeds << " network(s) per width:\n\n";
+            << " gradient-descent steps (t = ηT = " << std::setprecision(3) << lr * cmd.steps << "), " << cmd.seeds
+            << " network(s) per width:\n\n";
   std::cout << std::left << std::setw(8) << "width" << std::setw(14) << "|K_m-K|/|K|" << std::setw(14) << "|dw|/|w|"
-            << std::setw(14) << "kernel drift" << std::setw(14) << "train gap" << "test gap\n";
+            << std::setw(14) << "kernel drift" << std::setw(14) << "train gap"
+            << "test gap\n";
   for (std::size_t i = 0; i < widths.size(); ++i) {
     std::cout << std::setw(8) << report["widths"][i].get<int>();
     for (const char* key : {"kernel_rel_error", "weight_rel_change", "kernel_rel_drift", "train_rel_gap"})
@@ -196,7 +203,8 @@ void run(const LectureDemo& cmd) {
     std::cout << std::setw(14) << std::setprecision(3) << slopes[key].get<double>();
   std::cout << slopes["test_rel_gap"].get<double>() << "   (theory: -0.5)\n\n"
             << "Gaps are max over recorded steps of |f_NN(t) - f_NTK(t)| / |y|, both from the network's own f(0).\n"
-            << "Wrote " << cmd.out << "/report.json and details.json; plots: python3 scripts/plot_demo.py " << cmd.out << "\n";
+            << "Wrote " << cmd.out << "/report.json and details.json; plots: python3 scripts/plot_demo.py " << cmd.out
+            << "\n";
 }
 
 }  // namespace
@@ -207,7 +215,9 @@ void register_demo_command(CLI::App& app) {
       "demo", "The main job: the two-layer network vs its NTK across widths on the shipped diabetes data");
   sub->add_option("--out", cmd->out, "output directory (created if missing)")->capture_default_str();
   sub->add_option("--data", cmd->data, "CSV/.npy data, last column the target (default: data/diabetes.csv)");
-  sub->add_option("--activation", cmd->activation, "relu | erf | tanh | identity, or an activation of the network text (Gelu, Erf(a=2), ...)")->capture_default_str();
+  sub->add_option("--activation", cmd->activation,
+                  "relu | erf | tanh | identity, or an activation of the network text (Gelu, Erf(a=2), ...)")
+      ->capture_default_str();
   sub->add_option("--min-width", cmd->min_width, "smallest width m (widths double up to --max-width)")->capture_default_str();
   sub->add_option("--max-width", cmd->max_width, "largest width m")->capture_default_str();
   sub->add_option("--seeds", cmd->seeds, "networks averaged per width")->capture_default_str();

@@ -27,16 +27,16 @@ VectorD load_targets(const std::string& path, Eigen::Index rows, const std::stri
                 std::to_string(y.cols()) + " columns");
   }
   if (y.rows() != rows) {
-    throw Error(path + ": has " + std::to_string(y.rows()) + " targets but " + inputs + " has " +
-                std::to_string(rows) + " rows; need one target per input");
+    throw Error(path + ": has " + std::to_string(y.rows()) + " targets but " + inputs + " has " + std::to_string(rows) +
+                " rows; need one target per input");
   }
   return y.col(0);
 }
 
 void require_columns(const RowMatrixD& m, Eigen::Index cols, const std::string& path, const std::string& other) {
   if (m.cols() != cols) {
-    throw Error(path + ": has " + std::to_string(m.cols()) + " columns but " + other + " has " +
-                std::to_string(cols) + "; both need the same number of features");
+    throw Error(path + ": has " + std::to_string(m.cols()) + " columns but " + other + " has " + std::to_string(cols) +
+                "; both need the same number of features");
   }
 }
 
@@ -166,7 +166,6 @@ struct PredictCommand {
   bool diag_reg_absolute = false;
 };
 
-
 void run_predict(const PredictCommand& cmd) {
   const Activation act = parse_activation(cmd.activation);
   const std::vector<double> times = parse_times(cmd.times);
@@ -245,7 +244,9 @@ void register_two_layer_command(CLI::App& app) {
   CLI::App* s1 = group->add_subcommand("ntk", "NTK K(X1, X2) = K^a + K^b: infinite width, or of one network with --width");
   s1->add_option("--x1", ntk->x1, "first input, n1 x d (.npy or .csv)")->required();
   s1->add_option("--x2", ntk->x2, "second input, n2 x d (default: --x1)");
-  s1->add_option("--activation", ntk->activation, "relu | erf | tanh | identity, or an activation of the network text (Gelu, Erf(a=2), ...)")->capture_default_str();
+  s1->add_option("--activation", ntk->activation,
+                 "relu | erf | tanh | identity, or an activation of the network text (Gelu, Erf(a=2), ...)")
+      ->capture_default_str();
   s1->add_option("--part", ntk->part, "a (first-layer weights), b (second layer) or total")->capture_default_str();
   // Absent means infinite width; 0 is no network at all, so only m >= 1 is accepted.
   s1->add_option("--width", ntk->width, "m: the empirical kernel of a random network of this width (default: infinite)")
@@ -258,32 +259,42 @@ void register_two_layer_command(CLI::App& app) {
   s1->callback([ntk] { run_ntk(*ntk); });
 
   auto train = std::make_shared<TrainCommand>();
-  CLI::App* s2 = group->add_subcommand("train", "Full-batch gradient descent on ½Σ(f - y)²; records outputs, loss, weight change, kernel drift");
+  CLI::App* s2 = group->add_subcommand(
+      "train", "Full-batch gradient descent on ½Σ(f - y)²; records outputs, loss, weight change, kernel drift");
   s2->add_option("--train", train->train, "training inputs X (n x d) and targets y (n)")->expected(2)->required();
   s2->add_option("--test", train->test, "test inputs X* (n* x d) to record outputs on");
-  s2->add_option("--activation", train->activation, "relu | erf | tanh | identity, or an activation of the network text (Gelu, Erf(a=2), ...)")->capture_default_str();
+  s2->add_option("--activation", train->activation,
+                 "relu | erf | tanh | identity, or an activation of the network text (Gelu, Erf(a=2), ...)")
+      ->capture_default_str();
   s2->add_option("--width", train->width, "m, the number of hidden neurons")->capture_default_str();
   s2->add_option("--lr", train->lr, "learning rate η (default: 1 / λ_max of the network's kernel)");
   s2->add_option("--steps", train->steps, "gradient-descent steps T")->capture_default_str();
   s2->add_option("--record-every", train->record_every, "record every K steps (and the last)")->capture_default_str();
   s2->add_option("--seed", train->seed, "seed of the initial weights")->capture_default_str();
-  s2->add_option("--out", train->out, "output directory: steps, loss, weight_rel_change, train/test_outputs .npy, summary.json")->required();
+  s2->add_option("--out", train->out,
+                 "output directory: steps, loss, weight_rel_change, train/test_outputs .npy, summary.json")
+      ->required();
   s2->callback([train] { run_train(*train); });
 
   auto predict = std::make_shared<PredictCommand>();
-  CLI::App* s3 = group->add_subcommand("predict", "Kernel predictions of training: u(t) = e^(-Kt) u(0) on train and test points");
+  CLI::App* s3 = group->add_subcommand("predict",
+                                       "Kernel predictions of training: u(t) = e^(-Kt) u(0) on train and test points");
   s3->add_option("--train", predict->train, "training inputs X (n x d) and targets y (n)")->expected(2)->required();
   s3->add_option("--test", predict->test, "test inputs X* (n* x d)")->required();
-  s3->add_option("--activation", predict->activation, "relu | erf | tanh | identity, or an activation of the network text (Gelu, Erf(a=2), ...)")->capture_default_str();
+  s3->add_option("--activation", predict->activation,
+                 "relu | erf | tanh | identity, or an activation of the network text (Gelu, Erf(a=2), ...)")
+      ->capture_default_str();
   s3->add_option("--width", predict->width, "use the empirical kernel of this network (and its f0) instead of infinite width")
       ->check(CLI::Range(1, std::numeric_limits<int>::max()));
   s3->add_option("--seed", predict->seed, "seed of the network (with --width)")->capture_default_str();
-  s3->add_option("--time", predict->times, "comma-separated times t (gradient flow), or steps with --lr; 'inf' allowed")->capture_default_str();
+  s3->add_option("--time", predict->times, "comma-separated times t (gradient flow), or steps with --lr; 'inf' allowed")
+      ->capture_default_str();
   s3->add_option("--lr", predict->lr, "gradient descent with this learning rate: --time counts steps");
   s3->add_option("--loss", predict->loss, "sum (½Σ, the lecture's) or mean (½Σ/N, neural-tangents')")->capture_default_str();
   s3->add_option("--diag-reg", predict->diag_reg, "add diag_reg·tr(K)/n to K's diagonal")->capture_default_str();
   s3->add_flag("--diag-reg-absolute", predict->diag_reg_absolute, "add diag_reg itself instead of diag_reg·tr(K)/n");
-  s3->add_option("--out", predict->out, "output directory: times.npy, train.npy (times x n), test.npy (times x n*)")->required();
+  s3->add_option("--out", predict->out, "output directory: times.npy, train.npy (times x n), test.npy (times x n*)")
+      ->required();
   s3->callback([predict] { run_predict(*predict); });
 }
 

@@ -57,7 +57,6 @@ const char* activation_name(const Activation& activation);
 void activate(const Activation& activation, const RowMatrixD& z, RowMatrixD& out);
 void activate_derivative(const Activation& activation, const RowMatrixD& z, RowMatrixD& out);
 /// Both in one pass over z.
-void activate_both(const Activation& activation, const RowMatrixD& z, RowMatrixD& out,
-                   RowMatrixD& out_derivative);
+void activate_both(const Activation& activation, const RowMatrixD& z, RowMatrixD& out, RowMatrixD& out_derivative);
 
 }  // namespace ntkit

@@ -56,9 +56,8 @@ GaussHermite gauss_hermite(int degree);
 /// u = √q1 z1, v = √q2 (ρ z1 + √(1 − ρ²) z2), z1, z2 ~ N(0, 1) independent, ρ = k / √(q1 q2)
 /// clipped to [−1, 1] (ρ = 0 when q1 q2 = 0). Costs rule-size² evaluations of h.
 /// Throws ntkit::Error if q1 or q2 is negative or a value is not finite, or the rule is empty.
-double gaussian_expectation_2d(const std::function<double(double)>& g,
-                               const std::function<double(double)>& h, double q1, double q2,
-                               double k, const GaussHermite& rule);
+double gaussian_expectation_2d(const std::function<double(double)>& g, const std::function<double(double)>& h, double q1,
+                               double q2, double k, const GaussHermite& rule);
 
 struct TwoLayerKernelOptions {
   /// For activations without a closed form (tanh): 0 (default) the dual activation's own rule,
@@ -77,7 +76,6 @@ NtkParts two_layer_ntk(const Activation& activation, MatrixView<double> x1, Matr
 
 /// K^a(X, X) and K^b(X, X), each n x n and exactly symmetric (one triangle is computed and
 /// mirrored; squared norms come from the Gram diagonal, so k(x, x) sees ρ = 1 exactly).
-NtkParts two_layer_ntk(const Activation& activation, MatrixView<double> x,
-                       const TwoLayerKernelOptions& options = {});
+NtkParts two_layer_ntk(const Activation& activation, MatrixView<double> x, const TwoLayerKernelOptions& options = {});
 
 }  // namespace ntkit

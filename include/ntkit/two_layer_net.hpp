@@ -103,16 +103,15 @@ struct TwoLayerTrainOptions {
 /// What training recorded, at steps[k] for every k.
 struct TwoLayerTrace {
   std::vector<int> steps;
-  std::vector<double> loss;                // ½ Σ (f - y)² on the training set
-  std::vector<VectorD> train_outputs;      // f(X) (n)
-  std::vector<VectorD> test_outputs;       // f(X*) (n*), empty if there is no test set
-  std::vector<double> weight_rel_change;   // ‖w(t) - w(0)‖ / ‖w(0)‖
+  std::vector<double> loss;               // ½ Σ (f - y)² on the training set
+  std::vector<VectorD> train_outputs;     // f(X) (n)
+  std::vector<VectorD> test_outputs;      // f(X*) (n*), empty if there is no test set
+  std::vector<double> weight_rel_change;  // ‖w(t) - w(0)‖ / ‖w(0)‖
 };
 
 /// Full-batch gradient descent of `net` (modified in place) on (X, y); records outputs on X
 /// and on X* (may have zero rows). Calls `progress(step)` after each step if given.
-TwoLayerTrace train_two_layer(TwoLayerNet& net, MatrixView<double> x, const VectorD& y,
-                              MatrixView<double> x_test, const TwoLayerTrainOptions& options,
-                              const std::function<void(int)>& progress = {});
+TwoLayerTrace train_two_layer(TwoLayerNet& net, MatrixView<double> x, const VectorD& y, MatrixView<double> x_test,
+                              const TwoLayerTrainOptions& options, const std::function<void(int)>& progress = {});
 
 }  // namespace ntkit

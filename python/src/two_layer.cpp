@@ -37,8 +37,9 @@ TwoLayerTrace train(TwoLayerNet& net, const py::object& x, const py::object& y, 
   const MatrixArg<double> train_x = matrix_arg<double>(x, "x");
   const VectorD targets = vector_arg(y, "y");
   // No test set: a 0 x d matrix, as the C++ API takes it.
-  const py::object test_input =
-      x_test.is_none() ? py::object(py::array_t<double>(std::vector<py::ssize_t>{0, net.input_dim()})) : x_test;
+  const py::object test_input = x_test.is_none()
+                                    ? py::object(py::array_t<double>(std::vector<py::ssize_t>{0, net.input_dim()}))
+                                    : x_test;
   const MatrixArg<double> test_x = matrix_arg<double>(test_input, "x_test");
   TwoLayerTrainOptions options;
   options.learning_rate = learning_rate;
@@ -167,8 +168,7 @@ activation.)doc")
             }
             return py::make_tuple(to_numpy(std::move(gradient.a)), py::cast(std::move(gradient.b)));
           },
-          py::arg("x"), py::arg("y"),
-          "(∇_a L (m, d), ∇_b L (m,)) for L = ½ Σ_j (f(x_j) - y_j)², x (n, d), y (n,).")
+          py::arg("x"), py::arg("y"), "(∇_a L (m, d), ∇_b L (m,)) for L = ½ Σ_j (f(x_j) - y_j)², x (n, d), y (n,).")
       .def(
           "gradient_step",
           [](TwoLayerNet& net, const py::object& x, const py::object& y, double learning_rate) {
@@ -200,7 +200,8 @@ record_every < 1, or a diverging loss (with the stable limit η < 2 / λ_max(K))
       .def("parameter_distance", &TwoLayerNet::parameter_distance, py::arg("other"),
            "‖w - w'‖ to a network of the same shape (ValueError otherwise).")
       .def("__copy__", [](const TwoLayerNet& net) { return TwoLayerNet(net); })
-      .def("__deepcopy__", [](const TwoLayerNet& net, const py::dict&) { return TwoLayerNet(net); }, py::arg("memo"))
+      .def(
+          "__deepcopy__", [](const TwoLayerNet& net, const py::dict&) { return TwoLayerNet(net); }, py::arg("memo"))
       .def(py::pickle(
           [](const TwoLayerNet& net) {
             return py::make_tuple(to_numpy(RowMatrixD(net.a())), py::cast(net.b()), activation_name(net.activation()));

@@ -126,7 +126,7 @@ Inputs cross_check_inputs(double max_q = 0.5) {
       const double target = 0.05 + (max_q - 0.05) * double(i) / double(m->rows() - 1);
       m->row(i) *= std::sqrt(target) / m->row(i).norm();
     }
-  in.x2.row(0) = in.x1.row(1);  // ρ = 1 (up to rounding) across the sets
+  in.x2.row(0) = in.x1.row(1);         // ρ = 1 (up to rounding) across the sets
   in.x2.row(1) = -0.5 * in.x1.row(2);  // ρ = −1
   return in;
 }
@@ -144,8 +144,8 @@ TEST(TwoLayerNtk, ErfAndIdentityClosedFormsEqualQuadrature) {
     const double err_b = max_relative_error(numeric.b, closed.b);
     EXPECT_LE(err_a, 1e-10);
     EXPECT_LE(err_b, 1e-10);
-    std::printf("[ measure  ] %s closed form vs quadrature (degree 60): K^a %.2e, K^b %.2e\n",
-                activation_name(act), err_a, err_b);
+    std::printf("[ measure  ] %s closed form vs quadrature (degree 60): K^a %.2e, K^b %.2e\n", activation_name(act), err_a,
+                err_b);
   }
 }
 
@@ -161,8 +161,7 @@ TEST(TwoLayerNtk, QuadratureConvergesAtLargerNormsWithHigherDegree) {
   const NtkParts fine = two_layer_ntk(Activation::Erf, in.x1, in.x2, quad);
   const double err_coarse = max_relative_error(coarse.a, closed.a);
   const double err_fine = max_relative_error(fine.a, closed.a);
-  std::printf("[ measure  ] erf K^a at |x|^2 <= 2: quadrature degree 40 %.2e, degree 120 %.2e\n",
-              err_coarse, err_fine);
+  std::printf("[ measure  ] erf K^a at |x|^2 <= 2: quadrature degree 40 %.2e, degree 120 %.2e\n", err_coarse, err_fine);
   EXPECT_LE(err_fine, 1e-10);
   EXPECT_LE(max_relative_error(fine.b, closed.b), 1e-10);
   EXPECT_LT(err_fine, 1e-3 * err_coarse);
@@ -262,8 +261,7 @@ TEST(TwoLayerNtk, ReluClosedFormMatchesQuadratureToItsKinkLimitedAccuracy) {
   const NtkParts numeric = two_layer_ntk(Activation::Relu, in.x1, in.x2, quad);
   const double err_a = max_relative_error(numeric.a, closed.a);
   const double err_b = max_relative_error(numeric.b, closed.b);
-  std::printf("[ measure  ] relu closed form vs quadrature (degree 200): K^a %.2e, K^b %.2e\n",
-              err_a, err_b);
+  std::printf("[ measure  ] relu closed form vs quadrature (degree 200): K^a %.2e, K^b %.2e\n", err_a, err_b);
   EXPECT_LE(err_a, 5e-2);
   EXPECT_LE(err_b, 5e-3);
 }
@@ -302,8 +300,10 @@ TEST(TwoLayerNtk, TanhFastPathEqualsGenericQuadratureAndConverges) {
   const NtkParts automatic = two_layer_ntk(Activation::Tanh, in.x1, in.x2);
   EXPECT_LE(max_relative_error(automatic.a, converged.a), 1e-10);
   EXPECT_LE(max_relative_error(automatic.b, converged.b), 1e-10);
-  std::printf("[ measure  ] tanh fast path vs generic quadrature (degree 40): %.2e; degree 40 vs 150: "
-              "K^a %.2e, K^b %.2e\n", err_same, err_a, err_b);
+  std::printf(
+      "[ measure  ] tanh fast path vs generic quadrature (degree 40): %.2e; degree 40 vs 150: "
+      "K^a %.2e, K^b %.2e\n",
+      err_same, err_a, err_b);
 }
 
 // ---- (3) Monte Carlo of finite networks -----------------------------------------------------
@@ -356,8 +356,7 @@ TEST(TwoLayerNtk, MonteCarloOfFiniteNetworksWithinFiveStandardErrors) {
         }
     }
     double worst = 0;
-    auto check = [&](double sum, double sq, double exact, const char* part, Eigen::Index p,
-                     Eigen::Index q) {
+    auto check = [&](double sum, double sq, double exact, const char* part, Eigen::Index p, Eigen::Index q) {
       const double md = static_cast<double>(m);
       const double mean = sum / md;
       const double var = std::max((sq - md * mean * mean) / (md - 1), 0.0);
@@ -365,16 +364,16 @@ TEST(TwoLayerNtk, MonteCarloOfFiniteNetworksWithinFiveStandardErrors) {
       const double z = std::abs(mean - exact) / std::max(se, 1e-300);
       worst = std::max(worst, z);
       EXPECT_LE(std::abs(mean - exact), 5 * se + 1e-12 * std::abs(exact))
-          << activation_name(act) << " K^" << part << "(" << p << ", " << q << "): MC " << mean
-          << " ± " << se << ", exact " << exact;
+          << activation_name(act) << " K^" << part << "(" << p << ", " << q << "): MC " << mean << " ± " << se << ", exact "
+          << exact;
     };
     for (Eigen::Index p = 0; p < n; ++p)
       for (Eigen::Index q = p; q < n; ++q) {
         check(sum_a(p, q), sq_a(p, q), k.a(p, q), "a", p, q);
         check(sum_b(p, q), sq_b(p, q), k.b(p, q), "b", p, q);
       }
-    std::printf("[ measure  ] %s Monte Carlo (m = %ld): largest deviation %.2f SE\n",
-                activation_name(act), static_cast<long>(m), worst);
+    std::printf("[ measure  ] %s Monte Carlo (m = %ld): largest deviation %.2f SE\n", activation_name(act),
+                static_cast<long>(m), worst);
   }
 }
 
@@ -382,7 +381,7 @@ TEST(TwoLayerNtk, MonteCarloOfFiniteNetworksWithinFiveStandardErrors) {
 
 TEST(TwoLayerNtk, SymmetricRouteAgreesIsSymmetricAndPsd) {
   RowMatrixD x = gaussian_matrix(40, 5, 41);
-  x.row(7) = x.row(3);          // a duplicate: K is singular, still PSD
+  x.row(7) = x.row(3);  // a duplicate: K is singular, still PSD
   x.row(9) = -x.row(2);
   for (Activation act : kAll) {
     SCOPED_TRACE(activation_name(act));
@@ -409,10 +408,10 @@ TEST(TwoLayerNtk, SymmetricRouteAgreesIsSymmetricAndPsd) {
 
 TEST(TwoLayerNtk, DuplicatesOppositesAndZeroNormHaveTheirExactLimits) {
   RowMatrixD x(4, 3);
-  x << 0.3, -1.2, 0.5,   // x
-      0.3, -1.2, 0.5,    // x again
-      -0.3, 1.2, -0.5,   // −x: ρ = −1
-      0, 0, 0;           // zero norm
+  x << 0.3, -1.2, 0.5,  // x
+      0.3, -1.2, 0.5,   // x again
+      -0.3, 1.2, -0.5,  // −x: ρ = −1
+      0, 0, 0;          // zero norm
   const double q = x.row(0).squaredNorm();
   for (Activation act : kAll) {
     SCOPED_TRACE(activation_name(act));

@@ -28,12 +28,9 @@ struct Case {
 };
 
 std::vector<Case> cases() {
-  return {{Activation::Relu, Relu()},
-          {Activation::Erf, Erf()},
-          {Activation::Tanh, Tanh()},
-          {Activation::Identity, Monomial(1)},
-          {parse_activation("Gelu"), Gelu()},
-          {parse_activation("LeakyRelu(0.2)"), LeakyRelu(0.2)}};
+  return {{Activation::Relu, Relu()},         {Activation::Erf, Erf()},
+          {Activation::Tanh, Tanh()},         {Activation::Identity, Monomial(1)},
+          {parse_activation("Gelu"), Gelu()}, {parse_activation("LeakyRelu(0.2)"), LeakyRelu(0.2)}};
 }
 
 TEST(TwoLayerVsGeneral, InfiniteWidthNtkIsTheEnginesOfTheEquivalentNetwork) {
