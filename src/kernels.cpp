@@ -43,8 +43,7 @@ void map_entries(const KernelSpec& spec, T* g, T qi, const T* qj, Index len) {
   constexpr T pi = std::numbers::pi_v<T>;
   constexpr T inv_pi = std::numbers::inv_pi_v<T>;
   switch (spec.kind) {
-    case KernelKind::Linear:
-      return;
+    case KernelKind::Linear: return;
     case KernelKind::Polynomial: {
       const T c = static_cast<T>(spec.c);
       const int p = spec.degree;
@@ -106,8 +105,8 @@ void require_finite_output(const RowMatrix<T>& k, const KernelSpec& spec) {
   if (k.allFinite()) return;
   throw Error("kernel_matrix: the " + spec.describe() + " kernel overflows " +
               (std::is_same_v<T, float> ? std::string("float32") : std::string("float64")) +
-              " for these inputs (values beyond " + std::to_string(std::numeric_limits<T>::max()) +
-              "); rescale the inputs" + (std::is_same_v<T, float> ? " or use --dtype float64" : ""));
+              " for these inputs (values beyond " + std::to_string(std::numeric_limits<T>::max()) + "); rescale the inputs" +
+              (std::is_same_v<T, float> ? " or use --dtype float64" : ""));
 }
 
 // RBF is translation-invariant, and ‖x‖² + ‖y‖² - 2x·y loses digits when the data sit far from
@@ -133,17 +132,13 @@ RowMatrix<T> kernel_matrix_symmetric(const KernelSpec& spec, MatrixView<T> x);
 void KernelSpec::validate() const {
   std::ostringstream msg;
   switch (kind) {
-    case KernelKind::Linear:
-      return;
+    case KernelKind::Linear: return;
     case KernelKind::Polynomial:
-      if (degree < 1 || degree > 64)
-        msg << "polynomial kernel: degree must be an integer in [1, 64], got " << degree;
-      else if (!std::isfinite(c))
-        msg << "polynomial kernel: c must be finite, got " << c;
+      if (degree < 1 || degree > 64) msg << "polynomial kernel: degree must be an integer in [1, 64], got " << degree;
+      else if (!std::isfinite(c)) msg << "polynomial kernel: c must be finite, got " << c;
       break;
     case KernelKind::Rbf:
-      if (!(gamma > 0) || !std::isfinite(gamma))
-        msg << "rbf kernel: gamma must be a finite number > 0, got " << gamma;
+      if (!(gamma > 0) || !std::isfinite(gamma)) msg << "rbf kernel: gamma must be a finite number > 0, got " << gamma;
       break;
     case KernelKind::ArcCos:
       if (order < 0 || order > 2) msg << "arccos kernel: order must be 0, 1 or 2, got " << order;
@@ -170,8 +165,7 @@ KernelKind parse_kernel_kind(std::string_view name) {
   if (n == "polynomial" || n == "poly") return KernelKind::Polynomial;
   if (n == "rbf" || n == "gaussian") return KernelKind::Rbf;
   if (n == "arccos" || n == "arc-cosine" || n == "arccosine") return KernelKind::ArcCos;
-  throw Error("unknown kernel '" + std::string(name) +
-              "'; choose one of: linear, polynomial, rbf, arccos");
+  throw Error("unknown kernel '" + std::string(name) + "'; choose one of: linear, polynomial, rbf, arccos");
 }
 
 const char* kernel_kind_name(KernelKind kind) {
@@ -296,10 +290,8 @@ Vector<T> kernel_diagonal(const KernelSpec& spec, MatrixView<T> x) {
   return out;
 }
 
-template RowMatrix<double> kernel_matrix<double>(const KernelSpec&, MatrixView<double>,
-                                                 MatrixView<double>);
-template RowMatrix<float> kernel_matrix<float>(const KernelSpec&, MatrixView<float>,
-                                               MatrixView<float>);
+template RowMatrix<double> kernel_matrix<double>(const KernelSpec&, MatrixView<double>, MatrixView<double>);
+template RowMatrix<float> kernel_matrix<float>(const KernelSpec&, MatrixView<float>, MatrixView<float>);
 template RowMatrix<double> kernel_matrix<double>(const KernelSpec&, MatrixView<double>);
 template RowMatrix<float> kernel_matrix<float>(const KernelSpec&, MatrixView<float>);
 template Vector<double> kernel_diagonal<double>(const KernelSpec&, MatrixView<double>);

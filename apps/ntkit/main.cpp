@@ -45,8 +45,7 @@ namespace {
 void set_library_environment_and_reexecute(char** argv) {
   bool changed = false;
   if (std::getenv("OMP_WAIT_POLICY") == nullptr && setenv("OMP_WAIT_POLICY", "passive", 0) == 0) changed = true;
-  if (std::getenv("OPENBLAS_THREAD_TIMEOUT") == nullptr && setenv("OPENBLAS_THREAD_TIMEOUT", "20", 0) == 0)
-    changed = true;
+  if (std::getenv("OPENBLAS_THREAD_TIMEOUT") == nullptr && setenv("OPENBLAS_THREAD_TIMEOUT", "20", 0) == 0) changed = true;
   const std::string core = ntkit::detail::openblas_core_to_request();
   if (!core.empty()) {
     const std::string generic = ntkit::detail::loaded_openblas_core();
@@ -64,7 +63,8 @@ int main(int argc, char** argv) {
   CLI::App app{"ntkit: Neural Tangent Kernels and classic kernel methods"};
   app.name("ntkit");
   // --version: the version, then the BLAS and its kernels (as `ntkit info`).
-  app.set_version_flag("--version", [] { std::string text = std::string("ntkit ") + ntkit::version() + "\n" + ntkit::describe(ntkit::blas_info());
+  app.set_version_flag("--version", [] {
+    std::string text = std::string("ntkit ") + ntkit::version() + "\n" + ntkit::describe(ntkit::blas_info());
     text.pop_back();  // CLI11 ends the line
     return text;
   });
@@ -93,8 +93,7 @@ int main(int argc, char** argv) {
       known = known || sub->get_name() == argv[1];
     }
     if (!known) {
-      std::cerr << "ntkit: error: unknown command '" << argv[1] << "'; the commands are:" << names
-                << " (see ntkit --help)\n";
+      std::cerr << "ntkit: error: unknown command '" << argv[1] << "'; the commands are:" << names << " (see ntkit --help)\n";
       return 2;
     }
   }
