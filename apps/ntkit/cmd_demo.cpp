@@ -1,4 +1,4 @@
-// ntkit demo: the lecture's story end to end (SPEC §2–§4), the tool's main job.
+// ntkit demo: the lecture's story end to end (docs/mathematics.md §2–§4), the tool's main job.
 //
 // On the diabetes data, for a geometric sweep of widths m: train the two-layer ReLU network
 // by full-batch gradient descent, and compare it with the kernel predictions of the same

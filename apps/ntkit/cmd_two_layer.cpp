@@ -1,4 +1,4 @@
-// ntkit two-layer ntk | train | predict: the lecture's two-layer network (SPEC §2–§4).
+// ntkit two-layer ntk | train | predict: the lecture's two-layer network (docs/mathematics.md §2–§4).
 #include <cmath>
 #include <cstdlib>
 #include <iostream>

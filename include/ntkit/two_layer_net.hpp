@@ -1,4 +1,4 @@
-// The two-layer network of the lecture (SPEC §2–§3), at finite width m:
+// The two-layer network of the lecture (docs/mathematics.md §2–§3), at finite width m:
 //
 //   f(x) = m^(-1/2) Σ_{i=1..m} b_i σ(a_i·x),   a_i ~ N(0, I_d),  b_i ~ N(0, 1),  no biases,
 //
@@ -40,7 +40,7 @@ class TwoLayerNet {
     RowMatrixD a;  // m x d
     VectorD b;     // m
   };
-  /// ∇_w L for L = ½ Σ_j (f(x_j) - y_j)² (SPEC §2):
+  /// ∇_w L for L = ½ Σ_j (f(x_j) - y_j)² (docs/mathematics.md §2):
   ///   ∇_{b_i} L = m^(-1/2) Σ_j r_j σ(a_i·x_j),  ∇_{a_i} L = m^(-1/2) b_i Σ_j r_j σ'(a_i·x_j) x_j.
   Gradient loss_gradient(MatrixView<double> x, const VectorD& y) const;
   /// w ← w - η ∇_w L.
@@ -70,7 +70,7 @@ class TwoLayerNet {
   Activation activation_;
 };
 
-/// The network's first-order Taylor expansion around its weights w0 (SPEC §3):
+/// The network's first-order Taylor expansion around its weights w0 (docs/mathematics.md §3):
 ///   f_lin(w, x) = f(w0, x) + ∇_w f(w0, x)·(w - w0),
 /// linear in w; trained by gradient descent it is exactly kernel gradient descent with the
 /// empirical NTK K_m(w0): on the training set u(s) = (I - η K_m(w0))^s u(0).

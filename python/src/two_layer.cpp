@@ -1,6 +1,6 @@
 // ntkit.TwoLayerNet, LinearizedTwoLayerNet and two_layer_ntk: the lecture's network
 // f(x) = m^(-1/2) Σ b_i σ(a_i·x) at finite and infinite width (two_layer_net.hpp,
-// two_layer_kernel.hpp; SPEC §2-§3).
+// two_layer_kernel.hpp; docs/mathematics.md §2-§3).
 #include <cstdint>
 #include <functional>
 #include <string>

@@ -1,4 +1,4 @@
-// Tests of the infinite-width NTK of the two-layer network (SPEC §2, §6): the Gauss–Hermite
+// Tests of the infinite-width NTK of the two-layer network (docs/mathematics.md §2, §6): the Gauss–Hermite
 // rule, closed forms against quadrature and against independent integrals, Monte Carlo of
 // finite networks, symmetry/PSD, edge cases and input validation.
 #include "ntkit/two_layer_kernel.hpp"

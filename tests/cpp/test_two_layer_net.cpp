@@ -1,4 +1,4 @@
-// The lecture's two-layer network (SPEC §2–§4) against independent references: finite
+// The lecture's two-layer network (docs/mathematics.md §2–§4) against independent references: finite
 // differences for gradients, explicit per-parameter Jacobians for the empirical NTK, the
 // infinite-width kernel for the m^(-1/2) law, and the discrete kernel dynamics for the
 // linearized network.
@@ -52,7 +52,7 @@ TEST(TwoLayerNet, GradientsMatchFiniteDifferences) {
   }
 }
 
-// J for one input, split into the a-block (m·d) and b-block (m), from the SPEC §2 formulas
+// J for one input, split into the a-block (m·d) and b-block (m), from the docs/mathematics.md §2 formulas
 // written entry by entry: ∂f/∂a_ik = b_i σ'(a_i·x) x_k / √m, ∂f/∂b_i = σ(a_i·x) / √m.
 void jacobian_rows(const TwoLayerNet& net, const RowMatrixD& x, RowMatrixD& ja, RowMatrixD& jb) {
   const Eigen::Index m = net.width(), d = net.input_dim();
