@@ -132,3 +132,25 @@ def test_diagonal_is_the_matrix_diagonal(ntkit, ntkit_ok, data):
         np.testing.assert_allclose(d, np.diag(np.load(data / f"k.{part}.npy")), rtol=1e-13)
     r = ntkit("kernel", "--arch", arch, "--x1", "x.npy", "--x2", "y.npy", "--diagonal", "-o", "e.npy")
     assert r.returncode == 2 and "--diagonal" in r.stderr and not (data / "e.npy").exists()
+
+
+def test_hermite_and_fan_in_concat_match_numpy(ntkit_ok, data):
+    """Hermite(3) after LayerNorm (unit variance: neural-tangents' k³, 3k²Θ) and a FanInConcat
+    of branches of widths 48 and 16 (the width-weighted mean of their kernels), from the
+    formulas of docs/mathematics.md §5."""
+    arch = ("Dense(64, W_std=1.2, b_std=0.1), LayerNorm, FanOut(2), "
+            "parallel(serial(Hermite(3), Dense(48)), serial(Relu, Dense(16))), FanInConcat, Dense(1)")
+    ntkit_ok("kernel", "--arch", arch, "--x1", "x.npy", "--get", "both", "-o", "k.npy")
+    x = np.load(data / "x.npy")
+    k = 1.2**2 * (x @ x.T / x.shape[1]) + 0.1**2
+    theta = k.copy()
+    scale = 1.0 / np.sqrt(np.outer(np.diag(k) + 1e-12, np.diag(k) + 1e-12))
+    k, theta = k * scale, theta * scale
+    k1, theta1 = k**3, theta * 3 * k**2  # Hermite(3) at unit variance (1 − 1e-12: rtol below)
+    theta1 = theta1 + k1  # Dense(48)
+    t, tdot = relu_dual(np.diag(k).copy(), k)
+    k2, theta2 = t, theta * tdot + t  # Relu, Dense(16)
+    kc = (48 * k1 + 16 * k2) / 64
+    thetac = (48 * theta1 + 16 * theta2) / 64
+    np.testing.assert_allclose(np.load(data / "k.nngp.npy"), kc, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(np.load(data / "k.ntk.npy"), thetac + kc, rtol=1e-10, atol=1e-13)
