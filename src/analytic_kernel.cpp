@@ -16,6 +16,7 @@
 #include "blas.hpp"
 #include "input_checks.hpp"
 #include "mapped_npy.hpp"
+#include "parallel_errors.hpp"
 #include "layers/kernel_state.hpp"
 #include "ntkit/error.hpp"
 
@@ -195,7 +196,7 @@ struct Destination {
 // Reports progress from the calling thread (OpenMP thread 0) as rows finish. The callback may
 // throw (Python raises KeyboardInterrupt from it on Ctrl-C): an exception must not leave an
 // OpenMP region (std::terminate), so inside the loop it is caught and kept, stopped() tells
-// every thread to skip the rest of its work, and rethrow() raises it after the region.
+// every thread to skip the rest of its work, and errors.rethrow_if_any() raises it after the region.
 class ProgressCounter {
  public:
   ProgressCounter(const std::function<void(double)>& callback, double total)
@@ -204,24 +205,13 @@ class ProgressCounter {
   void add(Index entries) {
     done_.fetch_add(entries, std::memory_order_relaxed);
     if (omp_get_thread_num() != 0 || stopped()) return;
-    try {
-      report();
-    } catch (...) {
-      fail(std::current_exception());
-    }
+    errors.run([&] { report(); });
   }
-  bool stopped() const { return stop_.load(std::memory_order_relaxed); }
-  // From any thread inside the loop: keeps the first error (an exception must not leave the
-  // OpenMP region: std::terminate) and stops the others; rethrow() raises it after the region.
-  void fail(std::exception_ptr error) {
-#pragma omp critical(ntkit_analytic_kernel_error)
-    if (!error_) error_ = std::move(error);
-    stop();
-  }
+  bool stopped() const { return stop_.load(std::memory_order_relaxed) || errors.failed(); }
   void stop() { stop_.store(true, std::memory_order_relaxed); }
-  void rethrow() const {
-    if (error_) std::rethrow_exception(error_);
-  }
+  // The first exception inside the loop (a throwing callback, an allocation failure): kept,
+  // the other threads skip their work, and it is rethrown after the region.
+  detail::ParallelErrors errors;
   // From the calling thread between parallel regions (e.g. after each panel).
   void report() const {
     if (callback_) callback_(std::min(static_cast<double>(done_.load(std::memory_order_relaxed)) / total_, 1.0));
@@ -235,7 +225,6 @@ class ProgressCounter {
   double total_;
   std::atomic<Index> done_{0};
   std::atomic<bool> stop_{false};
-  std::exception_ptr error_;  // written under a critical section, read after the region
 };
 
 Index choose_panel_rows(Index requested, Index rows) {
@@ -306,13 +295,9 @@ void compute_kernels(const KernelProgram& program, MatrixView<T> x1, const Matri
 #pragma omp parallel for schedule(dynamic, 4) if ((i1 - i0) * n2 > 4096)
     for (Index i = i0; i < i1; ++i) {
       if (counter.stopped()) continue;
-      try {
-        map_row(i);
-      } catch (...) {
-        counter.fail(std::current_exception());
-      }
+      counter.errors.run([&] { map_row(i); });
     }
-    counter.rethrow();
+    counter.errors.rethrow_if_any();
     if (bad_entry.load() != std::numeric_limits<Index>::max()) {
       const Index i = bad_entry.load() / n2, j = bad_entry.load() % n2;
       // The Gram value of (i, j) was overwritten by the kernel; it is recomputed.
