@@ -1,6 +1,7 @@
-// PointwiseActivation: the finite-width rules of an activation layer (φ, φ'), one entry at a
-// time. The formulas live with their family in src/activations/ (one file per family). Scalar
-// code: for the networks of mlp.hpp the matrix products dominate, not these loops.
+// PointwiseActivation: the finite-width rules of an activation layer (φ, φ'), one value or an
+// array at a time. The formulas live with their family in src/activations/ (one file per
+// family); the hot ones (Relu family, Erf, Tanh, Softplus, Silu) loop over arrays without a
+// virtual call per entry (WithArrayLoop).
 #include "ntkit/pointwise_activation.hpp"
 
 #include "activations/catalogue.hpp"
@@ -17,12 +18,7 @@ double PointwiseActivation::value(double x) const { return rules_->value(x); }
 double PointwiseActivation::derivative(double x) const { return rules_->derivative(x); }
 
 void PointwiseActivation::apply(const double* x, double* f, double* df, std::size_t n) const {
-  const activations::ActivationRules& rules = *rules_;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double xi = x[i];
-    if (df) df[i] = rules.derivative(xi);
-    f[i] = rules.value(xi);
-  }
+  rules_->pointwise(x, f, df, n);
 }
 
 }  // namespace ntkit

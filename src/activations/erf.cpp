@@ -23,7 +23,7 @@ using F = ActivationField;
 constexpr double kSigmoidLikeScale = 2.4020563531719796;
 constexpr double kInvSqrtPi = std::numbers::inv_sqrtpi;
 
-class ErfRules : public ActivationRules {
+class ErfRules : public WithArrayLoop<ErfRules> {
  public:
   ErfRules(double a, double b, double c) : a_(a), b_(b), c_(c), a2_(a * a), b2_(b * b), c2_(c * c) {}
 

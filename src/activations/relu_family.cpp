@@ -46,17 +46,17 @@ class ABReluDual : public ActivationRules {
 };
 
 // max(x, 0)
-class Relu final : public ABReluDual {
+class Relu final : public WithArrayLoop<Relu, ABReluDual> {
  public:
-  explicit Relu(const ActivationLayer&) : ABReluDual(0, 1) {}
+  explicit Relu(const ActivationLayer&) : WithArrayLoop(0, 1) {}
   double value(double x) const override { return x > 0 ? x : 0.0; }
   double derivative(double x) const override { return x > 0 ? 1.0 : 0.0; }
 };
 
 // x ≥ 0 ? x : αx
-class LeakyRelu final : public ABReluDual {
+class LeakyRelu final : public WithArrayLoop<LeakyRelu, ABReluDual> {
  public:
-  explicit LeakyRelu(const ActivationLayer& layer) : ABReluDual(layer.alpha, 1), alpha_(layer.alpha) {}
+  explicit LeakyRelu(const ActivationLayer& layer) : WithArrayLoop(layer.alpha, 1), alpha_(layer.alpha) {}
   double value(double x) const override { return x >= 0 ? x : alpha_ * x; }
   double derivative(double x) const override { return x > 0 ? 1.0 : alpha_; }
 
@@ -65,9 +65,9 @@ class LeakyRelu final : public ABReluDual {
 };
 
 // a min(x, 0) + b max(x, 0)
-class ABRelu final : public ABReluDual {
+class ABRelu final : public WithArrayLoop<ABRelu, ABReluDual> {
  public:
-  explicit ABRelu(const ActivationLayer& layer) : ABReluDual(layer.a, layer.b), a_(layer.a), b_(layer.b) {}
+  explicit ABRelu(const ActivationLayer& layer) : WithArrayLoop(layer.a, layer.b), a_(layer.a), b_(layer.b) {}
   double value(double x) const override { return x >= 0 ? b_ * x : a_ * x; }
   double derivative(double x) const override { return x > 0 ? b_ : a_; }
 
@@ -76,9 +76,9 @@ class ABRelu final : public ABReluDual {
 };
 
 // |x|
-class Abs final : public ABReluDual {
+class Abs final : public WithArrayLoop<Abs, ABReluDual> {
  public:
-  explicit Abs(const ActivationLayer&) : ABReluDual(-1, 1) {}
+  explicit Abs(const ActivationLayer&) : WithArrayLoop(-1, 1) {}
   double value(double x) const override { return std::abs(x); }
   double derivative(double x) const override { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }
 };

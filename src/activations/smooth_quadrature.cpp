@@ -240,9 +240,9 @@ class SmoothQuadrature : public ActivationRules {
   std::optional<GaussHermite> rule_;  // a quadrature_degree ≠ 0: its Gauss–Hermite rule
 };
 
-class Tanh final : public SmoothQuadrature {
+class Tanh final : public WithArrayLoop<Tanh, SmoothQuadrature> {
  public:
-  using SmoothQuadrature::SmoothQuadrature;
+  using WithArrayLoop::WithArrayLoop;
   double value(double x) const override { return std::tanh(x); }
   double derivative(double x) const override {
     const double t = std::tanh(x);
@@ -264,9 +264,9 @@ class Tanh final : public SmoothQuadrature {
   }
 };
 
-class Softplus final : public SmoothQuadrature {
+class Softplus final : public WithArrayLoop<Softplus, SmoothQuadrature> {
  public:
-  using SmoothQuadrature::SmoothQuadrature;
+  using WithArrayLoop::WithArrayLoop;
   double value(double x) const override { return std::max(x, 0.0) + std::log1p(std::exp(-std::abs(x))); }
   double derivative(double x) const override { return sigmoid(x); }
 
@@ -288,9 +288,9 @@ class Softplus final : public SmoothQuadrature {
   }
 };
 
-class Silu final : public SmoothQuadrature {
+class Silu final : public WithArrayLoop<Silu, SmoothQuadrature> {
  public:
-  using SmoothQuadrature::SmoothQuadrature;
+  using WithArrayLoop::WithArrayLoop;
   double value(double x) const override { return x * sigmoid(x); }
   double derivative(double x) const override {
     const double s = sigmoid(x);
