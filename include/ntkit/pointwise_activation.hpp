@@ -41,8 +41,8 @@ class PointwiseActivation {
   /// φ'(x) of one value.
   double derivative(double x) const;
 
-  /// f[i] = φ(x[i]) and, unless df is null, df[i] = φ'(x[i]) for i < n. f and df may alias x
-  /// (each entry is read before it is written).
+  /// f[i] = φ(x[i]) unless f is null, and df[i] = φ'(x[i]) unless df is null, for i < n. f and
+  /// df may alias x (each entry is read before it is written).
   void apply(const double* x, double* f, double* df, std::size_t n) const;
 
  private:

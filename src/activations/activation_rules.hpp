@@ -28,13 +28,13 @@ class ActivationRules {
   // False for the activations whose dual is a quadrature (Tanh, Softplus, Silu, Elu, Selu).
   virtual bool has_closed_form() const { return true; }
 
-  // f[i] = φ(x[i]) and, unless df is null, df[i] = φ'(x[i]) for i < n (f and df may alias x).
-  // This default makes two virtual calls per entry; WithArrayLoop below does better.
+  // f[i] = φ(x[i]) unless f is null, df[i] = φ'(x[i]) unless df is null, for i < n (f and df
+  // may alias x). This default makes a virtual call per value; WithArrayLoop below does better.
   virtual void pointwise(const double* x, double* f, double* df, std::size_t n) const {
     for (std::size_t i = 0; i < n; ++i) {
       const double xi = x[i];
       if (df) df[i] = derivative(xi);
-      f[i] = value(xi);
+      if (f) f[i] = value(xi);
     }
   }
 };
@@ -50,14 +50,16 @@ class WithArrayLoop : public Base {
   using Base::Base;
   void pointwise(const double* x, double* f, double* df, std::size_t n) const final {
     const Self& self = static_cast<const Self&>(*this);
-    if (df) {
+    if (f && df) {
       for (std::size_t i = 0; i < n; ++i) {
         const double xi = x[i];
         df[i] = self.Self::derivative(xi);
         f[i] = self.Self::value(xi);
       }
-    } else {
+    } else if (f) {
       for (std::size_t i = 0; i < n; ++i) f[i] = self.Self::value(x[i]);
+    } else if (df) {
+      for (std::size_t i = 0; i < n; ++i) df[i] = self.Self::derivative(x[i]);
     }
   }
 };
