@@ -76,13 +76,13 @@ TEST(FanInConcat, InfiniteWidthIsTheWidthWeightedMeanOfTheBranches) {
   EXPECT_LT(max_relative_error(same.nngp, plain.nngp), 1e-15);
   EXPECT_LT(max_relative_error(same.ntk, plain.ntk), 1e-15);
 
-  // The diagonal pass (variances) goes through the same rule: K(X, X)'s diagonal equals it.
+  // The diagonal pass (variances) goes through the same rule: K(X, X)'s diagonal agrees with it
+  // (to rounding only: analytic_kernel_diagonal starts from Eigen's ‖x‖², K(X, X) from the BLAS
+  // Gram diagonal, whose sums may round differently, as in the x86-64-v2 sanitizer build).
   const AnalyticDiagonal diagonal = analytic_kernel_diagonal(joined, x);
   const AnalyticKernels square = analytic_kernels(joined, x);
-  for (Eigen::Index i = 0; i < x.rows(); ++i) {
-    EXPECT_EQ(diagonal.nngp[i], square.nngp(i, i));
-    EXPECT_EQ(diagonal.ntk[i], square.ntk(i, i));
-  }
+  EXPECT_LT(max_relative_error(RowMatrixD(diagonal.nngp.transpose()), RowMatrixD(square.nngp.diagonal().transpose())), 1e-15);
+  EXPECT_LT(max_relative_error(RowMatrixD(diagonal.ntk.transpose()), RowMatrixD(square.ntk.diagonal().transpose())), 1e-15);
 }
 
 // vjp and jvp against central differences of forward, and the adjoint identity g·(J v) = (Jᵀ g)·v.
