@@ -1,4 +1,4 @@
-"""A third opinion for the agreement table: the NNGP/NTK recursion (SPEC §5) in mpmath at 50
+"""A third opinion for the agreement table: the NNGP/NTK recursion (docs/mathematics.md §5) in mpmath at 50
 significant digits, entry by entry, written from the textbook formulas (Cho & Saul 2009 for the
 arc-cosine family, Williams 1997 for erf), not from either implementation.
 
