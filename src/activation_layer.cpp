@@ -153,15 +153,10 @@ bool operator==(const ActivationLayer& x, const ActivationLayer& y) {
 std::string to_string(ActivationKind kind) { return activation_info(kind).name; }
 
 namespace {
-Layer checked(Layer layer) {
-  check_layer_arguments(layer);
-  return layer;
-}
-
 Layer activation(ActivationKind kind, std::initializer_list<std::pair<F, double>> values) {
   ActivationLayer layer = make_activation(kind);
   for (const auto& [field, value] : values) set_scalar_field(layer, field, value);
-  return checked(layer);
+  return detail::checked_layer(layer);
 }
 }  // namespace
 
@@ -186,17 +181,17 @@ Layer Exp(double a, double b) { return activation(ActivationKind::Exp, {{F::A, a
 Layer Monomial(int degree) {
   ActivationLayer layer = make_activation(ActivationKind::Monomial);
   layer.degree = degree;
-  return checked(layer);
+  return detail::checked_layer(layer);
 }
 Layer RectifiedMonomial(int degree) {
   ActivationLayer layer = make_activation(ActivationKind::RectifiedMonomial);
   layer.degree = degree;
-  return checked(layer);
+  return detail::checked_layer(layer);
 }
 Layer Polynomial(std::vector<double> coef) {
   ActivationLayer layer = make_activation(ActivationKind::Polynomial);
   layer.coef = std::move(coef);
-  return checked(layer);
+  return detail::checked_layer(layer);
 }
 Layer Tanh() { return activation(ActivationKind::Tanh, {}); }
 Layer Softplus() { return activation(ActivationKind::Softplus, {}); }
@@ -206,7 +201,7 @@ Layer Silu() { return activation(ActivationKind::Silu, {}); }
 Layer Hermite(int degree) {
   ActivationLayer layer = make_activation(ActivationKind::Hermite);
   layer.degree = degree;
-  return checked(layer);
+  return detail::checked_layer(layer);
 }
 
 }  // namespace ntkit

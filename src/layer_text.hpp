@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ntkit/error.hpp"
+#include "ntkit/network.hpp"
 
 namespace ntkit::detail {
 
@@ -41,6 +42,12 @@ inline std::string join_arguments(const std::string& name, const std::vector<std
                                       const std::string& got, std::string* bad_argument_out) {
   if (bad_argument_out) *bad_argument_out = argument;
   throw Error(layer + ": " + argument + " must be " + requirement + ", got " + got);
+}
+
+/// A builder's result, after its argument checks (throws ntkit::Error naming the argument).
+inline Layer checked_layer(Layer layer) {
+  check_layer_arguments(layer);
+  return layer;
 }
 
 }  // namespace ntkit::detail

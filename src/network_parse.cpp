@@ -35,6 +35,7 @@ namespace {
 
 using detail::Argument;
 using detail::Call;
+using detail::iequals;
 using detail::LayerCall;
 using detail::Param;
 using detail::ParamType;
@@ -48,8 +49,6 @@ std::string lower(std::string_view text) {
   for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   return out;
 }
-
-bool iequals(std::string_view x, std::string_view y) { return lower(x) == lower(y); }
 
 std::size_t edit_distance(std::string_view x, std::string_view y) {
   const std::string a = lower(x), b = lower(y);
@@ -541,6 +540,8 @@ class Builder {
 // ---- One layer call, bound to its signature (layers/network_text.hpp) ------------------------
 
 namespace detail {
+
+bool iequals(std::string_view x, std::string_view y) { return lower(x) == lower(y); }
 
 void LayerCall::bind(std::vector<Param> signature) {
   signature_ = std::move(signature);

@@ -32,21 +32,17 @@ std::vector<std::string> layer_names(const ActivationLayer*) {
 }
 
 Layer parse_layer(const ActivationLayer*, const Call& text) {
-  std::string name = text.name;
-  for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  if (name == "step") {
+  if (iequals(text.name, "Step")) {
     LayerCall call(text, "Step");
     call.bind({});
     ActivationLayer step = make_activation(ActivationKind::RectifiedMonomial);
     step.degree = 0;
     return step;
   }
-  if (name == "swish") name = "silu";
+  const std::string_view name = iequals(text.name, "Swish") ? "Silu" : std::string_view(text.name);
   const ActivationInfo* found = nullptr;
   for (const ActivationInfo& info : activation_table()) {
-    std::string candidate = info.name;
-    for (char& ch : candidate) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (candidate == name) found = &info;
+    if (iequals(info.name, name)) found = &info;
   }
   if (found == nullptr) throw ParseError{text.offset, "unknown activation '" + text.name + "' {at}"};
   const ActivationInfo& info = *found;

@@ -55,11 +55,7 @@ Layer parse_layer(const DenseLayer*, const Call& text) {
   call.check_axes(3, 4);
   if (call.given(5)) {
     const Value& value = call.value(5);
-    const auto is = [&](const char* name) {
-      std::string lowered = value.text;
-      for (char& ch : lowered) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      return value.kind == Value::Kind::String && lowered == name;
-    };
+    const auto is = [&](const char* name) { return value.kind == Value::Kind::String && iequals(value.text, name); };
     if (is("ntk")) {
       dense.parameterization = Parameterization::Ntk;
     } else if (is("standard")) {
@@ -247,9 +243,7 @@ void tangent(const DenseLayer&, const MlpNode& node, TangentPass& pass, std::vec
 }  // namespace detail
 
 Layer Dense(int out_dim, double W_std, std::optional<double> b_std, Parameterization parameterization) {
-  Layer layer = DenseLayer{out_dim, W_std, b_std, parameterization};
-  check_layer_arguments(layer);
-  return layer;
+  return detail::checked_layer(DenseLayer{out_dim, W_std, b_std, parameterization});
 }
 
 }  // namespace ntkit

@@ -65,9 +65,5 @@ void tangent(const FanOutLayer& fan_out, const MlpNode&, TangentPass&, std::vect
 }  // namespace ntkit::detail
 
 namespace ntkit {
-Layer FanOut(int num) {
-  Layer layer = FanOutLayer{num};
-  check_layer_arguments(layer);
-  return layer;
-}
+Layer FanOut(int num) { return detail::checked_layer(FanOutLayer{num}); }
 }  // namespace ntkit

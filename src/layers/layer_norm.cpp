@@ -127,9 +127,5 @@ void tangent(const LayerNormLayer& norm, const MlpNode&, TangentPass&, std::vect
 }  // namespace ntkit::detail
 
 namespace ntkit {
-Layer LayerNorm(double eps) {
-  Layer layer = LayerNormLayer{eps};
-  check_layer_arguments(layer);
-  return layer;
-}
+Layer LayerNorm(double eps) { return detail::checked_layer(LayerNormLayer{eps}); }
 }  // namespace ntkit

@@ -6,11 +6,15 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ntkit/network.hpp"
 
 namespace ntkit::detail {
+
+/// ASCII case-insensitive equality: layer and argument names are case-insensitive.
+bool iequals(std::string_view x, std::string_view y);
 
 /// Thrown inside the parser with the byte offset it refers to; parse_network turns it into an
 /// ntkit::Error with "at column c" and a caret line. `message` holds "{at}" for the location.
