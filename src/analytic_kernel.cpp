@@ -48,7 +48,8 @@ KernelProgram make_program(const Network& network, bool nngp, bool ntk, const An
     throw Error("analytic kernels: fixed_layers = " + std::to_string(options.fixed_layers) + " but the network has " +
                 std::to_string(dense) + " Dense layer" + (dense == 1 ? "" : "s") + "; give 0 (all trained) to " +
                 std::to_string(dense - 1) + " (only the last trained)");
-  return detail::compile_kernel_program(network, ntk, options.quadrature_degree, options.fixed_layers);
+  return detail::compile_kernel_program(network, ntk, options.quadrature_degree, options.fixed_layers,
+                                        options.input_shape);
 }
 
 // ‖x_i‖² in float64 whatever the input type: the variances (and the diagonal of K(X, X)) are
@@ -60,14 +61,33 @@ VectorD squared_norms(MatrixView<T> x) {
   return sq;
 }
 
-// A single stream over `len` entries starting from K = the input kernel, Θ = 0.
-void start_stream(std::vector<KernelStream>& streams, Index len, Index d) {
+// A single stream over `len` entries starting from K = the input kernel (filled by the
+// caller), Θ = 0: d features, or the input layout's values with `channels` per position.
+void start_stream(const KernelProgram& program, std::vector<KernelStream>& streams, Index len, Index d) {
   streams.resize(1);
   KernelStream& s = streams.front();
-  s.nngp.resize(static_cast<std::size_t>(len));
-  s.ntk.assign(static_cast<std::size_t>(len), 0.0);
-  s.width = static_cast<int>(d);
+  s.layout = program.input_layout.get();
+  const Index size = len * (s.layout ? s.layout->values : 1);
+  s.nngp.resize(static_cast<std::size_t>(size));
+  s.ntk.assign(static_cast<std::size_t>(size), 0.0);
+  s.width = static_cast<int>(program.spatial() ? program.channels : d);
   s.variances_after = -1;
+}
+
+// The input kernel of a pair of spatial inputs a, b (one row each, positions × channels):
+// K(p, p') = a(p)·b(p') / C over the input layout's stored pairs of positions.
+template <class T>
+void spatial_input_kernel(const KernelProgram& program, const T* a, const T* b, double* out) {
+  const detail::SpatialLayout& layout = *program.input_layout;
+  const Index channels = program.channels;
+  const double inv_c = 1.0 / static_cast<double>(channels);
+  for (Index v = 0; v < layout.values; ++v) {
+    const T* p = a + layout.position1[v] * channels;
+    const T* q = b + layout.position2[v] * channels;
+    double sum = 0;
+    for (Index c = 0; c < channels; ++c) sum += static_cast<double>(p[c]) * static_cast<double>(q[c]);
+    out[v] = sum * inv_c;
+  }
 }
 
 struct DiagonalPass {
@@ -76,28 +96,28 @@ struct DiagonalPass {
 };
 
 // The diagonal pass: each point's variance after every node, and its K(x, x), Θ(x, x).
-DiagonalPass diagonal_pass(const KernelProgram& program, const VectorD& sq_norms, Index d) {
-  const Index n = sq_norms.size();
-  for (Index i = 0; i < n; ++i) {
-    if (!std::isfinite(sq_norms[i])) {
-      throw Error("analytic kernels: row " + std::to_string(i) +
-                  " of the input has a squared norm beyond double precision (about 1.8e308); "
-                  "scale the inputs down (the kernels of a network are computed from ‖x‖²)");
-    }
-  }
+// `start(j0, len, nngp)` writes the input kernel of points [j0, j0 + len) with themselves.
+template <class Start>
+DiagonalPass diagonal_pass(const KernelProgram& program, Index n, Index d, const Start& start) {
   DiagonalPass out;
-  out.record.assign(static_cast<std::size_t>(program.node_count) + 1, VectorD(n));
+  out.record.resize(static_cast<std::size_t>(program.node_count) + 1);
+  for (std::size_t t = 0; t < out.record.size(); ++t) out.record[t].resize(n * program.positions_after[t]);
   out.k.resize(n);
   out.theta.resize(n);
   std::vector<KernelStream> streams;
-  for (Index j0 = 0; j0 < n; j0 += kChunk) {
-    const Index len = std::min(kChunk, n - j0);
-    start_stream(streams, len, d);
-    // Scaled exactly as map_chunk scales the Gram values (× 1/d, not ÷ d), so that a diagonal
-    // pair starts from bitwise the same K and sees ρ = 1 exactly (ReLU's Ṫ has infinite slope
-    // there: a rounding difference of 1e-16 in ρ moved Θ(x, x) by 1e-9).
-    const double inv_d = 1.0 / static_cast<double>(d);
-    for (Index e = 0; e < len; ++e) streams[0].nngp[e] = out.record[0][j0 + e] = sq_norms[j0 + e] * inv_d;
+  const Index chunk = program.chunk;
+  for (Index j0 = 0; j0 < n; j0 += chunk) {
+    const Index len = std::min(chunk, n - j0);
+    start_stream(program, streams, len, d);
+    start(j0, len, streams[0].nngp.data());
+    const KernelStream& s = streams[0];
+    if (s.layout == nullptr) {
+      for (Index e = 0; e < len; ++e) out.record[0][j0 + e] = s.nngp[e];
+    } else {
+      const Index positions = s.layout->positions, values = s.layout->values;
+      for (Index e = 0; e < len; ++e)
+        for (Index p = 0; p < positions; ++p) out.record[0][(j0 + e) * positions + p] = s.nngp[e * values + s.layout->diagonal[p]];
+    }
     KernelPass pass(program, len);
     pass.diagonal(&out.record, j0);
     pass.watch();  // serial and O(n): every point's variances are checked on the way
@@ -118,6 +138,34 @@ DiagonalPass diagonal_pass(const KernelProgram& program, const VectorD& sq_norms
     }
   }
   return out;
+}
+
+// The diagonal pass of flat inputs, from their squared norms.
+DiagonalPass diagonal_pass(const KernelProgram& program, const VectorD& sq_norms, Index d) {
+  const Index n = sq_norms.size();
+  for (Index i = 0; i < n; ++i) {
+    if (!std::isfinite(sq_norms[i])) {
+      throw Error("analytic kernels: row " + std::to_string(i) +
+                  " of the input has a squared norm beyond double precision (about 1.8e308); "
+                  "scale the inputs down (the kernels of a network are computed from ‖x‖²)");
+    }
+  }
+  // Scaled exactly as map_chunk scales the Gram values (× 1/d, not ÷ d), so that a diagonal
+  // pair starts from bitwise the same K and sees ρ = 1 exactly (ReLU's Ṫ has infinite slope
+  // there: a rounding difference of 1e-16 in ρ moved Θ(x, x) by 1e-9).
+  const double inv_d = 1.0 / static_cast<double>(d);
+  return diagonal_pass(program, n, d, [&](Index j0, Index len, double* k) {
+    for (Index e = 0; e < len; ++e) k[e] = sq_norms[j0 + e] * inv_d;
+  });
+}
+
+// The diagonal pass of spatial inputs: each point's input covariance with itself.
+template <class T>
+DiagonalPass spatial_diagonal_pass(const KernelProgram& program, MatrixView<T> x) {
+  const Index values = program.input_layout->values;
+  return diagonal_pass(program, x.rows(), x.cols(), [&](Index j0, Index len, double* k) {
+    for (Index e = 0; e < len; ++e) spatial_input_kernel<T>(program, x.row(j0 + e).data(), x.row(j0 + e).data(), k + e * values);
+  });
 }
 
 // The variance tables of both sides, for the pair pass.
@@ -142,13 +190,13 @@ T to_output(double v) {
 // first_value: when set, replaces the first Gram value (the diagonal entry of K(X, X), so that
 // it starts from exactly the diagonal pass's ‖x‖²).
 // Returns the offset in the chunk of the first value that is not finite, or -1.
-template <class T>
+// `start(nngp)` writes the chunk's input kernel (the Gram values / d, or spatial covariances).
+template <class T, class Start>
 Index map_chunk(const KernelProgram& program, const Variances& variances, Index d, Index i, Index j0, Index len,
-                const T* gram, T* k_out, T* theta_out) {
+                const Start& start, T* k_out, T* theta_out) {
   thread_local std::vector<KernelStream> streams;  // reused: no allocation per chunk
-  start_stream(streams, len, d);
-  const double inv_d = 1.0 / static_cast<double>(d);
-  for (Index e = 0; e < len; ++e) streams[0].nngp[e] = static_cast<double>(gram[e]) * inv_d;
+  start_stream(program, streams, len, d);
+  start(streams[0].nngp.data());
   KernelPass pass(program, len);
   pass.pairs(&variances.side1, &variances.side2, i, j0);
   pass.run(program.nodes, streams);
@@ -170,12 +218,13 @@ Index map_chunk(const KernelProgram& program, const Variances& variances, Index 
   return bad;
 }
 
-// The layer after which entry (i, j), of Gram value `gram`, stops being finite.
+// The layer after which entry (i, j) stops being finite; `start(nngp)` writes its input kernel.
+template <class Start>
 std::string first_non_finite_layer(const KernelProgram& program, const Variances& variances, Index d, Index i, Index j,
-                                   double gram) {
+                                   const Start& start) {
   std::vector<KernelStream> streams;
-  start_stream(streams, 1, d);
-  streams[0].nngp[0] = gram / static_cast<double>(d);
+  start_stream(program, streams, 1, d);
+  start(streams[0].nngp.data());
   KernelPass pass(program, 1);
   pass.pairs(&variances.side1, &variances.side2, i, j);
   pass.watch();
@@ -232,18 +281,25 @@ Index choose_panel_rows(Index requested, Index rows) {
   return requested;
 }
 
-// The engine: panel by panel of rows, BLAS writes the Gram values into the destination, then
-// every pair of the panel is mapped through the layers in place.
+// The engine: panel by panel of rows, BLAS writes the Gram values into the destination (flat
+// inputs), then every pair of the panel is mapped through the layers in place. Spatial inputs
+// start each chunk from the pairs' spatial covariances instead (spatial_input_kernel).
 template <class T>
 void compute_kernels(const KernelProgram& program, MatrixView<T> x1, const MatrixView<T>* x2, const Destination<T>& out,
                      Index panel_rows, const std::function<void(double)>& progress) {
   const bool symmetric = x2 == nullptr;
-  const Index n1 = x1.rows(), n2 = symmetric ? x1.rows() : x2->rows(), d = x1.cols();
+  const bool spatial = program.spatial();
+  const MatrixView<T> other = symmetric ? x1 : *x2;
+  const Index n1 = x1.rows(), n2 = other.rows(), d = x1.cols();
   T* gram = out.nngp != nullptr ? out.nngp : out.ntk;  // the Gram values land in an output
   const Index ld = out.ld;
   const Index panel = choose_panel_rows(panel_rows, n1);
+  const Index chunk = program.chunk;
   Variances variances;
-  if (symmetric) {
+  if (spatial) {
+    variances.side1 = spatial_diagonal_pass<T>(program, x1).record;
+    variances.side2 = symmetric ? variances.side1 : spatial_diagonal_pass<T>(program, *x2).record;
+  } else if (symmetric) {
     // The diagonal blocks first: the variances are read from the Gram diagonal itself, so
     // each diagonal entry (and a duplicated point within one block) sees exactly ρ = 1.
     for (Index i0 = 0; i0 < n1; i0 += panel) {
@@ -259,6 +315,18 @@ void compute_kernels(const KernelProgram& program, MatrixView<T> x1, const Matri
     variances.side2 = diagonal_pass(program, squared_norms<T>(*x2), d).record;
   }
   if (n1 == 0 || n2 == 0) return;
+  const double inv_d = 1.0 / static_cast<double>(d);
+  // The input kernel of row i with columns [j0, j0 + len): Gram values / d, or covariances.
+  const auto starter = [&](Index i, Index j0, Index len, const T* g) {
+    return [&, i, j0, len, g](double* k) {
+      if (!spatial) {
+        for (Index e = 0; e < len; ++e) k[e] = static_cast<double>(g[e]) * inv_d;
+        return;
+      }
+      const Index values = program.input_layout->values;
+      for (Index e = 0; e < len; ++e) spatial_input_kernel<T>(program, x1.row(i).data(), other.row(j0 + e).data(), k + e * values);
+    };
+  };
 
   const double total = symmetric ? 0.5 * static_cast<double>(n1) * static_cast<double>(n1 + 1)
                                  : static_cast<double>(n1) * static_cast<double>(n2);
@@ -266,7 +334,9 @@ void compute_kernels(const KernelProgram& program, MatrixView<T> x1, const Matri
   for (Index i0 = 0; i0 < n1; i0 += panel) {
     const Index i1 = std::min(n1, i0 + panel);
     const MatrixView<T> rows = x1.middleRows(i0, i1 - i0);
-    if (!symmetric) {
+    if (spatial) {
+      // no Gram matrix
+    } else if (!symmetric) {
       detail::gemm_abt_into<T>(rows, *x2, gram + i0 * ld, ld);
     } else if (i1 < n1) {
       detail::gemm_abt_into<T>(rows, x1.middleRows(i1, n1 - i1), gram + i0 * ld + i1, ld);
@@ -276,10 +346,9 @@ void compute_kernels(const KernelProgram& program, MatrixView<T> x1, const Matri
     // One row of the panel (may allocate: the thread's chunk buffers grow once).
     const auto map_row = [&](Index i) {
       const Index first = symmetric ? i : 0;
-      for (Index j0 = first; j0 < n2; j0 += kChunk) {
-        const Index len = std::min(kChunk, n2 - j0);
-        const T* g = gram + i * ld + j0;
-        const Index bad = map_chunk<T>(program, variances, d, i, j0, len, g,
+      for (Index j0 = first; j0 < n2; j0 += chunk) {
+        const Index len = std::min(chunk, n2 - j0);
+        const Index bad = map_chunk<T>(program, variances, d, i, j0, len, starter(i, j0, len, gram + i * ld + j0),
                                        out.nngp != nullptr ? out.nngp + i * ld + j0 : nullptr,
                                        out.ntk != nullptr ? out.ntk + i * ld + j0 : nullptr);
         if (bad >= 0) {
@@ -292,7 +361,7 @@ void compute_kernels(const KernelProgram& program, MatrixView<T> x1, const Matri
       }
       counter.add(n2 - first);
     };
-#pragma omp parallel for schedule(dynamic, 4) if ((i1 - i0) * n2 > 4096)
+#pragma omp parallel for schedule(dynamic, 4) if ((i1 - i0) * n2 * (spatial ? 64 : 1) > 4096)
     for (Index i = i0; i < i1; ++i) {
       if (counter.stopped()) continue;
       counter.errors.run([&] { map_row(i); });
@@ -300,11 +369,16 @@ void compute_kernels(const KernelProgram& program, MatrixView<T> x1, const Matri
     counter.errors.rethrow_if_any();
     if (bad_entry.load() != std::numeric_limits<Index>::max()) {
       const Index i = bad_entry.load() / n2, j = bad_entry.load() % n2;
-      // The Gram value of (i, j) was overwritten by the kernel; it is recomputed.
-      const double gram_ij = symmetric ? x1.row(i).template cast<double>().dot(x1.row(j).template cast<double>())
-                                       : x1.row(i).template cast<double>().dot(x2->row(j).template cast<double>());
-      throw_not_finite(first_non_finite_layer(program, variances, d, i, j, gram_ij),
-                       "the pair (" + std::to_string(i) + ", " + std::to_string(j) + ")");
+      std::string layer;
+      if (spatial) {
+        layer = first_non_finite_layer(program, variances, d, i, j, starter(i, j, 1, nullptr));
+      } else {
+        // The Gram value of (i, j) was overwritten by the kernel; it is recomputed.
+        const double gram_ij = x1.row(i).template cast<double>().dot(other.row(j).template cast<double>());
+        layer = first_non_finite_layer(program, variances, d, i, j,
+                                       [&](double* k) { k[0] = gram_ij / static_cast<double>(d); });
+      }
+      throw_not_finite(layer, "the pair (" + std::to_string(i) + ", " + std::to_string(j) + ")");
     }
     if (symmetric) {
       if (out.nngp != nullptr) detail::mirror_rows_to_lower(out.nngp, ld, n1, i0, i1);
@@ -319,7 +393,21 @@ void compute_kernels(const KernelProgram& program, MatrixView<T> x1, const Matri
 }
 
 template <class T>
-void check_inputs(MatrixView<T> x1, const MatrixView<T>* x2) {
+void check_inputs(MatrixView<T> x1, const MatrixView<T>* x2, const std::vector<int>& shape) {
+  if (!shape.empty()) {
+    Index values = 1;
+    std::string text;
+    for (int n : shape) {
+      if (n < 1) throw Error("analytic kernels: input_shape has an axis of size " + std::to_string(n) + "; every axis needs at least 1");
+      values *= n;
+      text += (text.empty() ? "" : ", ") + std::to_string(n);
+    }
+    if (values != x1.cols()) {
+      throw Error("analytic kernels: input_shape (" + text + ") has " + std::to_string(values) +
+                  " values per example but the inputs have " + std::to_string(x1.cols()) +
+                  " columns; each row must be one example flattened in C order (N, H, W, C → N × H·W·C)");
+    }
+  }
   if (x2 != nullptr && x1.cols() != x2->cols()) {
     std::ostringstream msg;
     msg << "analytic kernels: x1 has " << x1.cols() << " columns but x2 has " << x2->cols()
@@ -346,7 +434,7 @@ template <class T>
 AnalyticKernelsOf<T> in_memory(const Network& network, MatrixView<T> x1, const MatrixView<T>* x2,
                                const AnalyticOptions& options) {
   const KernelProgram program = make_program(network, options.nngp, options.ntk, options);
-  check_inputs<T>(x1, x2);
+  check_inputs<T>(x1, x2, options.input_shape);
   const Index n1 = x1.rows(), n2 = x2 != nullptr ? x2->rows() : x1.rows();
   AnalyticKernelsOf<T> result;
   Destination<T> out;
@@ -367,7 +455,7 @@ template <class T>
 void to_npy(const Network& network, MatrixView<T> x1, const MatrixView<T>* x2, const AnalyticOutputFiles& files,
             const AnalyticOptions& options) {
   const KernelProgram program = make_program(network, !files.nngp.empty(), !files.ntk.empty(), options);
-  check_inputs<T>(x1, x2);
+  check_inputs<T>(x1, x2, options.input_shape);
   const Index n1 = x1.rows(), n2 = x2 != nullptr ? x2->rows() : x1.rows();
   const DType dtype = std::is_same_v<T, float> ? DType::Float32 : DType::Float64;
   const auto rows = static_cast<std::size_t>(n1), cols = static_cast<std::size_t>(n2);
@@ -434,8 +522,9 @@ AnalyticKernelsOf<float> analytic_kernels(const Network& network, MatrixView<flo
 
 AnalyticDiagonal analytic_kernel_diagonal(const Network& network, MatrixView<double> x, const AnalyticOptions& options) {
   const KernelProgram program = make_program(network, options.nngp, options.ntk, options);
-  check_inputs<double>(x, nullptr);
-  DiagonalPass pass = diagonal_pass(program, squared_norms<double>(x), x.cols());
+  check_inputs<double>(x, nullptr, options.input_shape);
+  DiagonalPass pass = program.spatial() ? spatial_diagonal_pass<double>(program, x)
+                                         : diagonal_pass(program, squared_norms<double>(x), x.cols());
   AnalyticDiagonal out;
   if (options.nngp) out.nngp = std::move(pass.k);
   if (options.ntk) out.ntk = std::move(pass.theta);
@@ -450,7 +539,7 @@ void write_analytic_kernels_npy(const Network& network, MatrixView<double> x1, c
     throw Error("analytic kernels: the NNGP and the NTK need different output files (both are '" + files.nngp + "')");
   if (dtype == DType::Float64) return to_npy<double>(network, x1, x2, files, options);
   if (dtype != DType::Float32) throw Error("analytic kernels: .npy output is float32 or float64");
-  check_inputs<double>(x1, x2);  // before narrowing: name the original non-finite value
+  check_inputs<double>(x1, x2, options.input_shape);  // before narrowing: name the original non-finite value
   const RowMatrixF x1f = x1.cast<float>();
   if (x2 == nullptr) return to_npy<float>(network, x1f, nullptr, files, options);
   const RowMatrixF x2f = x2->cast<float>();

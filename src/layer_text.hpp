@@ -1,6 +1,7 @@
 // Text pieces shared by the printers and argument checks of layers (private).
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 #include <vector>
@@ -26,6 +27,22 @@ inline std::string format_list(const std::vector<double>& values) {
   return out + "]";
 }
 
+// Python's tuple syntax: (3, 3), and (3,) for one entry.
+inline std::string format_tuple(const std::vector<int>& values) {
+  std::string out = "(";
+  for (std::size_t i = 0; i < values.size(); ++i) out += (i > 0 ? ", " : "") + std::to_string(values[i]);
+  return out + (values.size() == 1 ? ",)" : ")");
+}
+
+inline const char* padding_name(Padding padding) {
+  switch (padding) {
+    case Padding::Valid: return "VALID";
+    case Padding::Same: return "SAME";
+    case Padding::Circular: return "CIRCULAR";
+  }
+  return "VALID";
+}
+
 inline std::string join_arguments(const std::string& name, const std::vector<std::string>& arguments) {
   if (arguments.empty()) return name;  // parameterless layers print without "()"
   std::string out = name + "(";
@@ -42,6 +59,30 @@ inline std::string join_arguments(const std::string& name, const std::vector<std
                                       const std::string& got, std::string* bad_argument_out) {
   if (bad_argument_out) *bad_argument_out = argument;
   throw Error(layer + ": " + argument + " must be " + requirement + ", got " + got);
+}
+
+// A filter or window shape: 1 or 2 spatial axes (1-D signals, images), each at least 1.
+inline void check_window(const std::string& layer, const std::string& argument, const std::vector<int>& shape,
+                         std::string* bad) {
+  const bool ok = (shape.size() == 1 || shape.size() == 2) &&
+                  std::all_of(shape.begin(), shape.end(), [](int n) { return n >= 1 && n <= 1000000; });
+  if (!ok) {
+    bad_argument(layer, argument, "a tuple of 1 or 2 positive integers (one per spatial axis), e.g. (3, 3)",
+                 format_tuple(shape), bad);
+  }
+}
+
+// strides: empty (the default) or one positive integer per axis of the window.
+inline void check_strides(const std::string& layer, const std::vector<int>& strides, std::size_t axes, std::string* bad) {
+  if (strides.empty()) return;
+  const bool ok = strides.size() == axes &&
+                  std::all_of(strides.begin(), strides.end(), [](int n) { return n >= 1 && n <= 1000000; });
+  if (!ok) {
+    bad_argument(layer, "strides",
+                 "None or a tuple of " + std::to_string(axes) + " positive integer" + (axes == 1 ? "" : "s") +
+                     " (one per axis of the window)",
+                 format_tuple(strides), bad);
+  }
 }
 
 /// A builder's result, after its argument checks (throws ntkit::Error naming the argument).

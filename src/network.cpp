@@ -105,7 +105,7 @@ void validate(const Network& network) {
 int dense_layer_count(const Network& network) {
   int count = 0;
   for (const Layer& layer : network.layers) {
-    if (std::holds_alternative<DenseLayer>(layer)) ++count;
+    if (std::holds_alternative<DenseLayer>(layer) || std::holds_alternative<ConvLayer>(layer)) ++count;
     if (const auto* par = std::get_if<ParallelLayer>(&layer))
       for (const Network& branch : par->branches) count += dense_layer_count(branch);
   }

@@ -581,7 +581,9 @@ void LayerCall::bind(std::vector<Param> signature) {
   for (std::size_t i = 0; i < sig.size(); ++i) {
     if (sig[i].required && !bound[i]) {
       throw ParseError{call.offset, layer + " {at} needs the argument '" + sig[i].name + "', e.g. " + layer + "(" +
-                                        sig[i].name + (sig[i].type == ParamType::FloatList ? "=[0, 1])" : "=1)")};
+                                        sig[i].name + (sig[i].type == ParamType::FloatList ? "=[0, 1])"
+                                                      : sig[i].type == ParamType::IntPair ? "=(3, 3))"
+                                                                                          : "=1)")};
     }
   }
   bound_ = std::move(bound);
@@ -630,6 +632,44 @@ std::vector<double> LayerCall::to_float_list(std::size_t index) const {
     out.push_back(item.number);
   }
   return out;
+}
+
+std::vector<int> LayerCall::to_int_list(std::size_t index, std::size_t min_count, std::size_t max_count,
+                                        bool none_allowed) const {
+  const Value& v = value(index);
+  const std::string example = max_count == 1 ? "(3,)" : "(3, 3)";
+  const std::string expected = "a tuple of " +
+                               (min_count == max_count ? std::to_string(min_count)
+                                                       : std::to_string(min_count) + " to " + std::to_string(max_count)) +
+                               " positive integers, e.g. " + example + (none_allowed ? ", or None" : "");
+  if (v.kind == Value::Kind::None && none_allowed) return {};
+  if (v.kind != Value::Kind::List || v.items.size() < min_count || v.items.size() > max_count) wrong_type(index, expected);
+  std::vector<int> out;
+  for (const Value& item : v.items) {
+    if (item.kind != Value::Kind::Number || !item.is_integer || item.number < 1 || item.number > 1e6) {
+      throw ParseError{item.offset, layer_ + ": " + signature_.at(index).name + " must be " + expected + ", got " +
+                                        value_text(item) + " {at}"};
+    }
+    out.push_back(static_cast<int>(item.number));
+  }
+  return out;
+}
+
+Padding LayerCall::to_padding(std::size_t index) const {
+  const Value& v = value(index);
+  const auto is = [&](const char* name) { return v.kind == Value::Kind::String && iequals(v.text, name); };
+  if (is("VALID")) return Padding::Valid;
+  if (is("SAME")) return Padding::Same;
+  if (is("CIRCULAR")) return Padding::Circular;
+  wrong_type(index, "'VALID', 'SAME' or 'CIRCULAR'");
+}
+
+Parameterization LayerCall::to_parameterization(std::size_t index) const {
+  const Value& v = value(index);
+  const auto is = [&](const char* name) { return v.kind == Value::Kind::String && iequals(v.text, name); };
+  if (is("ntk")) return Parameterization::Ntk;
+  if (is("standard")) return Parameterization::Standard;
+  wrong_type(index, "'ntk' or 'standard'");
 }
 
 void LayerCall::check_axes(std::size_t batch_axis, std::size_t channel_axis) const {

@@ -34,6 +34,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "ntkit/io.hpp"
 #include "ntkit/network.hpp"
@@ -69,6 +70,11 @@ struct AnalyticOptions {
   /// Rows of the output computed per panel (BLAS Gram product, then the layers). 0: all rows
   /// at once in memory, and about 1 GiB of output per panel for the .npy writer.
   Eigen::Index panel_rows = 0;
+  /// The shape of one example without the batch axis, for networks with convolutional layers:
+  /// {H, W, C} for images (each row of x is one image flattened in C order, i.e. NHWC data),
+  /// {L, C} for 1-D signals. Empty (or {d}): flat inputs of d features. Its product must equal
+  /// the number of columns of x.
+  std::vector<int> input_shape;
 };
 
 /// NNGP and NTK between X1 (n1 x d) and X2 (n2 x d). Throws ntkit::Error for an invalid or

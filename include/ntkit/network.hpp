@@ -81,10 +81,62 @@ struct FanInConcatLayer {
   friend bool operator==(const FanInConcatLayer&, const FanInConcatLayer&) = default;
 };
 
+// ---- Convolutional layers (inputs with spatial axes: N × H × W × C images, N × L × C signals) ----
+//
+// A layer sees one example as a grid of positions (H × W, or L) with C channels. Dense, the
+// activations, LayerNorm and the fan-in layers act on the channels at every position (as in
+// neural-tangents, whose Dense is a 1 × 1 convolution on such inputs); the layers below act on
+// the positions. Flatten or a global pool turns a spatial input into a flat one.
+
+/// neural-tangents' padding names: 'VALID' (no padding: the output shrinks), 'SAME' (zeros so
+/// that the output has ⌈size / stride⌉ positions), 'CIRCULAR' (the input wraps around).
+enum class Padding { Valid, Same, Circular };
+
+/// stax.Conv(out_chan, filter_shape, strides=None, padding='VALID', W_std=1., b_std=None,
+/// parameterization='ntk'). filter_shape has one entry per spatial axis (1 or 2); strides is
+/// empty for all ones. 'ntk': z = W_std/√(C·|filter|) Σ w·x + b_std b with w, b ~ N(0, 1).
+struct ConvLayer {
+  int out_chan = 1;
+  std::vector<int> filter_shape;
+  std::vector<int> strides;  // empty: 1 on every axis
+  Padding padding = Padding::Valid;
+  double W_std = 1.0;
+  std::optional<double> b_std;
+  Parameterization parameterization = Parameterization::Ntk;
+  friend bool operator==(const ConvLayer&, const ConvLayer&) = default;
+};
+
+enum class PoolKind { Average, Sum };
+
+/// stax.AvgPool(window_shape, strides=None, padding='VALID', normalize_edges=False) and
+/// stax.SumPool(window_shape, strides=None, padding='VALID'). strides empty: the window shape.
+/// normalize_edges (AvgPool, 'SAME' padding): divide by the number of input positions inside
+/// the window instead of the window size.
+struct PoolLayer {
+  PoolKind kind = PoolKind::Average;
+  std::vector<int> window_shape;
+  std::vector<int> strides;  // empty: window_shape
+  Padding padding = Padding::Valid;
+  bool normalize_edges = false;
+  friend bool operator==(const PoolLayer&, const PoolLayer&) = default;
+};
+
+/// stax.GlobalAvgPool() and stax.GlobalSumPool(): the mean (sum) over all positions; the
+/// output is flat with C features.
+struct GlobalPoolLayer {
+  PoolKind kind = PoolKind::Average;
+  friend bool operator==(const GlobalPoolLayer&, const GlobalPoolLayer&) = default;
+};
+
+/// stax.Flatten(): all positions' channels side by side, a flat input of H·W·C features.
+struct FlattenLayer {
+  friend bool operator==(const FlattenLayer&, const FlattenLayer&) = default;
+};
+
 /// One layer. Each alternative's rules (text, checks, infinite- and finite-width passes) are in
 /// its own file under src/layers/; adding an alternative without them does not compile.
 using Layer = std::variant<DenseLayer, ActivationLayer, LayerNormLayer, IdentityLayer, FanOutLayer, ParallelLayer,
-                           FanInSumLayer, FanInConcatLayer>;
+                           FanInSumLayer, FanInConcatLayer, ConvLayer, PoolLayer, GlobalPoolLayer, FlattenLayer>;
 
 /// stax.serial(*layers): the layers applied in order.
 struct Network {
@@ -120,7 +172,8 @@ void check_layer_arguments(const Layer& layer, std::string* bad_argument = nullp
 /// Also checks every layer's arguments (check_layer_arguments).
 void validate(const Network& network);
 
-/// The number of Dense layers, branches included (what AnalyticOptions::fixed_layers counts).
+/// The number of Dense and Conv layers (the layers with weights), branches included (what
+/// AnalyticOptions::fixed_layers counts).
 int dense_layer_count(const Network& network);
 
 namespace detail {
@@ -179,6 +232,15 @@ Layer LayerNorm(double eps = 1e-12);
 Layer FanOut(int num);
 Layer FanInSum();
 Layer FanInConcat();
+Layer Conv(int out_chan, std::vector<int> filter_shape, std::vector<int> strides = {}, Padding padding = Padding::Valid,
+           double W_std = 1.0, std::optional<double> b_std = std::nullopt,
+           Parameterization parameterization = Parameterization::Ntk);
+Layer AvgPool(std::vector<int> window_shape, std::vector<int> strides = {}, Padding padding = Padding::Valid,
+              bool normalize_edges = false);
+Layer SumPool(std::vector<int> window_shape, std::vector<int> strides = {}, Padding padding = Padding::Valid);
+Layer GlobalAvgPool();
+Layer GlobalSumPool();
+Layer Flatten();
 
 namespace detail {
 inline void append_layers(Network& out, const Layer& layer) { out.layers.push_back(layer); }

@@ -99,19 +99,26 @@ void compile_kernel(const ActivationLayer& layer, KernelNode& node, KernelCompil
   node.dual = std::make_shared<const DualActivation>(layer, compiler.quadrature_degree);
 }
 
+void plan_kernel(const ActivationLayer&, KernelNode&, KernelPlanner&, std::vector<Radii>&) {}
+
 void apply_kernel(const ActivationLayer&, const KernelNode& node, KernelPass& pass, std::vector<KernelStream>& streams) {
-  const auto n = static_cast<std::size_t>(pass.len());
   KernelStream& s = streams.front();  // one input (validated)
-  double q1[kKernelChunk], q2[kKernelChunk];
-  pass.variances(s, q1, q2);
-  // The diagonal pass runs the very arithmetic of the pairs (apply with k = q1 = q2), so
-  // K(X, X)'s diagonal equals the diagonal pass bit for bit.
-  if (pass.ntk()) {
-    double tdot[kKernelChunk];
-    node.dual->apply(q1, q2, s.nngp.data(), s.nngp.data(), tdot, n);
-    for (std::size_t e = 0; e < n; ++e) s.ntk[e] *= tdot[e];
-  } else {
-    node.dual->apply(q1, q2, s.nngp.data(), s.nngp.data(), nullptr, n);
+  const Eigen::Index size = pass.size(s);
+  double q1[kKernelChunk], q2[kKernelChunk], tdot[kKernelChunk];
+  // In blocks of kKernelChunk values (a chunk of spatial states holds more).
+  for (Eigen::Index begin = 0; begin < size; begin += kKernelChunk) {
+    const Eigen::Index n = std::min(kKernelChunk, size - begin);
+    pass.variances(s, begin, n, q1, q2);
+    double* k = s.nngp.data() + begin;
+    // The diagonal pass runs the very arithmetic of the pairs (apply with k = q1 = q2), so
+    // K(X, X)'s diagonal equals the diagonal pass bit for bit.
+    if (pass.ntk()) {
+      node.dual->apply(q1, q2, k, k, tdot, static_cast<std::size_t>(n));
+      double* theta = s.ntk.data() + begin;
+      for (Eigen::Index e = 0; e < n; ++e) theta[e] *= tdot[e];
+    } else {
+      node.dual->apply(q1, q2, k, k, nullptr, static_cast<std::size_t>(n));
+    }
   }
 }
 

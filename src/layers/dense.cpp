@@ -53,17 +53,7 @@ Layer parse_layer(const DenseLayer*, const Call& text) {
   if (call.given(1)) dense.W_std = call.to_float(1);
   if (call.given(2)) dense.b_std = call.to_optional_float(2);
   call.check_axes(3, 4);
-  if (call.given(5)) {
-    const Value& value = call.value(5);
-    const auto is = [&](const char* name) { return value.kind == Value::Kind::String && iequals(value.text, name); };
-    if (is("ntk")) {
-      dense.parameterization = Parameterization::Ntk;
-    } else if (is("standard")) {
-      dense.parameterization = Parameterization::Standard;
-    } else {
-      call.wrong_type(5, "'ntk' or 'standard'");
-    }
-  }
+  if (call.given(5)) dense.parameterization = call.to_parameterization(5);
   if (call.given(6)) {
     const Value& value = call.value(6);
     const bool ones = value.kind == Value::Kind::List && value.items.size() == 2 &&
@@ -105,37 +95,44 @@ void compile_kernel(const DenseLayer&, KernelNode& node, KernelCompiler& compile
   node.fixed = compiler.next_dense_is_fixed();
 }
 
-void apply_kernel(const DenseLayer& d, const KernelNode& node, KernelPass& pass, std::vector<KernelStream>& streams) {
-  const double w2 = d.W_std * d.W_std, b2 = d.b_std ? *d.b_std * *d.b_std : 0.0;
-  const double bias_ntk = d.b_std ? 1.0 : 0.0;
-  const Eigen::Index len = pass.len();
-  KernelStream& s = streams.front();  // one input (validated)
-  const double n_in = static_cast<double>(s.width);
+void plan_kernel(const DenseLayer&, KernelNode&, KernelPlanner&, std::vector<Radii>&) {}
+
+void apply_affine_kernel(KernelStream& s, Eigen::Index size, const AffineKernel& a, bool ntk) {
+  const double w2 = a.W_std * a.W_std, b2 = a.b_std ? *a.b_std * *a.b_std : 0.0;
+  const double bias_ntk = a.b_std ? 1.0 : 0.0;
+  const double fan_in = a.fan_in;
   double* k = s.nngp.data();
   double* theta = s.ntk.data();
   // Branch-free loops per case, so that each vectorizes.
-  if (!pass.ntk()) {
+  if (!ntk) {
 #pragma omp simd
-    for (Eigen::Index e = 0; e < len; ++e) k[e] = w2 * k[e] + b2;
-  } else if (node.fixed) {
+    for (Eigen::Index e = 0; e < size; ++e) k[e] = w2 * k[e] + b2;
+  } else if (a.fixed) {
 #pragma omp simd
-    for (Eigen::Index e = 0; e < len; ++e) {
+    for (Eigen::Index e = 0; e < size; ++e) {
       k[e] = w2 * k[e] + b2;
       theta[e] = w2 * theta[e];
     }
-  } else if (d.parameterization == Parameterization::Ntk) {
+  } else if (a.parameterization == Parameterization::Ntk) {
 #pragma omp simd
-    for (Eigen::Index e = 0; e < len; ++e) {
+    for (Eigen::Index e = 0; e < size; ++e) {
       k[e] = w2 * k[e] + b2;
       theta[e] = w2 * theta[e] + k[e];
     }
   } else {
 #pragma omp simd
-    for (Eigen::Index e = 0; e < len; ++e) {
-      theta[e] = n_in * k[e] + w2 * theta[e] + bias_ntk;
+    for (Eigen::Index e = 0; e < size; ++e) {
+      theta[e] = fan_in * k[e] + w2 * theta[e] + bias_ntk;
       k[e] = w2 * k[e] + b2;
     }
   }
+}
+
+void apply_kernel(const DenseLayer& d, const KernelNode& node, KernelPass& pass, std::vector<KernelStream>& streams) {
+  KernelStream& s = streams.front();  // one input (validated)
+  // Every value alike: on spatial states a Dense acts on the channels at each position.
+  const AffineKernel affine{d.W_std, d.b_std, d.parameterization, static_cast<double>(s.width), node.fixed};
+  apply_affine_kernel(s, pass.size(s), affine, pass.ntk());
   s.width = d.out_dim;
 }
 

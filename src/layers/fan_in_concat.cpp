@@ -43,7 +43,13 @@ std::optional<NetworkProblem> check_structure(const FanInConcatLayer&, const std
   return std::nullopt;
 }
 
-void compile_kernel(const FanInConcatLayer&, KernelNode&, KernelCompiler&) {}
+void compile_kernel(const FanInConcatLayer&, KernelNode&, KernelCompiler& compiler) {
+  join_spatial_shapes("FanInConcat", compiler.dims);
+}
+
+void plan_kernel(const FanInConcatLayer&, KernelNode& node, KernelPlanner&, std::vector<Radii>& needs) {
+  needs.assign(static_cast<std::size_t>(node.inputs), needs.front());
+}
 
 void apply_kernel(const FanInConcatLayer&, const KernelNode&, KernelPass& pass, std::vector<KernelStream>& streams) {
   bool equal = true;
@@ -59,18 +65,18 @@ void apply_kernel(const FanInConcatLayer&, const KernelNode&, KernelPass& pass, 
   KernelStream joined = streams.front();
   joined.width = static_cast<int>(total);
   const double w0 = weight(streams.front());
-  for (Eigen::Index e = 0; e < pass.len(); ++e) {
+  for (Eigen::Index e = 0; e < pass.size(joined); ++e) {
     joined.nngp[e] *= w0;
     joined.ntk[e] *= w0;
   }
   for (std::size_t b = 1; b < streams.size(); ++b) {
     const double w = weight(streams[b]);
-    for (Eigen::Index e = 0; e < pass.len(); ++e) {
+    for (Eigen::Index e = 0; e < pass.size(joined); ++e) {
       joined.nngp[e] += w * streams[b].nngp[e];
       joined.ntk[e] += w * streams[b].ntk[e];
     }
   }
-  for (Eigen::Index e = 0; e < pass.len(); ++e) {
+  for (Eigen::Index e = 0; e < pass.size(joined); ++e) {
     joined.nngp[e] *= inv_total;
     joined.ntk[e] *= inv_total;
   }

@@ -37,12 +37,19 @@ std::optional<NetworkProblem> check_structure(const FanInSumLayer&, const std::v
   return std::nullopt;
 }
 
-void compile_kernel(const FanInSumLayer&, KernelNode&, KernelCompiler&) {}
+void compile_kernel(const FanInSumLayer&, KernelNode&, KernelCompiler& compiler) {
+  join_spatial_shapes("FanInSum", compiler.dims);
+}
+
+// Every input must arrive with the layout its output needs (the branches' plans start from it).
+void plan_kernel(const FanInSumLayer&, KernelNode& node, KernelPlanner&, std::vector<Radii>& needs) {
+  needs.assign(static_cast<std::size_t>(node.inputs), needs.front());
+}
 
 void apply_kernel(const FanInSumLayer&, const KernelNode&, KernelPass& pass, std::vector<KernelStream>& streams) {
   KernelStream sum = streams.front();
   for (std::size_t b = 1; b < streams.size(); ++b)
-    for (Eigen::Index e = 0; e < pass.len(); ++e) {
+    for (Eigen::Index e = 0; e < pass.size(sum); ++e) {
       sum.nngp[e] += streams[b].nngp[e];
       sum.ntk[e] += streams[b].ntk[e];
     }

@@ -30,11 +30,38 @@ std::optional<NetworkProblem> check_structure(const FanOutLayer& fan_out, const 
   return std::nullopt;
 }
 
-void compile_kernel(const FanOutLayer&, KernelNode&, KernelCompiler&) {}
+void compile_kernel(const FanOutLayer& fan_out, KernelNode&, KernelCompiler& compiler) {
+  compiler.dims.assign(static_cast<std::size_t>(fan_out.num), compiler.dims.front());
+}
 
-void apply_kernel(const FanOutLayer& fan_out, const KernelNode&, KernelPass&, std::vector<KernelStream>& streams) {
+// The input carries every offset any copy needs; a copy that needs fewer is cut down to them.
+void plan_kernel(const FanOutLayer&, KernelNode& node, KernelPlanner& planner, std::vector<Radii>& needs) {
+  Radii widest = needs.front();
+  for (const Radii& need : needs)
+    for (std::size_t a = 0; a < need.size(); ++a) widest[a] = std::max(widest[a], need[a]);
+  const auto input = planner.layout(node.in_dims, widest);
+  for (const Radii& need : needs) {
+    if (need == widest) {
+      node.copy_layouts.push_back(input);
+      node.copy_maps.push_back(nullptr);
+      continue;
+    }
+    auto layout = planner.layout(node.in_dims, need);
+    std::vector<AxisMap> axes;
+    for (std::size_t a = 0; a < need.size(); ++a) axes.push_back(restriction_map(input->axes[a], layout->axes[a]));
+    node.copy_maps.push_back(std::make_shared<const SpatialMap>(make_spatial_map(std::move(axes))));
+    node.copy_layouts.push_back(std::move(layout));
+  }
+  needs.assign(1, widest);
+}
+
+void apply_kernel(const FanOutLayer& fan_out, const KernelNode& node, KernelPass& pass,
+                  std::vector<KernelStream>& streams) {
   const KernelStream one = streams.front();
   streams.assign(static_cast<std::size_t>(fan_out.num), one);
+  for (std::size_t b = 0; b < streams.size(); ++b) {
+    if (node.copy_maps[b]) pass.remap(streams[b], *node.copy_maps[b], node.copy_layouts[b].get());
+  }
 }
 
 void compile_finite(const FanOutLayer& fan_out, MlpNode& node, FiniteCompiler&, std::vector<StreamShape>& streams) {

@@ -21,6 +21,7 @@ std::optional<NetworkProblem> check_structure(const IdentityLayer&, const std::v
 }
 
 void compile_kernel(const IdentityLayer&, KernelNode&, KernelCompiler&) {}
+void plan_kernel(const IdentityLayer&, KernelNode&, KernelPlanner&, std::vector<Radii>&) {}
 void apply_kernel(const IdentityLayer&, const KernelNode&, KernelPass&, std::vector<KernelStream>&) {}
 
 void compile_finite(const IdentityLayer&, MlpNode& node, FiniteCompiler&, std::vector<StreamShape>& streams) {

@@ -13,6 +13,12 @@
 //
 // A layer with several inputs (after FanOut) sees several streams; parallel(...) maps stream b
 // through branch b.
+//
+// With spatial inputs (images, signals) each entry holds a stream's spatial state: `layout`
+// says which pairs of positions are stored (spatial_layout.hpp), entry e's values are
+// [e·S, (e + 1)·S) with S = layout->values, and the variances are per position. Layers that act
+// on channels (Dense, activations, LayerNorm, the fan-in layers) apply their rule to every value
+// alike; Conv, the pools and Flatten map the layout.
 #pragma once
 
 #include <memory>
@@ -22,6 +28,7 @@
 #include "ntkit/dual_activation.hpp"
 #include "ntkit/network.hpp"
 #include "ntkit/types.hpp"
+#include "spatial_layout.hpp"
 
 namespace ntkit::detail {
 
@@ -32,7 +39,8 @@ inline constexpr Eigen::Index kKernelChunk = 256;
 struct KernelStream {
   std::vector<double> nngp, ntk;
   int width = 0;
-  int variances_after = -1;  // node id whose output variances describe this stream; −1: input
+  int variances_after = -1;               // node id whose output variances describe this stream; −1: input
+  const SpatialLayout* layout = nullptr;  // the stored pairs of positions; nullptr: flat (1 value)
 };
 
 /// One layer of the network compiled for the kernel engine.
@@ -43,6 +51,14 @@ struct KernelNode {
   std::shared_ptr<const DualActivation> dual;     // activations: T and Ṫ
   bool fixed = false;                             // Dense: not trained (AnalyticOptions::fixed_layers)
   std::vector<std::vector<KernelNode>> branches;  // parallel(...)
+  // Spatial layers (filled by compile_kernel, then by plan_kernel once the needed offsets are known):
+  std::vector<int> in_dims, out_dims;               // the positions per axis of the input and output
+  int inputs = 1;                                   // the streams the layer receives
+  std::vector<AxisWindow> windows;                  // Conv, pools: per axis
+  std::shared_ptr<const SpatialLayout> out_layout;  // the layout this layer makes
+  SpatialMap map;                                   // Conv, pools, Flatten, global pools: in → out
+  std::vector<std::shared_ptr<const SpatialLayout>> copy_layouts;  // FanOut: each copy's layout
+  std::vector<std::shared_ptr<const SpatialMap>> copy_maps;        // FanOut: nullptr = unchanged
 };
 
 struct KernelProgram {
@@ -50,13 +66,27 @@ struct KernelProgram {
   std::vector<KernelNode> nodes;
   int node_count = 0;
   bool ntk = true;  // Θ is computed (else only K)
+  // Inputs: `channels` features at each position of `input_dims` (empty: flat inputs).
+  std::vector<int> input_dims;
+  int channels = 0;
+  std::shared_ptr<const SpatialLayout> input_layout;  // nullptr: flat
+  /// Positions of each node's output, by node id + 1 (0: the input): the variances per point.
+  std::vector<Eigen::Index> positions_after;
+  /// Pairs of points per chunk: about kKernelChunk values of the largest state stay in cache.
+  Eigen::Index chunk = kKernelChunk;
+  bool spatial() const { return input_layout != nullptr; }
 };
 
-/// Compiles a validated network: node ids, dual activations (quadrature_degree as
-/// AnalyticOptions), the fixed Dense layers (the first `fixed_layers` in written order).
-KernelProgram compile_kernel_program(const Network& network, bool ntk, int quadrature_degree, int fixed_layers);
+/// Compiles a validated network for inputs of `input_shape` (one example without the batch
+/// axis: {d}, {L, C} or {H, W, C}): node ids, dual activations (quadrature_degree as
+/// AnalyticOptions), the fixed Dense/Conv layers (the first `fixed_layers` in written order),
+/// and the spatial layouts (only the pairs of positions that later layers need). Throws
+/// ntkit::Error for a shape the network cannot take.
+KernelProgram compile_kernel_program(const Network& network, bool ntk, int quadrature_degree, int fixed_layers,
+                                     const std::vector<int>& input_shape);
 
-/// The variances recorded by the diagonal pass: by node id + 1 (0: the input), one per point.
+/// The variances recorded by the diagonal pass: by node id + 1 (0: the input), per point its
+/// positions' variances (positions_after values each).
 using VarianceTable = std::vector<VectorD>;
 
 /// One chunk's walk through the layers. In the diagonal pass (`record` set) the entries are
@@ -78,12 +108,18 @@ class KernelPass {
 
   Eigen::Index len() const { return len_; }
   bool ntk() const { return program_.ntk; }
+  /// The values of `stream` over the chunk: len() entries of stream.layout->values each.
+  Eigen::Index size(const KernelStream& stream) const { return len_ * (stream.layout ? stream.layout->values : 1); }
 
   /// Applies `nodes` in order to `streams`.
   void run(const std::vector<KernelNode>& nodes, std::vector<KernelStream>& streams);
 
-  /// q1[e], q2[e]: the variances of the two sides of entry e of `stream` (len entries each).
-  void variances(const KernelStream& stream, double* q1, double* q2) const;
+  /// q1[i], q2[i]: the variances of the two sides (and positions) of value begin + i of
+  /// `stream`, for i < count.
+  void variances(const KernelStream& stream, Eigen::Index begin, Eigen::Index count, double* q1, double* q2) const;
+
+  /// Maps every entry's values of `stream` (K and Θ) by `map` into the layout `out`.
+  void remap(KernelStream& stream, const SpatialMap& map, const SpatialLayout* out) const;
 
   /// Watching: after each layer, checks that every value is finite and remembers the first
   /// layer (innermost, in order) after which one is not (for error messages).

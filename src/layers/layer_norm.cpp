@@ -83,18 +83,24 @@ std::optional<NetworkProblem> check_structure(const LayerNormLayer&, const std::
 
 void compile_kernel(const LayerNormLayer&, KernelNode&, KernelCompiler&) {}
 
+void plan_kernel(const LayerNormLayer&, KernelNode&, KernelPlanner&, std::vector<Radii>&) {}
+
 void apply_kernel(const LayerNormLayer& norm, const KernelNode&, KernelPass& pass, std::vector<KernelStream>& streams) {
   KernelStream& s = streams.front();  // one input (validated)
+  const Eigen::Index size = pass.size(s);
   double q1[kKernelChunk], q2[kKernelChunk];
-  pass.variances(s, q1, q2);
-  for (Eigen::Index e = 0; e < pass.len(); ++e) {
-    // Two square roots, not one of the product: (q1 + ε)(q2 + ε) overflows for inputs of
-    // scale 1e78 and the kernel became 0; this way LayerNorm is scale-invariant up to the
-    // largest finite variance.
-    const double root = std::sqrt(q1[e] + norm.eps) * std::sqrt(q2[e] + norm.eps);
-    const double scale = root > 0 ? 1.0 / root : 0.0;
-    s.nngp[e] *= scale;
-    s.ntk[e] *= scale;
+  for (Eigen::Index begin = 0; begin < size; begin += kKernelChunk) {  // spatial states: per position
+    const Eigen::Index n = std::min(kKernelChunk, size - begin);
+    pass.variances(s, begin, n, q1, q2);
+    for (Eigen::Index e = 0; e < n; ++e) {
+      // Two square roots, not one of the product: (q1 + ε)(q2 + ε) overflows for inputs of
+      // scale 1e78 and the kernel became 0; this way LayerNorm is scale-invariant up to the
+      // largest finite variance.
+      const double root = std::sqrt(q1[e] + norm.eps) * std::sqrt(q2[e] + norm.eps);
+      const double scale = root > 0 ? 1.0 / root : 0.0;
+      s.nngp[begin + e] *= scale;
+      s.ntk[begin + e] *= scale;
+    }
   }
 }
 

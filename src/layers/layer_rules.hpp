@@ -76,19 +76,56 @@ class FiniteCompiler {
   MlpProgram& program_;
 };
 
+/// The first walk of the kernel compilation, in order: what each layer needs (dual
+/// activations, fixed layers) and the spatial shape of every stream.
 class KernelCompiler {
  public:
   KernelCompiler(KernelProgram& program, int degree, int fixed_layers)
       : quadrature_degree(degree), program_(program), fixed_layers_(fixed_layers) {}
   std::vector<KernelNode> compile(const Network& network);
-  /// True for the first `fixed_layers` Dense layers, in written order (branches in order).
+  /// True for the first `fixed_layers` Dense / Conv layers, in written order (branches in order).
   bool next_dense_is_fixed() { return dense_seen_++ < fixed_layers_; }
   const int quadrature_degree;  // for the dual activations (AnalyticOptions::quadrature_degree)
+  /// The current streams' positions per spatial axis (empty: flat); each layer's compile rule
+  /// updates them.
+  std::vector<std::vector<int>> dims;
 
  private:
   KernelProgram& program_;
   int fixed_layers_ = 0, dense_seen_ = 0;
 };
+
+/// A fan-in layer's inputs must have the same positions: leaves one stream of them (throws
+/// ntkit::Error naming `layer` otherwise).
+void join_spatial_shapes(const std::string& layer, std::vector<std::vector<int>>& dims);
+
+/// The second walk, backwards: from the offsets a layer's outputs need to those its inputs
+/// need, making the layouts and maps (spatial_layout.hpp) on the way.
+class KernelPlanner {
+ public:
+  /// Walks `nodes` backwards; `needs` holds the needs of their output streams on entry and of
+  /// their input streams on return.
+  void plan(std::vector<KernelNode>& nodes, std::vector<Radii>& needs);
+  /// A layout (nullptr for flat dims), remembering the largest for the chunk size.
+  std::shared_ptr<const SpatialLayout> layout(const std::vector<int>& dims, const Radii& radii);
+  Eigen::Index max_values = 1;
+};
+
+/// Dense's infinite-width rule, which Conv shares (applied after its spatial map): fan_in is
+/// what multiplies K_old in the NTK under 'standard' (the input width; C·|filter| for Conv).
+struct AffineKernel {
+  double W_std = 1.0;
+  std::optional<double> b_std;
+  Parameterization parameterization = Parameterization::Ntk;
+  double fan_in = 1.0;
+  bool fixed = false;
+};
+void apply_affine_kernel(KernelStream& stream, Eigen::Index size, const AffineKernel& affine, bool ntk);
+
+/// The windows of a Conv or pool along each spatial axis of its input (throws ntkit::Error
+/// naming `layer` for an input without spatial axes, of another rank, or too small).
+std::vector<AxisWindow> make_windows(const std::string& layer, const std::vector<int>& in_dims,
+                                     const std::vector<int>& window, const std::vector<int>& strides, Padding padding);
 
 // ---- The rules of one layer type ------------------------------------------------------------
 
@@ -103,6 +140,7 @@ class KernelCompiler {
   std::optional<NetworkProblem> check_structure(const L& layer, const std::vector<int>& path, StructureWalk& walk); \
   /* Infinite width. */                                                                                             \
   void compile_kernel(const L& layer, KernelNode& node, KernelCompiler& compiler);                                  \
+  void plan_kernel(const L& layer, KernelNode& node, KernelPlanner& planner, std::vector<Radii>& needs);           \
   void apply_kernel(const L& layer, const KernelNode& node, KernelPass& pass, std::vector<KernelStream>& streams);  \
   /* Finite width. */                                                                                               \
   void compile_finite(const L& layer, MlpNode& node, FiniteCompiler& compiler, std::vector<StreamShape>& streams);  \
@@ -118,6 +156,10 @@ NTKIT_LAYER_RULES(FanOutLayer)
 NTKIT_LAYER_RULES(ParallelLayer)
 NTKIT_LAYER_RULES(FanInSumLayer)
 NTKIT_LAYER_RULES(FanInConcatLayer)
+NTKIT_LAYER_RULES(ConvLayer)
+NTKIT_LAYER_RULES(PoolLayer)
+NTKIT_LAYER_RULES(GlobalPoolLayer)
+NTKIT_LAYER_RULES(FlattenLayer)
 
 /// Every name the parser knows for a layer type, over all alternatives of Layer.
 template <class Visitor>

@@ -74,6 +74,13 @@ class LayerCall {
   std::optional<double> to_optional_float(std::size_t index) const;
   bool to_bool(std::size_t index) const;
   std::vector<double> to_float_list(std::size_t index) const;
+  /// A tuple or list of `min_count`..`max_count` integers, e.g. (3, 3); None gives an empty list
+  /// where `none_allowed`.
+  std::vector<int> to_int_list(std::size_t index, std::size_t min_count, std::size_t max_count, bool none_allowed) const;
+  /// 'VALID', 'SAME' or 'CIRCULAR' (any case).
+  Padding to_padding(std::size_t index) const;
+  /// 'ntk' or 'standard' (any case).
+  Parameterization to_parameterization(std::size_t index) const;
   /// "<layer>: <param> must be <expected>, got <value>" at the value.
   [[noreturn]] void wrong_type(std::size_t index, const std::string& expected) const;
   /// neural-tangents' batch_axis / channel_axis arguments: ntkit's data are n × d matrices, so

@@ -66,7 +66,22 @@ std::optional<NetworkProblem> check_structure(const ParallelLayer& parallel, con
 }
 
 void compile_kernel(const ParallelLayer& parallel, KernelNode& node, KernelCompiler& compiler) {
-  for (const Network& branch : parallel.branches) node.branches.push_back(compiler.compile(branch));
+  std::vector<std::vector<int>> outputs;
+  for (std::size_t b = 0; b < parallel.branches.size(); ++b) {
+    const std::vector<int> input = compiler.dims[compiler.dims.size() == 1 ? 0 : b];
+    compiler.dims.assign(1, input);
+    node.branches.push_back(compiler.compile(parallel.branches[b]));
+    outputs.push_back(compiler.dims.front());
+  }
+  compiler.dims = std::move(outputs);
+}
+
+void plan_kernel(const ParallelLayer&, KernelNode& node, KernelPlanner& planner, std::vector<Radii>& needs) {
+  for (std::size_t b = 0; b < node.branches.size(); ++b) {
+    std::vector<Radii> branch{needs[b]};
+    planner.plan(node.branches[b], branch);
+    needs[b] = branch.front();
+  }
 }
 
 void apply_kernel(const ParallelLayer&, const KernelNode& node, KernelPass& pass, std::vector<KernelStream>& streams) {

@@ -213,8 +213,9 @@ TEST(NetworkErrors, UnknownLayerPointsAtColumnAndSuggests) {
                      "did you mean 'Dense'?");
   EXPECT_PARSE_ERROR("Dense(4), Sigmoid, Dense(1)", "did you mean 'Sigmoid_like'?");
   EXPECT_PARSE_ERROR("Dense(4), Reluu, Dense(1)", "did you mean 'Relu'?");
-  EXPECT_PARSE_ERROR("Dense(4), Conv(3), Dense(1)", "unknown layer 'Conv' at column 11");
-  EXPECT_PARSE_ERROR("Dense(4), Conv(3), Dense(1)", "valid:");
+  EXPECT_PARSE_ERROR("Dense(4), MaxPool((2, 2)), Dense(1)", "unknown layer 'MaxPool' at column 11");
+  EXPECT_PARSE_ERROR("Dense(4), MaxPool((2, 2)), Dense(1)", "valid:");
+  EXPECT_PARSE_ERROR("Conv(3), Flatten, Dense(1)", "Conv at column 1 needs the argument 'filter_shape', e.g. Conv(filter_shape=(3, 3))");
 }
 
 TEST(NetworkErrors, ColumnsOnLaterLines) {

@@ -1,0 +1,237 @@
+// Layouts and per-axis maps of the spatial kernel state (spatial_layout.hpp).
+#include "spatial_layout.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "../layer_text.hpp"
+#include "ntkit/error.hpp"
+
+namespace ntkit::detail {
+namespace {
+
+PairAxis make_pair_axis(int size, int radius) {
+  PairAxis axis;
+  axis.size = size;
+  axis.radius = std::min(radius, size - 1);
+  axis.index.assign(static_cast<std::size_t>(size) * size, -1);
+  for (int i = 0; i < size; ++i) {
+    for (int j = std::max(0, i - axis.radius); j <= std::min(size - 1, i + axis.radius); ++j) {
+      axis.index[static_cast<std::size_t>(i) * size + j] = axis.pairs();
+      axis.first.push_back(i);
+      axis.second.push_back(j);
+    }
+  }
+  return axis;
+}
+
+int stored(const PairAxis& axis, int i, int j) {
+  const int k = axis.index[static_cast<std::size_t>(i) * axis.size + j];
+  if (k < 0) throw Error("internal error: the spatial kernel state lacks a pair of positions a layer needs");
+  return k;
+}
+
+// Builds a CSR map row by row from (row, column, weight) triples given in row order.
+struct MapBuilder {
+  AxisMap map;
+  MapBuilder(int rows, int columns) {
+    map.rows = rows;
+    map.columns = columns;
+    map.start.push_back(0);
+  }
+  void add(int column, double weight) {
+    map.column.push_back(column);
+    map.weight.push_back(weight);
+  }
+  void end_row() { map.start.push_back(static_cast<int>(map.column.size())); }
+};
+
+}  // namespace
+
+std::vector<int> SpatialLayout::dims() const {
+  std::vector<int> out;
+  for (const PairAxis& axis : axes) out.push_back(axis.size);
+  return out;
+}
+
+std::vector<int> SpatialLayout::radii() const {
+  std::vector<int> out;
+  for (const PairAxis& axis : axes) out.push_back(axis.radius);
+  return out;
+}
+
+std::shared_ptr<const SpatialLayout> make_layout(const std::vector<int>& dims, const Radii& radii) {
+  if (dims.empty()) return nullptr;
+  auto layout = std::make_shared<SpatialLayout>();
+  for (std::size_t a = 0; a < dims.size(); ++a) {
+    layout->axes.push_back(make_pair_axis(dims[a], radii.at(a)));
+    layout->values *= layout->axes.back().pairs();
+    layout->positions *= dims[a];
+  }
+  // Per value, the flat positions of both sides: row-major over the axes, like the values.
+  layout->position1.assign(1, 0);
+  layout->position2.assign(1, 0);
+  for (const PairAxis& axis : layout->axes) {
+    std::vector<int> p1, p2;
+    p1.reserve(layout->position1.size() * axis.pairs());
+    p2.reserve(p1.capacity());
+    for (std::size_t v = 0; v < layout->position1.size(); ++v) {
+      for (int k = 0; k < axis.pairs(); ++k) {
+        p1.push_back(layout->position1[v] * axis.size + axis.first[k]);
+        p2.push_back(layout->position2[v] * axis.size + axis.second[k]);
+      }
+    }
+    layout->position1 = std::move(p1);
+    layout->position2 = std::move(p2);
+  }
+  layout->diagonal.assign(static_cast<std::size_t>(layout->positions), -1);
+  for (std::size_t v = 0; v < layout->position1.size(); ++v) {
+    if (layout->position1[v] == layout->position2[v]) layout->diagonal[layout->position1[v]] = static_cast<int>(v);
+  }
+  return layout;
+}
+
+SpatialMap make_spatial_map(std::vector<AxisMap> axes) {
+  SpatialMap map;
+  map.axes = std::move(axes);
+  for (const AxisMap& m : map.axes) {
+    map.in_values *= m.columns;
+    map.out_values *= m.rows;
+  }
+  if (map.axes.size() == 2) map.scratch_values = static_cast<Eigen::Index>(map.axes[0].rows) * map.axes[1].columns;
+  return map;
+}
+
+void SpatialMap::apply(const double* in, double* out, double* scratch) const {
+  if (axes.size() == 1) {
+    const AxisMap& m = axes[0];
+    for (int r = 0; r < m.rows; ++r) {
+      double sum = 0;
+      for (int k = m.start[r]; k < m.start[r + 1]; ++k) sum += m.weight[k] * in[m.column[k]];
+      out[r] = sum;
+    }
+    return;
+  }
+  // Two axes: along axis 0 (whole rows of axis-1 pairs at once), then along axis 1.
+  const AxisMap& m0 = axes[0];
+  const AxisMap& m1 = axes[1];
+  const int width = m1.columns;
+  for (int r = 0; r < m0.rows; ++r) {
+    double* row = scratch + static_cast<std::size_t>(r) * width;
+    std::fill(row, row + width, 0.0);
+    for (int k = m0.start[r]; k < m0.start[r + 1]; ++k) {
+      const double w = m0.weight[k];
+      const double* source = in + static_cast<std::size_t>(m0.column[k]) * width;
+#pragma omp simd
+      for (int c = 0; c < width; ++c) row[c] += w * source[c];
+    }
+  }
+  for (int r = 0; r < m0.rows; ++r) {
+    const double* row = scratch + static_cast<std::size_t>(r) * width;
+    double* target = out + static_cast<std::size_t>(r) * m1.rows;
+    for (int c = 0; c < m1.rows; ++c) {
+      double sum = 0;
+      for (int k = m1.start[c]; k < m1.start[c + 1]; ++k) sum += m1.weight[k] * row[m1.column[k]];
+      target[c] = sum;
+    }
+  }
+}
+
+int AxisWindow::input(int o, int w) const {
+  int i = o * stride - pad_low + w;
+  if (i >= 0 && i < size_in) return i;
+  if (padding != Padding::Circular) return -1;
+  i %= size_in;
+  return i < 0 ? i + size_in : i;
+}
+
+AxisWindow make_axis_window(const std::string& layer, int size_in, int window, int stride, Padding padding) {
+  AxisWindow out;
+  out.size_in = size_in;
+  out.window = window;
+  out.stride = stride;
+  out.padding = padding;
+  if (padding == Padding::Valid) {
+    if (window > size_in) {
+      std::ostringstream msg;
+      msg << layer << ": the window (" << window << ") is larger than the input (" << size_in
+          << " positions) with padding 'VALID'; use padding='SAME' or a smaller window";
+      throw Error(msg.str());
+    }
+    out.size_out = (size_in - window) / stride + 1;
+    out.pad_low = 0;
+  } else {
+    out.size_out = (size_in + stride - 1) / stride;
+    const int total = std::max((out.size_out - 1) * stride + window - size_in, 0);
+    out.pad_low = total / 2;
+  }
+  return out;
+}
+
+AxisMap convolution_map(const AxisWindow& window, const PairAxis& in, const PairAxis& out) {
+  MapBuilder map(out.pairs(), in.pairs());
+  const double weight = 1.0 / window.window;
+  for (int k = 0; k < out.pairs(); ++k) {
+    for (int w = 0; w < window.window; ++w) {
+      const int i = window.input(out.first[k], w), j = window.input(out.second[k], w);
+      if (i >= 0 && j >= 0) map.add(stored(in, i, j), weight);  // a padded zero adds nothing
+    }
+    map.end_row();
+  }
+  return map.map;
+}
+
+AxisMap pool_map(const AxisWindow& window, const std::vector<double>& scale, const PairAxis& in, const PairAxis& out) {
+  MapBuilder map(out.pairs(), in.pairs());
+  for (int k = 0; k < out.pairs(); ++k) {
+    const int o1 = out.first[k], o2 = out.second[k];
+    const double weight = scale[o1] * scale[o2];
+    for (int w1 = 0; w1 < window.window; ++w1) {
+      const int i = window.input(o1, w1);
+      if (i < 0) continue;
+      for (int w2 = 0; w2 < window.window; ++w2) {
+        const int j = window.input(o2, w2);
+        if (j >= 0) map.add(stored(in, i, j), weight);
+      }
+    }
+    map.end_row();
+  }
+  return map.map;
+}
+
+AxisMap diagonal_mean_map(const PairAxis& in) {
+  MapBuilder map(1, in.pairs());
+  for (int i = 0; i < in.size; ++i) map.add(stored(in, i, i), 1.0 / in.size);
+  map.end_row();
+  return map.map;
+}
+
+AxisMap global_map(const PairAxis& in, double c) {
+  MapBuilder map(1, in.pairs());
+  for (int k = 0; k < in.pairs(); ++k) map.add(k, c * c);
+  map.end_row();
+  return map.map;
+}
+
+AxisMap restriction_map(const PairAxis& in, const PairAxis& out) {
+  MapBuilder map(out.pairs(), in.pairs());
+  for (int k = 0; k < out.pairs(); ++k) {
+    map.add(stored(in, out.first[k], out.second[k]), 1.0);
+    map.end_row();
+  }
+  return map.map;
+}
+
+int radius_before_convolution(const AxisWindow& window, int radius_after) {
+  // Both positions move by the same w: the offset o' − o becomes s·(o' − o) — unless the input
+  // wraps, when a pair can straddle the edge (then every pair is kept).
+  if (window.padding == Padding::Circular && radius_after > 0) return window.size_in - 1;
+  return std::min(window.size_in - 1, window.stride * radius_after);
+}
+
+int radius_before_pool(const AxisWindow& window, int radius_after) {
+  if (window.padding == Padding::Circular && (radius_after > 0 || window.window > 1)) return window.size_in - 1;
+  return std::min(window.size_in - 1, window.stride * radius_after + window.window - 1);
+}
+
+}  // namespace ntkit::detail
