@@ -48,8 +48,7 @@ KernelProgram make_program(const Network& network, bool nngp, bool ntk, const An
     throw Error("analytic kernels: fixed_layers = " + std::to_string(options.fixed_layers) + " but the network has " +
                 std::to_string(dense) + " Dense layer" + (dense == 1 ? "" : "s") + "; give 0 (all trained) to " +
                 std::to_string(dense - 1) + " (only the last trained)");
-  return detail::compile_kernel_program(network, ntk, options.quadrature_degree, options.fixed_layers,
-                                        options.input_shape);
+  return detail::compile_kernel_program(network, ntk, options.quadrature_degree, options.fixed_layers, options.input_shape);
 }
 
 // ‖x_i‖² in float64 whatever the input type: the variances (and the diagonal of K(X, X)) are
@@ -116,7 +115,8 @@ DiagonalPass diagonal_pass(const KernelProgram& program, Index n, Index d, const
     } else {
       const Index positions = s.layout->positions, values = s.layout->values;
       for (Index e = 0; e < len; ++e)
-        for (Index p = 0; p < positions; ++p) out.record[0][(j0 + e) * positions + p] = s.nngp[e * values + s.layout->diagonal[p]];
+        for (Index p = 0; p < positions; ++p)
+          out.record[0][(j0 + e) * positions + p] = s.nngp[e * values + s.layout->diagonal[p]];
     }
     KernelPass pass(program, len);
     pass.diagonal(&out.record, j0);
@@ -164,7 +164,8 @@ template <class T>
 DiagonalPass spatial_diagonal_pass(const KernelProgram& program, MatrixView<T> x) {
   const Index values = program.input_layout->values;
   return diagonal_pass(program, x.rows(), x.cols(), [&](Index j0, Index len, double* k) {
-    for (Index e = 0; e < len; ++e) spatial_input_kernel<T>(program, x.row(j0 + e).data(), x.row(j0 + e).data(), k + e * values);
+    for (Index e = 0; e < len; ++e)
+      spatial_input_kernel<T>(program, x.row(j0 + e).data(), x.row(j0 + e).data(), k + e * values);
   });
 }
 
@@ -324,7 +325,8 @@ void compute_kernels(const KernelProgram& program, MatrixView<T> x1, const Matri
         return;
       }
       const Index values = program.input_layout->values;
-      for (Index e = 0; e < len; ++e) spatial_input_kernel<T>(program, x1.row(i).data(), other.row(j0 + e).data(), k + e * values);
+      for (Index e = 0; e < len; ++e)
+        spatial_input_kernel<T>(program, x1.row(i).data(), other.row(j0 + e).data(), k + e * values);
     };
   };
 
@@ -398,7 +400,9 @@ void check_inputs(MatrixView<T> x1, const MatrixView<T>* x2, const std::vector<i
     Index values = 1;
     std::string text;
     for (int n : shape) {
-      if (n < 1) throw Error("analytic kernels: input_shape has an axis of size " + std::to_string(n) + "; every axis needs at least 1");
+      if (n < 1)
+        throw Error("analytic kernels: input_shape has an axis of size " + std::to_string(n) +
+                    "; every axis needs at least 1");
       values *= n;
       text += (text.empty() ? "" : ", ") + std::to_string(n);
     }
@@ -524,7 +528,7 @@ AnalyticDiagonal analytic_kernel_diagonal(const Network& network, MatrixView<dou
   const KernelProgram program = make_program(network, options.nngp, options.ntk, options);
   check_inputs<double>(x, nullptr, options.input_shape);
   DiagonalPass pass = program.spatial() ? spatial_diagonal_pass<double>(program, x)
-                                         : diagonal_pass(program, squared_norms<double>(x), x.cols());
+                                        : diagonal_pass(program, squared_norms<double>(x), x.cols());
   AnalyticDiagonal out;
   if (options.nngp) out.nngp = std::move(pass.k);
   if (options.ntk) out.ntk = std::move(pass.theta);

@@ -122,8 +122,7 @@ void apply_kernel(const ConvLayer& conv, const KernelNode& node, KernelPass& pas
   // the fan-in C·|filter|.
   double filter = 1;
   for (int f : conv.filter_shape) filter *= f;
-  const AffineKernel affine{conv.W_std, conv.b_std, conv.parameterization, static_cast<double>(s.width) * filter,
-                            node.fixed};
+  const AffineKernel affine{conv.W_std, conv.b_std, conv.parameterization, static_cast<double>(s.width) * filter, node.fixed};
   pass.remap(s, node.map, node.out_layout.get());
   apply_affine_kernel(s, pass.size(s), affine, pass.ntk());
   s.width = conv.out_chan;

@@ -55,8 +55,7 @@ void plan_kernel(const FanOutLayer&, KernelNode& node, KernelPlanner& planner, s
   needs.assign(1, widest);
 }
 
-void apply_kernel(const FanOutLayer& fan_out, const KernelNode& node, KernelPass& pass,
-                  std::vector<KernelStream>& streams) {
+void apply_kernel(const FanOutLayer& fan_out, const KernelNode& node, KernelPass& pass, std::vector<KernelStream>& streams) {
   const KernelStream one = streams.front();
   streams.assign(static_cast<std::size_t>(fan_out.num), one);
   for (std::size_t b = 0; b < streams.size(); ++b) {

@@ -46,9 +46,9 @@ std::vector<KernelNode> KernelCompiler::compile(const Network& network) {
 void join_spatial_shapes(const std::string& layer, std::vector<std::vector<int>>& dims) {
   for (std::size_t b = 1; b < dims.size(); ++b) {
     if (dims[b] != dims.front()) {
-      throw Error(layer + ": branch 1 has " + (dims.front().empty() ? "a flat output" : shape_text(dims.front()) + " positions") +
-                  " but branch " + std::to_string(b + 1) + " has " +
-                  (dims[b].empty() ? "a flat output" : shape_text(dims[b]) + " positions") +
+      throw Error(layer + ": branch 1 has " +
+                  (dims.front().empty() ? "a flat output" : shape_text(dims.front()) + " positions") + " but branch " +
+                  std::to_string(b + 1) + " has " + (dims[b].empty() ? "a flat output" : shape_text(dims[b]) + " positions") +
                   "; the joined branches need the same spatial shape");
     }
   }
@@ -97,8 +97,8 @@ KernelProgram compile_kernel_program(const Network& network, bool ntk, int quadr
     program.channels = input_shape.empty() ? 0 : input_shape.front();
   }
   if (program.input_dims.size() > 2) {
-    throw Error("analytic kernels: inputs of shape " + shape_text(input_shape) +
-                " have " + std::to_string(program.input_dims.size()) +
+    throw Error("analytic kernels: inputs of shape " + shape_text(input_shape) + " have " +
+                std::to_string(program.input_dims.size()) +
                 " spatial axes; ntkit takes flat inputs (N, d), signals (N, L, C) and images (N, H, W, C)");
   }
   program.positions_after.assign(1, product(program.input_dims));
@@ -144,8 +144,7 @@ void KernelPass::run(const std::vector<KernelNode>& nodes, std::vector<KernelStr
   }
 }
 
-void KernelPass::variances(const KernelStream& stream, Eigen::Index begin, Eigen::Index count, double* q1,
-                           double* q2) const {
+void KernelPass::variances(const KernelStream& stream, Eigen::Index begin, Eigen::Index count, double* q1, double* q2) const {
   const SpatialLayout* layout = stream.layout;
   if (layout == nullptr) {
     if (record_ != nullptr) {  // diagonal pass: each entry is one point, K(x, x) itself
@@ -161,18 +160,18 @@ void KernelPass::variances(const KernelStream& stream, Eigen::Index begin, Eigen
     }
     return;
   }
+  // Spatial: the variances recorded for the node that made the stream (in the diagonal pass,
+  // the point's own record — not its state's diagonal, which a layer may be rewriting).
   const Eigen::Index values = layout->values, positions = layout->positions;
+  const auto table = static_cast<std::size_t>(stream.variances_after + 1);
+  const bool diagonal_pass = record_ != nullptr;
+  const VectorD& first = diagonal_pass ? (*record_)[table] : (*side1_)[table];
+  const VectorD& second = diagonal_pass ? (*record_)[table] : (*side2_)[table];
   for (Eigen::Index i = 0; i < count; ++i) {
     const Eigen::Index e = (begin + i) / values, v = (begin + i) % values;
-    if (record_ != nullptr) {  // diagonal pass: the point's own variances, on its stored diagonal
-      const double* k = stream.nngp.data() + e * values;
-      q1[i] = k[layout->diagonal[layout->position1[v]]];
-      q2[i] = k[layout->diagonal[layout->position2[v]]];
-    } else {
-      const auto table = static_cast<std::size_t>(stream.variances_after + 1);
-      q1[i] = (*side1_)[table][row_ * positions + layout->position1[v]];
-      q2[i] = (*side2_)[table][(column0_ + e) * positions + layout->position2[v]];
-    }
+    const Eigen::Index point1 = diagonal_pass ? column0_ + e : row_;
+    q1[i] = first[point1 * positions + layout->position1[v]];
+    q2[i] = second[(column0_ + e) * positions + layout->position2[v]];
   }
 }
 

@@ -52,11 +52,11 @@ struct KernelNode {
   bool fixed = false;                             // Dense: not trained (AnalyticOptions::fixed_layers)
   std::vector<std::vector<KernelNode>> branches;  // parallel(...)
   // Spatial layers (filled by compile_kernel, then by plan_kernel once the needed offsets are known):
-  std::vector<int> in_dims, out_dims;               // the positions per axis of the input and output
-  int inputs = 1;                                   // the streams the layer receives
-  std::vector<AxisWindow> windows;                  // Conv, pools: per axis
-  std::shared_ptr<const SpatialLayout> out_layout;  // the layout this layer makes
-  SpatialMap map;                                   // Conv, pools, Flatten, global pools: in → out
+  std::vector<int> in_dims, out_dims;                              // the positions per axis of the input and output
+  int inputs = 1;                                                  // the streams the layer receives
+  std::vector<AxisWindow> windows;                                 // Conv, pools: per axis
+  std::shared_ptr<const SpatialLayout> out_layout;                 // the layout this layer makes
+  SpatialMap map;                                                  // Conv, pools, Flatten, global pools: in → out
   std::vector<std::shared_ptr<const SpatialLayout>> copy_layouts;  // FanOut: each copy's layout
   std::vector<std::shared_ptr<const SpatialMap>> copy_maps;        // FanOut: nullptr = unchanged
 };

@@ -140,7 +140,7 @@ std::vector<AxisWindow> make_windows(const std::string& layer, const std::vector
   std::optional<NetworkProblem> check_structure(const L& layer, const std::vector<int>& path, StructureWalk& walk); \
   /* Infinite width. */                                                                                             \
   void compile_kernel(const L& layer, KernelNode& node, KernelCompiler& compiler);                                  \
-  void plan_kernel(const L& layer, KernelNode& node, KernelPlanner& planner, std::vector<Radii>& needs);           \
+  void plan_kernel(const L& layer, KernelNode& node, KernelPlanner& planner, std::vector<Radii>& needs);            \
   void apply_kernel(const L& layer, const KernelNode& node, KernelPass& pass, std::vector<KernelStream>& streams);  \
   /* Finite width. */                                                                                               \
   void compile_finite(const L& layer, MlpNode& node, FiniteCompiler& compiler, std::vector<StreamShape>& streams);  \

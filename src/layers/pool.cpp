@@ -111,8 +111,7 @@ void plan_kernel(const PoolLayer& pool, KernelNode& node, KernelPlanner& planner
   node.out_layout = planner.layout(node.out_dims, after);
   std::vector<AxisMap> axes;
   for (std::size_t a = 0; a < after.size(); ++a) {
-    axes.push_back(
-        pool_map(node.windows[a], pool_scale(pool, node.windows[a]), in->axes[a], node.out_layout->axes[a]));
+    axes.push_back(pool_map(node.windows[a], pool_scale(pool, node.windows[a]), in->axes[a], node.out_layout->axes[a]));
   }
   node.map = make_spatial_map(std::move(axes));
   needs.front() = before;

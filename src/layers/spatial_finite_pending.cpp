@@ -11,10 +11,10 @@ namespace {
 }
 }  // namespace
 
-#define NTKIT_PENDING_FINITE(L)                                                                                     \
-  void compile_finite(const L& layer, MlpNode&, FiniteCompiler&, std::vector<StreamShape>&) { pending(layer); }     \
-  void forward(const L& layer, const MlpNode&, ForwardPass&, std::vector<RowMatrixD>&) { pending(layer); }          \
-  void backward(const L& layer, const MlpNode&, BackwardPass&, std::vector<RowMatrixD>&) { pending(layer); }        \
+#define NTKIT_PENDING_FINITE(L)                                                                                 \
+  void compile_finite(const L& layer, MlpNode&, FiniteCompiler&, std::vector<StreamShape>&) { pending(layer); } \
+  void forward(const L& layer, const MlpNode&, ForwardPass&, std::vector<RowMatrixD>&) { pending(layer); }      \
+  void backward(const L& layer, const MlpNode&, BackwardPass&, std::vector<RowMatrixD>&) { pending(layer); }    \
   void tangent(const L& layer, const MlpNode&, TangentPass&, std::vector<TangentStream>&) { pending(layer); }
 
 NTKIT_PENDING_FINITE(ConvLayer)
