@@ -581,9 +581,10 @@ void LayerCall::bind(std::vector<Param> signature) {
   for (std::size_t i = 0; i < sig.size(); ++i) {
     if (sig[i].required && !bound[i]) {
       throw ParseError{call.offset, layer + " {at} needs the argument '" + sig[i].name + "', e.g. " + layer + "(" +
-                                        sig[i].name + (sig[i].type == ParamType::FloatList ? "=[0, 1])"
-                                                      : sig[i].type == ParamType::IntPair ? "=(3, 3))"
-                                                                                          : "=1)")};
+                                        sig[i].name +
+                                        (sig[i].type == ParamType::FloatList ? "=[0, 1])"
+                                         : sig[i].type == ParamType::IntPair ? "=(3, 3))"
+                                                                             : "=1)")};
     }
   }
   bound_ = std::move(bound);

@@ -215,7 +215,8 @@ TEST(NetworkErrors, UnknownLayerPointsAtColumnAndSuggests) {
   EXPECT_PARSE_ERROR("Dense(4), Reluu, Dense(1)", "did you mean 'Relu'?");
   EXPECT_PARSE_ERROR("Dense(4), MaxPool((2, 2)), Dense(1)", "unknown layer 'MaxPool' at column 11");
   EXPECT_PARSE_ERROR("Dense(4), MaxPool((2, 2)), Dense(1)", "valid:");
-  EXPECT_PARSE_ERROR("Conv(3), Flatten, Dense(1)", "Conv at column 1 needs the argument 'filter_shape', e.g. Conv(filter_shape=(3, 3))");
+  EXPECT_PARSE_ERROR("Conv(3), Flatten, Dense(1)",
+                     "Conv at column 1 needs the argument 'filter_shape', e.g. Conv(filter_shape=(3, 3))");
 }
 
 TEST(NetworkErrors, ColumnsOnLaterLines) {
