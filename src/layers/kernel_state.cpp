@@ -167,11 +167,21 @@ void KernelPass::variances(const KernelStream& stream, Eigen::Index begin, Eigen
   const bool diagonal_pass = record_ != nullptr;
   const VectorD& first = diagonal_pass ? (*record_)[table] : (*side1_)[table];
   const VectorD& second = diagonal_pass ? (*record_)[table] : (*side2_)[table];
-  for (Eigen::Index i = 0; i < count; ++i) {
-    const Eigen::Index e = (begin + i) / values, v = (begin + i) % values;
-    const Eigen::Index point1 = diagonal_pass ? column0_ + e : row_;
-    q1[i] = first[point1 * positions + layout->position1[v]];
-    q2[i] = second[(column0_ + e) * positions + layout->position2[v]];
+  Eigen::Index e = begin / values, v = begin % values;
+  const int* position1 = layout->position1.data();
+  const int* position2 = layout->position2.data();
+  for (Eigen::Index i = 0; i < count;) {
+    // The values of entry e from v on, up to the block's end.
+    const Eigen::Index run = std::min(count - i, values - v);
+    const double* q1_row = first.data() + (diagonal_pass ? column0_ + e : row_) * positions;
+    const double* q2_row = second.data() + (column0_ + e) * positions;
+    for (Eigen::Index t = 0; t < run; ++t) {
+      q1[i + t] = q1_row[position1[v + t]];
+      q2[i + t] = q2_row[position2[v + t]];
+    }
+    i += run;
+    ++e;
+    v = 0;
   }
 }
 

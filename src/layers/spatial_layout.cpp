@@ -91,14 +91,101 @@ std::shared_ptr<const SpatialLayout> make_layout(const std::vector<int>& dims, c
   return layout;
 }
 
+namespace {
+
+// The ELLPACK copy of a narrow map (at most 16 entries in a row).
+void add_fixed_width_rows(AxisMap& m) {
+  int width = 0;
+  for (int r = 0; r < m.rows; ++r) width = std::max(width, m.start[r + 1] - m.start[r]);
+  if (width > 16) return;
+  m.width = width;
+  m.ell_column.assign(static_cast<std::size_t>(m.rows) * width, m.columns);
+  m.ell_weight.assign(m.ell_column.size(), 0.0);
+  for (int r = 0; r < m.rows; ++r) {
+    for (int k = m.start[r]; k < m.start[r + 1]; ++k) {
+      m.ell_column[static_cast<std::size_t>(r) * width + (k - m.start[r])] = m.column[k];
+      m.ell_weight[static_cast<std::size_t>(r) * width + (k - m.start[r])] = m.weight[k];
+    }
+  }
+}
+
+// target[c] = Σ_k weight(c, k) · row[column(c, k)] for c < rows, with W entries per row
+// (row[columns] must be 0: the padding reads it).
+template <int W>
+void gather_rows(const AxisMap& m, const double* row, double* target) {
+  const int* column = m.ell_column.data();
+  const double* weight = m.ell_weight.data();
+#pragma omp simd
+  for (int c = 0; c < m.rows; ++c) {
+    double sum = 0;
+    for (int k = 0; k < W; ++k) sum += weight[c * W + k] * row[column[c * W + k]];
+    target[c] = sum;
+  }
+}
+
+void gather(const AxisMap& m, const double* row, double* target) {
+  switch (m.width) {
+    case 1: return gather_rows<1>(m, row, target);
+    case 2: return gather_rows<2>(m, row, target);
+    case 3: return gather_rows<3>(m, row, target);
+    case 4: return gather_rows<4>(m, row, target);
+    default: break;
+  }
+  for (int c = 0; c < m.rows; ++c) {
+    double sum = 0;
+    for (int k = m.start[c]; k < m.start[c + 1]; ++k) sum += m.weight[k] * row[m.column[k]];
+    target[c] = sum;
+  }
+}
+
+// row[c] = Σ_k weight_k · in[column_k][c] over row r of m (rows of `width` values): each
+// output value is written once, its sum kept in a register.
+template <int K>
+void combine_fixed(const double* const* source, const double* weight, int width, double* row) {
+#pragma omp simd
+  for (int c = 0; c < width; ++c) {
+    double sum = 0;
+    for (int k = 0; k < K; ++k) sum += weight[k] * source[k][c];
+    row[c] = sum;
+  }
+}
+
+void combine_rows(const AxisMap& m, int r, const double* in, int width, double* row) {
+  const int begin = m.start[r], count = m.start[r + 1] - begin;
+  const double* source[4];
+  if (count <= 4) {
+    for (int k = 0; k < count; ++k) source[k] = in + static_cast<std::size_t>(m.column[begin + k]) * width;
+    const double* weight = m.weight.data() + begin;
+    switch (count) {
+      case 0: std::fill(row, row + width, 0.0); return;
+      case 1: return combine_fixed<1>(source, weight, width, row);
+      case 2: return combine_fixed<2>(source, weight, width, row);
+      case 3: return combine_fixed<3>(source, weight, width, row);
+      case 4: return combine_fixed<4>(source, weight, width, row);
+      default: break;
+    }
+  }
+  std::fill(row, row + width, 0.0);
+  for (int k = begin; k < begin + count; ++k) {
+    const double w = m.weight[k];
+    const double* from = in + static_cast<std::size_t>(m.column[k]) * width;
+#pragma omp simd
+    for (int c = 0; c < width; ++c) row[c] += w * from[c];
+  }
+}
+
+}  // namespace
+
 SpatialMap make_spatial_map(std::vector<AxisMap> axes) {
   SpatialMap map;
   map.axes = std::move(axes);
-  for (const AxisMap& m : map.axes) {
+  for (AxisMap& m : map.axes) {
     map.in_values *= m.columns;
     map.out_values *= m.rows;
+    add_fixed_width_rows(m);
   }
-  if (map.axes.size() == 2) map.scratch_values = static_cast<Eigen::Index>(map.axes[0].rows) * map.axes[1].columns;
+  // One row of axis-1 pairs, and the zero that padded entries read.
+  if (map.axes.size() == 2) map.scratch_values = map.axes[1].columns + 1;
   return map;
 }
 
@@ -112,28 +199,16 @@ void SpatialMap::apply(const double* in, double* out, double* scratch) const {
     }
     return;
   }
-  // Two axes: along axis 0 (whole rows of axis-1 pairs at once), then along axis 1.
+  // Two axes: along axis 0 (whole rows of axis-1 pairs at once), then along axis 1 within
+  // each row.
   const AxisMap& m0 = axes[0];
   const AxisMap& m1 = axes[1];
   const int width = m1.columns;
+  double* row = scratch;
+  row[width] = 0.0;  // what padded entries of m1 read
   for (int r = 0; r < m0.rows; ++r) {
-    double* row = scratch + static_cast<std::size_t>(r) * width;
-    std::fill(row, row + width, 0.0);
-    for (int k = m0.start[r]; k < m0.start[r + 1]; ++k) {
-      const double w = m0.weight[k];
-      const double* source = in + static_cast<std::size_t>(m0.column[k]) * width;
-#pragma omp simd
-      for (int c = 0; c < width; ++c) row[c] += w * source[c];
-    }
-  }
-  for (int r = 0; r < m0.rows; ++r) {
-    const double* row = scratch + static_cast<std::size_t>(r) * width;
-    double* target = out + static_cast<std::size_t>(r) * m1.rows;
-    for (int c = 0; c < m1.rows; ++c) {
-      double sum = 0;
-      for (int k = m1.start[c]; k < m1.start[c + 1]; ++k) sum += m1.weight[k] * row[m1.column[k]];
-      target[c] = sum;
-    }
+    combine_rows(m0, r, in, width, row);
+    gather(m1, row, out + static_cast<std::size_t>(r) * m1.rows);
   }
 }
 

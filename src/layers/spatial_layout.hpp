@@ -54,6 +54,12 @@ struct AxisMap {
   int rows = 0, columns = 0;
   std::vector<int> start, column;
   std::vector<double> weight;
+  // The same map with `width` entries in every row (ELLPACK), short rows padded with weight 0
+  // on column `columns` (a zero the caller appends): fixed-length rows vectorize across rows.
+  // Built by make_spatial_map for narrow maps (Conv, pools, restrictions); width 0 otherwise.
+  int width = 0;
+  std::vector<int> ell_column;
+  std::vector<double> ell_weight;
 };
 
 /// A map between two layouts, one AxisMap per input axis (an axis mapped to a single pair
@@ -61,7 +67,7 @@ struct AxisMap {
 struct SpatialMap {
   std::vector<AxisMap> axes;
   Eigen::Index in_values = 1, out_values = 1, scratch_values = 0;
-  /// out = map(in) for one pair of points; `scratch` holds in_values values at least.
+  /// out = map(in) for one pair of points; `scratch` holds scratch_values values.
   void apply(const double* in, double* out, double* scratch) const;
 };
 
