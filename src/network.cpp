@@ -26,13 +26,14 @@ std::optional<NetworkProblem> needs_gaussian_input(const std::string& title, con
   if (stream.gaussian) return std::nullopt;
   if (!stream.after_dense) {
     return NetworkProblem{path, "missing Dense before an activation: " + title +
-                                    " {at} acts on the raw input; neural-tangents needs a Dense "
+                                    " {at} acts on the raw input; neural-tangents needs a Dense or Conv "
                                     "(a Gaussian input) before every activation and LayerNorm"};
   }
   return NetworkProblem{path, title +
                                   " {at} acts on a non-Gaussian input (the output of an "
                                   "activation, or a sum or concatenation with one); insert a Dense "
-                                  "before it, as neural-tangents requires (its input must be Gaussian)"};
+                                  "(or Conv) before it, as neural-tangents requires (its input must be Gaussian; Flatten's "
+                                  "features have each position's own variance)"};
 }
 
 std::optional<NetworkProblem> check_structure(const Network& network, const std::vector<int>& prefix, StructureWalk& walk) {

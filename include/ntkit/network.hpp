@@ -109,26 +109,29 @@ struct ConvLayer {
 enum class PoolKind { Average, Sum };
 
 /// stax.AvgPool(window_shape, strides=None, padding='VALID', normalize_edges=False) and
-/// stax.SumPool(window_shape, strides=None, padding='VALID'). strides empty: the window shape.
+/// stax.SumPool(window_shape, strides=None, padding='VALID'). strides empty: 1 on every axis,
+/// as in neural-tangents (a pool that halves the image needs strides=(2, 2) written out).
 /// normalize_edges (AvgPool, 'SAME' padding): divide by the number of input positions inside
 /// the window instead of the window size.
 struct PoolLayer {
   PoolKind kind = PoolKind::Average;
   std::vector<int> window_shape;
-  std::vector<int> strides;  // empty: window_shape
+  std::vector<int> strides;  // empty: 1 on every axis
   Padding padding = Padding::Valid;
   bool normalize_edges = false;
   friend bool operator==(const PoolLayer&, const PoolLayer&) = default;
 };
 
 /// stax.GlobalAvgPool() and stax.GlobalSumPool(): the mean (sum) over all positions; the
-/// output is flat with C features.
+/// output is flat with C features (on a flat input they do nothing).
 struct GlobalPoolLayer {
   PoolKind kind = PoolKind::Average;
   friend bool operator==(const GlobalPoolLayer&, const GlobalPoolLayer&) = default;
 };
 
-/// stax.Flatten(): all positions' channels side by side, a flat input of H·W·C features.
+/// stax.Flatten(): all positions' channels side by side, a flat input of H·W·C features. Its
+/// features have different variances, so (as in neural-tangents) a Dense must follow before an
+/// activation or LayerNorm.
 struct FlattenLayer {
   friend bool operator==(const FlattenLayer&, const FlattenLayer&) = default;
 };

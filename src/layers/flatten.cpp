@@ -28,7 +28,11 @@ std::string print_layer(const FlattenLayer&) { return "Flatten"; }
 void check_arguments(const FlattenLayer&, std::string*) {}
 
 std::optional<NetworkProblem> check_structure(const FlattenLayer&, const std::vector<int>& path, StructureWalk& walk) {
-  return needs_single_input("'Flatten'", walk, path);
+  if (auto problem = needs_single_input("'Flatten'", walk, path)) return problem;
+  // The flattened features have each position's variance: not one Gaussian layer, so an
+  // activation or LayerNorm needs a Dense first (as neural-tangents demands).
+  walk.streams.front().gaussian = false;
+  return std::nullopt;
 }
 
 }  // namespace ntkit::detail

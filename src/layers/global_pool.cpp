@@ -45,15 +45,10 @@ namespace ntkit::detail {
 
 // ---- Infinite width --------------------------------------------------------------------------
 
-void compile_kernel(const GlobalPoolLayer& pool, KernelNode& node, KernelCompiler& compiler) {
-  if (node.in_dims.empty()) {
-    throw Error(print_layer(pool) +
-                " needs inputs with spatial axes (images (N, H, W, C), signals (N, L, C)); its input is flat");
-  }
-  compiler.dims.front().clear();
-}
+void compile_kernel(const GlobalPoolLayer&, KernelNode&, KernelCompiler& compiler) { compiler.dims.front().clear(); }
 
 void plan_kernel(const GlobalPoolLayer& pool, KernelNode& node, KernelPlanner& planner, std::vector<Radii>& needs) {
+  if (node.in_dims.empty()) return;  // flat already: nothing to pool
   Radii every;
   for (int size : node.in_dims) every.push_back(size - 1);  // every pair of positions
   const auto in = planner.layout(node.in_dims, every);
@@ -64,6 +59,7 @@ void plan_kernel(const GlobalPoolLayer& pool, KernelNode& node, KernelPlanner& p
 }
 
 void apply_kernel(const GlobalPoolLayer&, const KernelNode& node, KernelPass& pass, std::vector<KernelStream>& streams) {
+  if (node.in_dims.empty()) return;
   pass.remap(streams.front(), node.map, nullptr);
 }
 

@@ -42,9 +42,8 @@ Layer parse_layer(const PoolLayer*, const Call& text) {
 
 std::string print_layer(const PoolLayer& pool) {
   std::vector<std::string> arguments{format_tuple(pool.window_shape)};
-  if (!pool.strides.empty() && pool.strides != pool.window_shape) {
-    arguments.push_back("strides=" + format_tuple(pool.strides));
-  }
+  const bool unit_strides = std::all_of(pool.strides.begin(), pool.strides.end(), [](int s) { return s == 1; });
+  if (!unit_strides) arguments.push_back("strides=" + format_tuple(pool.strides));
   if (pool.padding != Padding::Valid) arguments.push_back(std::string("padding='") + padding_name(pool.padding) + "'");
   if (pool.normalize_edges) arguments.push_back("normalize_edges=True");
   return join_arguments(pool.kind == PoolKind::Sum ? "SumPool" : "AvgPool", arguments);
@@ -81,8 +80,7 @@ namespace ntkit::detail {
 // ---- Infinite width --------------------------------------------------------------------------
 
 void compile_kernel(const PoolLayer& pool, KernelNode& node, KernelCompiler& compiler) {
-  const std::vector<int>& strides = pool.strides.empty() ? pool.window_shape : pool.strides;
-  node.windows = make_windows(print_layer(pool), node.in_dims, pool.window_shape, strides, pool.padding);
+  node.windows = make_windows(print_layer(pool), node.in_dims, pool.window_shape, pool.strides, pool.padding);
   std::vector<int>& dims = compiler.dims.front();
   for (std::size_t a = 0; a < dims.size(); ++a) dims[a] = node.windows[a].size_out;
 }

@@ -38,10 +38,10 @@ TEST(ConvKernel, WholeImageFilterIsADense) {
   const RowMatrixD x = gaussian_matrix(5, 4 * 3 * 2, 1), y = gaussian_matrix(4, 4 * 3 * 2, 2);
   for (const std::string options : {"W_std=1.3, b_std=0.2", "W_std=0.9, b_std=0.3, parameterization='standard'",
                                     "W_std=1.1, parameterization='standard'"}) {
-    const auto conv = image_kernels("Conv(8, (4, 3), " + options + "), Relu, Flatten, Dense(1, W_std=1.2, b_std=0.1)", x,
-                                    y, {4, 3, 2});
-    const auto dense =
-        analytic_kernels(parse_network("Dense(8, " + options + "), Relu, Dense(1, W_std=1.2, b_std=0.1)"), x, y);
+    const auto conv = image_kernels("Conv(8, (4, 3), " + options + "), Relu, Flatten, Dense(1, W_std=1.2, b_std=0.1)", x, y,
+                                    {4, 3, 2});
+    const auto dense = analytic_kernels(parse_network("Dense(8, " + options + "), Relu, Dense(1, W_std=1.2, b_std=0.1)"), x,
+                                        y);
     EXPECT_LT(max_relative_error(conv.nngp, dense.nngp), 1e-14) << options;
     EXPECT_LT(max_relative_error(conv.ntk, dense.ntk), 1e-14) << options;
   }
@@ -53,8 +53,7 @@ TEST(ConvKernel, PointwiseLayersThenFlattenAverageAPerPositionMlp) {
   const int H = 3, W = 2, C = 3, P = H * W;
   const RowMatrixD x = gaussian_matrix(4, P * C, 3), y = gaussian_matrix(3, P * C, 4);
   const auto conv = image_kernels(
-      "Conv(8, (1, 1), W_std=1.5, b_std=0.1), Erf, Dense(6, W_std=1.2), LayerNorm, Relu, Flatten, Dense(1)", x, y,
-      {H, W, C});
+      "Conv(8, (1, 1), W_std=1.5, b_std=0.1), Erf, Dense(6, W_std=1.2), LayerNorm, Relu, Flatten, Dense(1)", x, y, {H, W, C});
   const Network mlp = parse_network("Dense(8, W_std=1.5, b_std=0.1), Erf, Dense(6, W_std=1.2), LayerNorm, Relu, Dense(1)");
   RowMatrixD nngp = RowMatrixD::Zero(x.rows(), y.rows()), ntk = nngp;
   for (int p = 0; p < P; ++p) {
@@ -172,13 +171,13 @@ struct PairKernels {
   double nngp, ntk;
 };
 struct Config {
-  int s = 1;               // the first Conv's strides
-  bool same = true;        // the first Conv's padding ('SAME' or 'VALID')
-  bool circular = false;   // the first Conv's padding is 'CIRCULAR' instead
+  int s = 1;              // the first Conv's strides
+  bool same = true;       // the first Conv's padding ('SAME' or 'VALID')
+  bool circular = false;  // the first Conv's padding is 'CIRCULAR' instead
   int pool_window = 2, pool_stride = 2;
   bool pool_same = false;  // the pool's padding
   Pooling pooling = Pooling::Average;
-  bool global = false;     // GlobalAvgPool instead of Flatten
+  bool global = false;  // GlobalAvgPool instead of Flatten
 };
 PairKernels reference(const double* x, const double* y, int H, int W, int C, const Config& config, double w, double b) {
   const int s = config.s;
@@ -230,7 +229,8 @@ PairKernels reference(const double* x, const double* y, int H, int W, int C, con
   activate();
   conv(2, 2, 1, true);
   activate();
-  for (Full* f : {&kxx, &kyy, &kxy, &txy}) *f = pool(*f, config.pool_window, config.pool_stride, config.pool_same, config.pooling);
+  for (Full* f : {&kxx, &kyy, &kxy, &txy})
+    *f = pool(*f, config.pool_window, config.pool_stride, config.pool_same, config.pooling);
   conv(3, 3, 1, true);
   activate();
   const int P = kxy.H * kxy.W;
@@ -256,11 +256,11 @@ TEST(ConvKernel, MatchesTheWholeCovarianceReference) {
     configs.push_back({1, true, false, 2, 2, false, Pooling::Average, global});
     configs.push_back({2, true, false, 2, 2, false, Pooling::Average, global});
     configs.push_back({1, false, false, 2, 2, false, Pooling::Average, global});
-    configs.push_back({1, true, true, 2, 2, false, Pooling::Average, global});                // CIRCULAR conv
-    configs.push_back({2, true, true, 2, 2, false, Pooling::Average, global});                // CIRCULAR, stride 2
-    configs.push_back({1, true, false, 3, 2, true, Pooling::AverageNormalized, global});      // overlapping, SAME
-    configs.push_back({1, true, false, 3, 1, true, Pooling::Average, global});                // stride 1
-    configs.push_back({1, false, false, 2, 1, false, Pooling::Sum, global});                  // SumPool
+    configs.push_back({1, true, true, 2, 2, false, Pooling::Average, global});            // CIRCULAR conv
+    configs.push_back({2, true, true, 2, 2, false, Pooling::Average, global});            // CIRCULAR, stride 2
+    configs.push_back({1, true, false, 3, 2, true, Pooling::AverageNormalized, global});  // overlapping, SAME
+    configs.push_back({1, true, false, 3, 1, true, Pooling::Average, global});            // stride 1
+    configs.push_back({1, false, false, 2, 1, false, Pooling::Sum, global});              // SumPool
   }
   for (const Config& c : configs) {
     const std::string args = ", W_std=1.3, b_std=0.2";
@@ -270,9 +270,9 @@ TEST(ConvKernel, MatchesTheWholeCovarianceReference) {
                                   "), strides=(" + std::to_string(c.pool_stride) + ", " + std::to_string(c.pool_stride) +
                                   ")" + (c.pool_same ? ", padding='SAME'" : "") +
                                   (c.pooling == Pooling::AverageNormalized ? ", normalize_edges=True" : "") + ")";
-    const std::string net = "Conv(16, (3, 3), strides=(" + std::to_string(c.s) + ", " + std::to_string(c.s) +
-                            "), padding='" + padding + "'" + args + "), Relu, Conv(16, (2, 2), padding='SAME'" + args +
-                            "), Relu, " + pool_name + pool_args + ", Conv(16, (3, 3), padding='SAME'" + args + "), Relu, " +
+    const std::string net = "Conv(16, (3, 3), strides=(" + std::to_string(c.s) + ", " + std::to_string(c.s) + "), padding='" +
+                            padding + "'" + args + "), Relu, Conv(16, (2, 2), padding='SAME'" + args + "), Relu, " +
+                            pool_name + pool_args + ", Conv(16, (3, 3), padding='SAME'" + args + "), Relu, " +
                             (c.global ? "GlobalAvgPool" : "Flatten") + ", Dense(1)";
     const auto engine = image_kernels(net, x, y, {H, W, C});
     RowMatrixD nngp(x.rows(), y.rows()), ntk(x.rows(), y.rows());
@@ -293,15 +293,17 @@ TEST(ConvKernel, OneDimensionalIsAnImageOfWidthOne) {
   const int L = 9, C = 2;
   const RowMatrixD x = gaussian_matrix(4, L * C, 11), y = gaussian_matrix(3, L * C, 12);
   for (const std::string tail : {"Flatten", "GlobalAvgPool"}) {
-    const auto one = image_kernels("Conv(8, (3,), strides=(2,), padding='SAME', b_std=0.1), Relu, AvgPool((2,), padding='SAME', "
-                                   "normalize_edges=True), Conv(8, (2,), padding='CIRCULAR'), Erf, SumPool((3,), strides=(1,)), " +
-                                       tail + ", Dense(1)",
-                                   x, y, {L, C});
-    const auto two = image_kernels("Conv(8, (3, 1), strides=(2, 1), padding='SAME', b_std=0.1), Relu, AvgPool((2, 1), "
-                                   "padding='SAME', normalize_edges=True), Conv(8, (2, 1), padding='CIRCULAR'), Erf, "
-                                   "SumPool((3, 1), strides=(1, 1)), " +
-                                       tail + ", Dense(1)",
-                                   x, y, {L, 1, C});
+    const auto one = image_kernels(
+        "Conv(8, (3,), strides=(2,), padding='SAME', b_std=0.1), Relu, AvgPool((2,), padding='SAME', "
+        "normalize_edges=True), Conv(8, (2,), padding='CIRCULAR'), Erf, SumPool((3,), strides=(1,)), " +
+            tail + ", Dense(1)",
+        x, y, {L, C});
+    const auto two = image_kernels(
+        "Conv(8, (3, 1), strides=(2, 1), padding='SAME', b_std=0.1), Relu, AvgPool((2, 1), "
+        "padding='SAME', normalize_edges=True), Conv(8, (2, 1), padding='CIRCULAR'), Erf, "
+        "SumPool((3, 1), strides=(1, 1)), " +
+            tail + ", Dense(1)",
+        x, y, {L, 1, C});
     EXPECT_LT(max_relative_error(one.nngp, two.nngp), 1e-14) << tail;
     EXPECT_LT(max_relative_error(one.ntk, two.ntk), 1e-14) << tail;
   }
@@ -316,8 +318,8 @@ TEST(ConvKernel, BranchesThatNeedDifferentOffsetsSumLikeSeparateNetworks) {
   const std::string pooled = "Conv(8, (1, 1), W_std=1.2), AvgPool((3, 3), strides=(1, 1), padding='SAME')";
   const std::string plain = "Conv(8, (1, 1), W_std=0.8, b_std=0.1)";
   for (const std::string tail : {"Flatten, Dense(1)", "GlobalAvgPool, Dense(1)"}) {
-    const auto both =
-        image_kernels(stem + "FanOut(2), parallel(serial(" + pooled + "), " + plain + "), FanInSum, " + tail, x, y, {6, 5, 2});
+    const auto both = image_kernels(stem + "FanOut(2), parallel(serial(" + pooled + "), " + plain + "), FanInSum, " + tail, x,
+                                    y, {6, 5, 2});
     const auto first = image_kernels(stem + pooled + ", " + tail, x, y, {6, 5, 2});
     const auto second = image_kernels(stem + plain + ", " + tail, x, y, {6, 5, 2});
     EXPECT_LT(max_relative_error(both.nngp, first.nngp + second.nngp), 1e-14) << tail;
@@ -328,7 +330,8 @@ TEST(ConvKernel, BranchesThatNeedDifferentOffsetsSumLikeSeparateNetworks) {
 // K(X, X) is symmetric, its diagonal is the diagonal pass's, and equals K(X, X') with X' = X.
 TEST(ConvKernel, SymmetricKernelAgreesWithTheTwoSidedOneAndTheDiagonal) {
   const RowMatrixD x = gaussian_matrix(5, 6 * 6 * 1, 9);
-  const std::string net = "Conv(4, (3, 3), padding='SAME'), Relu, AvgPool((2, 2)), Conv(4, (2, 2)), Erf, GlobalAvgPool, Dense(1)";
+  const std::string net =
+      "Conv(4, (3, 3), padding='SAME'), Relu, AvgPool((2, 2)), Conv(4, (2, 2)), Erf, GlobalAvgPool, Dense(1)";
   AnalyticOptions options;
   options.input_shape = {6, 6, 1};
   const auto sym = analytic_kernels(parse_network(net), x, options);
@@ -341,6 +344,27 @@ TEST(ConvKernel, SymmetricKernelAgreesWithTheTwoSidedOneAndTheDiagonal) {
     EXPECT_EQ(diagonal.nngp[i], sym.nngp(i, i));
     EXPECT_EQ(diagonal.ntk[i], sym.ntk(i, i));
   }
+}
+
+// neural-tangents' conventions that are easy to get wrong (bench/neural_tangents checks them
+// against neural-tangents itself): pools default to stride 1, not the window; Flatten's output
+// is not Gaussian; a global pool of a flat input does nothing.
+TEST(ConvKernel, NeuralTangentsDefaults) {
+  EXPECT_EQ(to_string(parse_network("Conv(2, (3, 3)), AvgPool((2, 2), strides=(1, 1)), Flatten, Dense(1)")),
+            "Conv(2, (3, 3)), AvgPool((2, 2)), Flatten, Dense(1)");
+  EXPECT_EQ(to_string(parse_network("Conv(2, (3,), strides=(2,), padding='same'), SumPool((2,), strides=(2,)), "
+                                    "GlobalSumPool, Dense(1)")),
+            "Conv(2, (3,), strides=(2,), padding='SAME'), SumPool((2,), strides=(2,)), GlobalSumPool, Dense(1)");
+  EXPECT_EQ(parse_network("Conv(2, (3, 3)), Flatten, Dense(1)"), serial(Conv(2, {3, 3}), Flatten(), Dense(1)));
+  const std::string message = error_of([] { parse_network("Conv(2, (3, 3)), Flatten, Relu, Dense(1)"); });
+  EXPECT_NE(message.find("non-Gaussian"), std::string::npos) << message;
+  EXPECT_NE(message.find("Flatten"), std::string::npos) << message;
+  parse_network("Conv(2, (3, 3)), GlobalAvgPool, Relu, Dense(1)");  // a global pool keeps Gaussian inputs
+  const RowMatrixD x = gaussian_matrix(4, 5, 15);
+  const auto pooled = analytic_kernels(parse_network("Dense(3), Relu, GlobalAvgPool, Dense(1)"), x);
+  const auto plain = analytic_kernels(parse_network("Dense(3), Relu, Dense(1)"), x);
+  EXPECT_EQ(pooled.nngp, plain.nngp);
+  EXPECT_EQ(pooled.ntk, plain.ntk);
 }
 
 TEST(ConvKernel, ErrorsNameTheFix) {
