@@ -80,6 +80,21 @@ void KernelPlanner::plan(std::vector<KernelNode>& nodes, std::vector<Radii>& nee
 }
 
 std::shared_ptr<const SpatialLayout> KernelPlanner::layout(const std::vector<int>& dims, const Radii& radii) {
+  // Each thread holds K and Θ of this layout for a pair, and the layout its positions: a state
+  // of more than 2²⁷ values (1 GiB per array) is a mistake, not a computation.
+  double values = 1;
+  for (std::size_t a = 0; a < dims.size(); ++a) {
+    const double r = std::min(radii.at(a), dims[a] - 1);
+    values *= dims[a] * (2.0 * r + 1) - r * (r + 1.0);  // pairs with |i' − i| ≤ r
+  }
+  if (values > static_cast<double>(Eigen::Index{1} << 27)) {
+    std::ostringstream msg;
+    msg << "analytic kernels: the spatial state of one pair of inputs would hold " << static_cast<long long>(values)
+        << " values (positions " << shape_text(dims) << ", every pair of positions within " << shape_text(radii)
+        << " of each other): too large to compute; pool or stride down earlier, end with Flatten rather than a global "
+           "pool, or use smaller inputs";
+    throw Error(msg.str());
+  }
   auto made = make_layout(dims, radii);
   if (made) max_values = std::max(max_values, made->values);
   return made;

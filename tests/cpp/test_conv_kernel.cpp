@@ -379,6 +379,14 @@ TEST(ConvKernel, ErrorsNameTheFix) {
             std::string::npos);
   EXPECT_NE(message("Conv(2, (3, 3)), Relu, Dense(1)").find("end it with Flatten"), std::string::npos);
   EXPECT_NE(message("Flatten, Conv(2, (1, 1)), Flatten, Dense(1)").find("its input is flat"), std::string::npos);
+  // GlobalAvgPool needs every pair of positions: 128 × 128 images make 2.7e8 values per pair.
+  const RowMatrixD big = gaussian_matrix(1, 128 * 128, 2);
+  AnalyticOptions big_options;
+  big_options.input_shape = {128, 128, 1};
+  const std::string too_big = error_of([&] {
+    analytic_kernels(parse_network("Conv(2, (3, 3), padding='SAME'), Relu, GlobalAvgPool, Dense(1)"), big, big_options);
+  });
+  EXPECT_NE(too_big.find("would hold 268435456 values"), std::string::npos) << too_big;
   options.input_shape = {4, 3, 1};
   EXPECT_NE(message("Flatten, Dense(1)").find("input_shape (4, 3, 1) has 12 values per example but the inputs have 16"),
             std::string::npos);
