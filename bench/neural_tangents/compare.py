@@ -26,6 +26,11 @@ neural-tangents, bench/neural_tangents/requirements.txt) and finds the ntkit bin
    (depth-5 ReLU NNGP+NTK, n = 1024 and 4096, d = 784, float32 and float64), empirical NTK
    (3-layer ReLU MLP, --emp-width, n in --emp-sizes, d = 784), predictions (--predict-size).
 Writes bench/results/<yyyy-mm-dd>-neural-tangents.md.
+
+--conv runs only the convolutional networks instead (bench/neural_tangents/conv.py: kernel_fn
+agreement over Conv/pool/padding/stride/parameterization combinations, and speed per kernel
+entry of a Myrtle-5-like network and a depth-11 CNTK with GlobalAvgPool on 28 x 28 x 1 images)
+and writes bench/results/<yyyy-mm-dd>-neural-tangents-conv.{md,json}.
 """
 from __future__ import annotations
 
@@ -1538,7 +1543,21 @@ def main():
                     help="markdown appended to the report (the investigation's findings)")
     ap.add_argument("--render", metavar="JSON",
                     help="only rewrite the .md from a run's saved .json (e.g. after editing findings.md)")
+    ap.add_argument("--conv", action="store_true",
+                    help="only the convolutional networks (conv.py): agreement and speed, "
+                         "written to <date>-neural-tangents-conv.{md,json}")
+    ap.add_argument("--conv-speed-n", default="8,64",
+                    help="with --conv: n of the speed rows; the first is neural-tangents' (its "
+                         "memory grows like n^2 (H W)^2), all are ntkit's")
     args = ap.parse_args()
+    if args.conv:
+        binary = os.path.abspath(args.ntkit)
+        if not os.access(binary, os.X_OK):
+            sys.exit(f"compare.py: error: no ntkit binary at {binary} (build it, or pass --ntkit)")
+        sys.modules.setdefault("compare", sys.modules[__name__])
+        import conv
+        conv.main_conv(args, binary)
+        return
     if args.render:
         import json
         with open(args.render) as f:

@@ -169,13 +169,13 @@ def _sandwich(mats_left, mat, weights=None):
     out = 0.0
     for r, A in enumerate(mats_left):
         w = 1.0 if weights is None else weights[r]
-        out = out + w * np.einsum("op,...pq,rq->...or", A, mat, A)
+        out = out + w * (A @ mat @ A.T)  # (A M Aᵀ)[o, r] = Σ_pq A[o, p] M[p, q] A[r, q]
     return out
 
 
 def _both_sides(B_left, mat, B_right):
     """B_left M B_rightᵀ over the two position axes of M."""
-    return np.einsum("op,...pq,rq->...or", B_left, mat, B_right)
+    return B_left @ mat @ B_right.T
 
 
 # ---- Layers ----------------------------------------------------------------------------------
