@@ -1546,9 +1546,9 @@ def main():
     ap.add_argument("--conv", action="store_true",
                     help="only the convolutional networks (conv.py): agreement and speed, "
                          "written to <date>-neural-tangents-conv.{md,json}")
-    ap.add_argument("--conv-speed-n", default="8,64",
-                    help="with --conv: n of the speed rows; the first is neural-tangents' (its "
-                         "memory grows like n^2 (H W)^2), all are ntkit's")
+    ap.add_argument("--conv-speed-n", type=int, default=8,
+                    help="with --conv: neural-tangents' n in the speed rows (its memory grows like "
+                         "n^2 (H W)^2); ntkit also runs at larger n (conv.SPEED_NETS)")
     args = ap.parse_args()
     if args.conv:
         binary = os.path.abspath(args.ntkit)

@@ -1,6 +1,6 @@
 """Convolutional networks: ntkit vs neural-tangents (the `--conv` section of compare.py).
 
-  bash bench/neural_tangents/run.sh --conv [--only NAME,...] [--conv-speed-n 8,64]
+  bash bench/neural_tangents/run.sh --conv [--only NAME,...] [--conv-speed-n 8]
                                           [--skip-speed | --skip-agreement]
 
 1. Agreement (float64): CONV_CASES, a grid over Conv (padding VALID/SAME/CIRCULAR × stride
@@ -108,6 +108,16 @@ def _cases():
                           [("Erf",), ("Conv", dict(c3, out_chan=6, filter_shape=(1,) * dims))]],
                 merge="concat")), ("Conv", cs), ("Relu",), ("Flatten",),
                 ("Dense", dict(out_dim=1))], shape),
+            (f"{d}-pool-branches", [("Conv", c3), ("Relu",), ("Conv", c3), ("Parallel", dict(
+                branches=[[("GlobalAvgPool",)], [("GlobalSumPool",)]], merge="sum")),
+                ("Relu",), ("Dense", dict(out_dim=1))], shape),
+            # Flatten in one branch and a layer with a channel axis in another makes
+            # neural-tangents 0.6.5 fail while building the network (stax.parallel compares
+            # None with an int), hence two bare Flatten branches.
+            (f"{d}-flatten-branches", [("Conv", c3), ("Relu",), ("Parallel", dict(
+                branches=[[("Flatten",)], [("Flatten",)]], merge="concat")),
+                ("Dense", dict(out_dim=3, parameterization="standard")), ("Erf",),
+                ("Dense", dict(out_dim=1))], shape),
             (f"{d}-myrtle-like", [("Conv", c3), ("Relu",), ("Conv", c3), ("Relu",),
                                   ("AvgPool", half), ("Conv", c3), ("Relu",), ("AvgPool", half),
                                   ("Flatten",), ("Dense", dict(out_dim=1))], shape),
@@ -131,7 +141,9 @@ def cntk_gap_text(depth=11):
     return ", ".join([conv] * (depth - 1) + ["GlobalAvgPool", "Dense(1, W_std=1.4142135623730951)"])
 
 
-SPEED_NETS = [("myrtle-5", myrtle_text()), ("cntk-gap-d11", cntk_gap_text(11))]
+# (name, text, ntkit's n values): neural-tangents runs at --conv-speed-n (default 8) only; its
+# memory grows like n² (28·28)², and its time per entry does not fall with n.
+SPEED_NETS = [("myrtle-5", myrtle_text(), (8, 64)), ("cntk-gap-d11", cntk_gap_text(11), (8, 24))]
 
 # ---- The two sides -------------------------------------------------------------------------
 
@@ -283,11 +295,13 @@ print(json.dumps({"median": statistics.median(times), "times": times}))
 """
 
 
-def run_conv_speed(binary, workdir, nt_n, ntkit_ns, repeats, module_python):
+def run_conv_speed(binary, workdir, nt_n, repeats, module_python, only=()):
     import jax
     import jax.numpy as jnp
     rows = []
-    for name, text in SPEED_NETS:
+    for name, text, ntkit_ns in SPEED_NETS:
+        if only and name not in only:
+            continue
         rng = np.random.default_rng(28)
         ns = sorted(set([nt_n] + list(ntkit_ns)))
         xs = {n: rng.standard_normal((n, 28, 28, 1)) for n in ns}
@@ -467,13 +481,13 @@ def main_conv(args, binary):
     with tempfile.TemporaryDirectory(prefix="ntkit-nt-conv-") as workdir:
         if not args.skip_agreement:
             n = len([c for c in CONV_CASES if not only or c[0] in only])
+            # (with --only naming only speed networks, no agreement rows run)
             print(f"== convolutional agreement: {n} networks (float64)", flush=True)
             rows = run_conv_agreement(binary, workdir, only)
         if not args.skip_speed:
             print("== convolutional speed (28 x 28 x 1)", flush=True)
             exe, _ = C.find_ntkit_module_python()
-            ns = [int(s) for s in args.conv_speed_n.split(",") if s]
-            speed = run_conv_speed(binary, workdir, ns[0], ns, args.repeats, exe)
+            speed = run_conv_speed(binary, workdir, args.conv_speed_n, args.repeats, exe, only)
     state = {"versions": C.versions(binary), "machine": C.machine_facts(),
              "load_before": load_before, "load_after": C.sh("cut -d' ' -f1-3 /proc/loadavg"),
              "rows": rows, "speed": speed, "repeats": args.repeats,
