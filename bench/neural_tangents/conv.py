@@ -346,7 +346,8 @@ def run_conv_speed(binary, workdir, nt_n, repeats, module_python, only=()):
                     res = json.loads(proc.stdout.strip().splitlines()[-1])
                     entry["module"], entry["module_times"] = res["median"], res["times"]
                 else:
-                    entry["module_error"] = (proc.stderr.strip().splitlines() or ["?"])[-1][:200]
+                    lines = [ln for ln in proc.stderr.strip().splitlines() if "rror" in ln]
+                    entry["module_error"] = (lines or ["?"])[-1].strip()[:200]
             row["ntkit"].append(entry)
             per = entry["cli"] / n ** 2
             print(f"{name}: ntkit CLI n = {n}: {entry['cli']:.3f} s ({per * 1e3:.3f} ms per "
@@ -434,32 +435,47 @@ def write_conv_report(path, state):
                  f"runs at n = {speed[0]['nt_n']} (memory: n² · 784² doubles per array). ntkit "
                  "CLI: the whole `ntkit kernel` process (start, reading X, writing both "
                  "n × n .npy files), after one warm-up run. Times are medians of "
-                 f"{state['repeats']} runs. 'per entry' = time / n². The ratio is "
-                 "neural-tangents' time per entry / ntkit's time per entry (higher is better "
-                 "for ntkit). Both compute every entry of the symmetric n × n result, and "
-                 "neural-tangents' per-entry cost does not fall with n. 'agree' = NTK max-rel "
+                 f"{state['repeats']} run{'s' if state['repeats'] != 1 else ''}. 'per entry' = "
+                 "time / n², over the n × n output (ntkit computes one triangle of K(X, X) and "
+                 "mirrors it; neural-tangents computes all n² entries). The ratio is "
+                 "neural-tangents' time per entry at its n / ntkit's time per entry at the "
+                 "row's n (higher is better for ntkit). At the larger n it compares ntkit's "
+                 "large-batch throughput with neural-tangents' at its n. neural-tangents' "
+                 "per-entry time also falls somewhat with n (fixed costs), but its memory "
+                 "keeps it at small n on this machine. 'agree' = NTK max-rel "
                  "between the two timed results at neural-tangents' n, all entries / off the "
-                 "diagonal.\n")
+                 "diagonal (the diagonal carries neural-tangents' θ rounding, see above).\n")
         for r in speed:
             L.append(f"**{r['name']}**: `{r['text']}`\n")
             L.append(f"neural-tangents, n = {r['nt_n']}: {r['nt']:.2f} s, "
                      f"{r['nt'] / r['nt_n'] ** 2 * 1e3:.2f} ms per entry (runs: "
                      + ", ".join(f"{t:.2f}" for t in r["nt_times"]) + " s).\n")
-            L.append("| ntkit n | ntkit CLI (s) | per entry (ms) | ratio per entry | ntkit module (s) "
-                     "| agree |")
-            L.append("|---|---|---|---|---|---|")
+            has_mod = any("module" in e for e in r["ntkit"])
+            L.append("| ntkit n | ntkit CLI (s) | per entry (ms) | ratio per entry |"
+                     + (" ntkit module (s) | ratio (module) |" if has_mod else "") + " agree |")
+            L.append("|---|---|---|---|" + ("---|---|" if has_mod else "") + "---|")
             nt_per = r["nt"] / r["nt_n"] ** 2
             for e in r["ntkit"]:
                 if "cli" not in e:
-                    L.append(f"| {e['n']} | {e.get('error', '?')} | | | | |")
+                    L.append(f"| {e['n']} | {e.get('error', '?')} | | |"
+                             + (" | |" if has_mod else "") + " |")
                     continue
                 per = e["cli"] / e["n"] ** 2
-                mod = (f"{e['module']:.3f}" if "module" in e else
-                       ("failed" if "module_error" in e else ""))
+                mod = ""
+                if has_mod:
+                    mod = (f" {e['module']:.3f} | {nt_per / (e['module'] / e['n'] ** 2):.1f}x |"
+                           if "module" in e else " | |")
                 agree = (f"{C.fmt(e['agree'])} / {C.fmt(e['agree_off'])}" if "agree" in e
                          else "")
                 L.append(f"| {e['n']} | {e['cli']:.3f} | {per * 1e3:.3f} | "
-                         f"{nt_per / per:.1f}x | {mod} | {agree} |")
+                         f"{nt_per / per:.1f}x |{mod} {agree} |")
+            L.append("\nRaw ntkit CLI times (s): " + "; ".join(
+                f"n = {e['n']}: " + ", ".join(f"{t:.3f}" for t in e["cli_times"])
+                for e in r["ntkit"] if "cli_times" in e) + ".")
+            errs = sorted({e["module_error"] for e in r["ntkit"] if "module_error" in e})
+            if errs and not has_mod:
+                L.append(f"The Python module was not timed (`ntkit.kernel` on 4-D input: "
+                         f"{errs[0]}).")
             L.append("")
         L.append("Myrtle-5-like: the network of the brief with Myrtle's stride-2 pools. "
                  "neural-tangents' AvgPool defaults to stride 1, so `AvgPool((2, 2))` alone "
