@@ -58,7 +58,7 @@ import math
 
 import numpy as np
 
-__all__ = ["kernels", "network_text", "State", "apply_layers", "ACTIVATIONS"]
+__all__ = ["kernels", "network_text", "State", "apply_layers", "plan_offsets", "ACTIVATIONS"]
 
 
 # ---- Spatial geometry ------------------------------------------------------------------------
@@ -381,10 +381,15 @@ def _name_and_args(layer):
     return name, arg
 
 
-def apply_layers(layers, st):
-    """Runs the layer list on a State and returns the final State."""
-    for layer in layers:
+def apply_layers(layers, st, plan=None):
+    """Runs the layer list on a State and returns the final State.
+
+    plan (from plan_offsets): before each layer, the covariance entries at offsets the plan
+    does not list are set to 0 (used by --check-offsets to show they are never read)."""
+    for i, layer in enumerate(layers):
         name, arg = _name_and_args(layer)
+        if plan is not None:
+            st = _keep_offsets(st, plan[i]["need_in"])
         if name == "Conv":
             st = _conv(st, **arg)
         elif name == "Dense":
@@ -408,9 +413,12 @@ def apply_layers(layers, st):
         elif name == "Activation":
             st = _activation(st, arg["T"], arg["Tdot"])
         elif name == "Residual":
-            st = _merge([apply_layers(arg, st), st], "sum")
+            sub = None if plan is None else plan[i]["branches"][0]
+            st = _merge([apply_layers(arg, st, sub), st], "sum")
         elif name == "Parallel":
-            st = _merge([apply_layers(branch, st) for branch in arg["branches"]],
+            subs = [None] * len(arg["branches"]) if plan is None else plan[i]["branches"]
+            st = _merge([apply_layers(branch, st, sub)
+                         for branch, sub in zip(arg["branches"], subs)],
                         arg.get("merge", "sum"))
         else:
             raise ValueError(f"unknown layer {name!r}")
@@ -429,6 +437,140 @@ def kernels(layers, x1, x2=None):
     if st.shape:
         return st.k12, st.t12
     return st.k12[:, :, 0, 0], st.t12[:, :, 0, 0]
+
+
+# ---- Which offsets each layer needs (docs/mathematics.md §7) ---------------------------------
+
+def _window_geometry(name, arg):
+    if name == "Conv":
+        k = tuple(arg["filter_shape"])
+    else:
+        k = tuple(arg["window_shape"])
+    s = tuple(arg.get("strides") or (1,) * len(k))
+    return k, s, arg.get("padding", "VALID")
+
+
+def _output_shape(layers, shape):
+    for layer in layers:
+        name, arg = _name_and_args(layer)
+        if name in ("Conv", "AvgPool", "SumPool"):
+            k, s, pad = _window_geometry(name, arg)
+            shape = tuple(_out_size_and_low_pad(n, kk, ss, pad)[0]
+                          for n, kk, ss in zip(shape, k, s))
+        elif name in ("GlobalAvgPool", "GlobalSumPool", "Flatten"):
+            shape = ()
+        elif name == "Parallel":
+            shape = _output_shape(arg["branches"][0], shape)
+        elif name == "Residual":
+            shape = _output_shape(arg, shape)
+    return tuple(shape)
+
+
+def _all_offsets(shape):
+    return tuple(frozenset(range(-(n - 1), n)) for n in shape)
+
+
+def _union(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return tuple(x | y for x, y in zip(a, b))
+
+
+def _plan(layers, shape, need_out):
+    """Backward pass: (offsets needed at the input, per-layer plan). An offset set is a tuple
+    of one frozenset of integer offsets q − p per spatial axis; None for flat states."""
+    shapes = [tuple(shape)]
+    for layer in layers:
+        shapes.append(_output_shape([layer], shapes[-1]))
+    plan = [None] * len(layers)
+    need = need_out
+    for i in range(len(layers) - 1, -1, -1):
+        name, arg = _name_and_args(layers[i])
+        shp_in = shapes[i]
+        entry = {}
+        if not shp_in:
+            need_in = None
+        elif name in ("Conv", "AvgPool", "SumPool"):
+            k, s, pad = _window_geometry(name, arg)
+            need_in = []
+            for ax, (n, kk, ss) in enumerate(zip(shp_in, k, s)):
+                spread = range(-(kk - 1), kk) if name != "Conv" else (0,)
+                base = {ss * d + e for d in need[ax] for e in spread}
+                if pad == "CIRCULAR":  # any plain offset of the same residue mod n
+                    res = {b % n for b in base}
+                    need_in.append(frozenset(e for e in range(-(n - 1), n) if e % n in res))
+                else:
+                    need_in.append(frozenset(e for e in base if abs(e) <= n - 1))
+            need_in = tuple(need_in)
+        elif name == "Flatten":
+            need_in = tuple(frozenset({0}) for _ in shp_in)
+        elif name in ("GlobalAvgPool", "GlobalSumPool"):
+            need_in = _all_offsets(shp_in)
+        elif name == "Residual":
+            sub_need, sub_plan = _plan(arg, shp_in, need)
+            entry["branches"] = [sub_plan]
+            need_in = _union(sub_need, need)
+        elif name == "Parallel":
+            need_in, subs = None, []
+            for branch in arg["branches"]:
+                sub_need, sub_plan = _plan(branch, shp_in, need)
+                subs.append(sub_plan)
+                need_in = _union(need_in, sub_need)
+            entry["branches"] = subs
+        else:  # Dense, activations, LayerNorm, Identity: position by position
+            need_in = need
+        entry["need_in"] = need_in
+        plan[i] = entry
+        need = need_in
+    return need, plan
+
+
+def plan_offsets(layers, input_shape):
+    """The offsets q − p of K(p, q) that each layer's input needs, planned backwards from the
+    output (all offsets if the network ends spatially). input_shape: one example without the
+    batch axis, e.g. (H, W, C). Returns a list aligned with `layers`: dicts with "need_in" (a
+    tuple of sorted offset tuples per spatial axis, or None for flat inputs) and, for
+    Residual/Parallel, "branches" (their plans)."""
+    shape = tuple(input_shape[:-1])
+    out = _output_shape(layers, shape)
+    _, plan = _plan(layers, shape, _all_offsets(out) if out else None)
+    return plan
+
+
+def _keep_offsets(st, need):
+    if need is None or not st.shape:
+        return st
+    pos = list(itertools.product(*[range(n) for n in st.shape]))
+    keep = np.array([[all((q[a] - p[a]) in need[a] for a in range(len(st.shape)))
+                      for q in pos] for p in pos])
+    z = lambda M: np.where(keep, M, 0.0)  # noqa: E731
+    return st.replace(k12=z(st.k12), t12=z(st.t12), k11=z(st.k11), k22=z(st.k22))
+
+
+def check_offsets():
+    """The §7 offset rule: zeroing every covariance entry that plan_offsets does not list
+    leaves the kernels unchanged, on every network of the self-check grid."""
+    rng = np.random.default_rng(7)
+    worst, kept = 0.0, []
+    for label, layers, shape in _check_cases():
+        x1 = rng.standard_normal((3,) + shape)
+        x2 = rng.standard_normal((2,) + shape)
+        plan = plan_offsets(layers, shape)
+        st0, st1 = input_state(x1, x2), input_state(x1, x2)
+        a = apply_layers(layers, st0)
+        b = apply_layers(layers, st1, plan)
+        for m, n in ((a.k12, b.k12), (a.t12, b.t12)):
+            worst = max(worst, float(np.max(np.abs(m - n)) / np.max(np.abs(m))))
+        need = plan[0]["need_in"]
+        if need is not None:
+            full = np.prod([2 * n - 1 for n in shape[:-1]])
+            kept.append(np.prod([len(x) for x in need]) / full)
+    print(f"{len(_check_cases())} networks: kernels with only the planned offsets kept differ "
+          f"by at most {worst:.1e} (relative); at the input the plan keeps "
+          f"{min(kept):.0%}..{max(kept):.0%} of the offsets")
+    return worst <= 1e-14
 
 
 # ---- Network text (neural-tangents' syntax, as ntkit parses it) --------------------------------
@@ -720,8 +862,14 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--check-against-nt", action="store_true",
                    help="compare with neural-tangents (run with bench/.venv-nt/bin/python)")
+    p.add_argument("--check-offsets", action="store_true",
+                   help="check the §7 offset rule (plan_offsets) on the grid; NumPy only")
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args()
+    if args.check_offsets:
+        ok = check_offsets()
+        if not args.check_against_nt:
+            sys.exit(0 if ok else 1)
     if args.check_against_nt:
         sys.exit(0 if check_against_nt(args.verbose) else 1)
     p.print_help()
