@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <random>
 #include <sstream>
 
@@ -22,7 +23,11 @@ std::vector<MlpNode> FiniteCompiler::compile(const Network& network, std::vector
     node.id = program_.node_count++;
     // validate() has checked the structure: single-input layers see one stream here.
     node.after_params = streams.front().after_params;
+    node.in_dims = streams.front().dims;
     std::visit([&](const auto& l) { compile_finite(l, node, *this, streams); }, layer);
+    node.out_dims = streams.front().dims;
+    node.positions = 1;
+    for (int size : node.out_dims) node.positions *= size;
     nodes.push_back(std::move(node));
   }
   return nodes;
@@ -30,27 +35,49 @@ std::vector<MlpNode> FiniteCompiler::compile(const Network& network, std::vector
 
 namespace {
 
+// The weight layers (Dense, Conv) in written order, branches in order: the order their
+// parameters are reserved and drawn in.
 void collect_dense(const std::vector<MlpNode>& nodes, std::vector<const MlpNode*>& out) {
   for (const MlpNode& node : nodes) {
-    if (std::holds_alternative<DenseLayer>(node.layer)) out.push_back(&node);
+    if (std::holds_alternative<DenseLayer>(node.layer) || std::holds_alternative<ConvLayer>(node.layer)) {
+      out.push_back(&node);
+    }
     for (const auto& branch : node.branches) collect_dense(branch, out);
   }
 }
 
 }  // namespace
 
-std::shared_ptr<const MlpProgram> compile_mlp(const Network& network, int input_dim) {
-  if (input_dim < 1) {
-    throw Error("Mlp: input dimension must be >= 1, got " + std::to_string(input_dim));
+std::shared_ptr<const MlpProgram> compile_mlp(const Network& network, const std::vector<int>& input_shape) {
+  if (input_shape.empty() || input_shape.size() > 3) {
+    throw Error("Mlp: the input shape has " + std::to_string(input_shape.size()) +
+                " axes; give {d} for flat inputs, {L, C} for signals or {H, W, C} for images");
   }
+  std::ostringstream text;
+  for (std::size_t a = 0; a < input_shape.size(); ++a) text << (a ? ", " : "") << input_shape[a];
+  long long values = 1;
+  for (int size : input_shape) {
+    if (size < 1) {
+      throw Error(input_shape.size() == 1 ? "Mlp: input dimension must be >= 1, got " + std::to_string(size)
+                                          : "Mlp: the input shape (" + text.str() + ") has an axis of size " +
+                                                std::to_string(size) + "; every axis needs at least 1");
+    }
+    values *= size;
+  }
+  if (values > std::numeric_limits<int>::max()) throw Error("Mlp: the input shape (" + text.str() + ") is too large");
   validate(network);
   auto program = std::make_shared<MlpProgram>();
   program->network = network;
-  program->input_dim = input_dim;
+  program->input_shape = input_shape;
+  program->input_dim = static_cast<int>(values);
   FiniteCompiler compiler(*program);
-  std::vector<StreamShape> streams{StreamShape{input_dim, false}};
+  // An example is P positions (all axes but the last) of C channels (the last axis).
+  StreamShape input{input_shape.back(), false, std::vector<int>(input_shape.begin(), input_shape.end() - 1)};
+  for (int size : input.dims) program->input_positions *= size;
+  std::vector<StreamShape> streams{input};
   program->nodes = compiler.compile(network, streams);
-  program->output_dim = streams.front().width;
+  for (int size : streams.front().dims) program->output_positions *= size;
+  program->output_dim = static_cast<int>(streams.front().width * program->output_positions);
   program->parameter_count = compiler.parameter_count;
   collect_dense(program->nodes, program->dense);
   return program;
@@ -68,7 +95,10 @@ void require_inputs(MatrixView<double> x, int input_dim, const char* who, const 
 
 }  // namespace detail
 
-Mlp::Mlp(const Network& network, int input_dim, std::uint64_t seed) : program_(detail::compile_mlp(network, input_dim)) {
+Mlp::Mlp(const Network& network, int input_dim, std::uint64_t seed) : Mlp(network, std::vector<int>{input_dim}, seed) {}
+
+Mlp::Mlp(const Network& network, std::vector<int> input_shape, std::uint64_t seed)
+    : program_(detail::compile_mlp(network, input_shape)) {
   parameters_.resize(program_->parameter_count);
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal;
@@ -77,6 +107,7 @@ Mlp::Mlp(const Network& network, int input_dim, std::uint64_t seed) : program_(d
 }
 
 int Mlp::input_dim() const { return program_->input_dim; }
+const std::vector<int>& Mlp::input_shape() const { return program_->input_shape; }
 int Mlp::output_dim() const { return program_->output_dim; }
 const Network& Mlp::network() const { return program_->network; }
 

@@ -44,7 +44,9 @@ EmpiricalKernels compute(const Mlp& net, MatrixView<double> x1, const MatrixView
 
   if (options.nngp) {
     const MlpNode& last = program.nodes.back();
-    if (std::holds_alternative<DenseLayer>(last.layer)) {  // expectation over the readout's parameters
+    // Expectation over the readout's parameters (a Dense on flat features; otherwise the
+    // output Gram).
+    if (std::holds_alternative<DenseLayer>(last.layer) && last.in_dims.empty()) {
       const RowMatrixD& h = pass.caches[static_cast<std::size_t>(last.id)].a;
       RowMatrixD gram(n1, n2);
       gemm(last.W_std * last.W_std / last.in, h.topRows(n1), false, h.middleRows(second, n2), true, 0.0, gram);
@@ -73,9 +75,9 @@ EmpiricalKernels compute(const Mlp& net, MatrixView<double> x1, const MatrixView
     for (Index i = 0; i < n; ++i)
       for (Index o = 0; o < out_dim; ++o) cotangent(i * out_dim + o, o) = 1.0;
     k.ntk = RowMatrixD::Zero(rows, cols);
-    detail::DenseNtkScratch scratch;
+    detail::WeightNtkScratch scratch;
     const detail::DenseVisitor visit = [&](const MlpNode& d, const RowMatrixD& h, const RowMatrixD& g) {
-      detail::add_dense_ntk_term(d, h, g, n1, second, n2, out_dim, full, scratch, k.ntk);
+      detail::add_weight_ntk_term(d, h, g, n1, second, n2, out_dim, full, scratch, k.ntk);
     };
     detail::backward_pass(program, params, pass, std::move(cotangent), out_dim, visit);
     if (!full) k.ntk /= static_cast<double>(out_dim);
@@ -95,7 +97,9 @@ EmpiricalKernels monte_carlo(const Network& network, MatrixView<double> x1, cons
   }
   EmpiricalKernels sum;
   for (int s = 0; s < samples; ++s) {
-    const Mlp net(network, static_cast<int>(x1.cols()), monte_carlo_seed(seed, s));
+    const std::vector<int> shape = options.input_shape.empty() ? std::vector<int>{static_cast<int>(x1.cols())}
+                                                               : options.input_shape;
+    const Mlp net(network, shape, monte_carlo_seed(seed, s));
     EmpiricalKernels k = x2 ? empirical_kernels(net, x1, *x2, options) : empirical_kernels(net, x1, options);
     if (s == 0) {
       sum = std::move(k);

@@ -58,16 +58,53 @@ void gemm(double alpha, MatrixView<double> a, bool transpose_a, MatrixView<doubl
                         c.data(), c.outerStride());
 }
 
+RowMatrixD reshape_rows(RowMatrixD m, Index rows, Index cols) {
+  if (m.rows() == rows) return m;
+  RowMatrixD out(rows, cols);
+  out = Eigen::Map<const RowMatrixD>(m.data(), rows, cols);  // row-major: the same sequence of values
+  return out;
+}
+
+RowMatrixD unflatten_cotangent(const RowMatrixD& g, Index positions, Index stack) {
+  if (positions == 1) return g;
+  const Index channels = g.cols() / positions, n = g.rows() / stack;
+  RowMatrixD out(n * positions * stack, channels);
+  for (Index i = 0; i < n; ++i)
+    for (Index s = 0; s < stack; ++s)
+      for (Index p = 0; p < positions; ++p) {
+        out.row((i * positions + p) * stack + s) = g.row(i * stack + s).segment(p * channels, channels);
+      }
+  return out;
+}
+
+namespace {
+
+// The input rows as the first stream: (n·P) x C for spatial inputs (the same values).
+RowMatrixD input_stream(const MlpProgram& program, MatrixView<double> x) {
+  RowMatrixD h(x);
+  return reshape_rows(std::move(h), x.rows() * program.input_positions, x.cols() / program.input_positions);
+}
+
+// The last stream as the network's n x O outputs (a spatial output: each example's positions
+// flattened in C order, as neural-tangents' (N, H, W, C) outputs).
+RowMatrixD output_rows(const MlpProgram& program, RowMatrixD h) {
+  const Index n = h.rows() / program.output_positions;
+  return reshape_rows(std::move(h), n, program.output_dim);
+}
+
+}  // namespace
+
 void forward_pass(const MlpProgram& program, const double* params, MatrixView<double> x, MlpPass& pass, bool keep_caches) {
   if (keep_caches) pass.caches.assign(static_cast<std::size_t>(program.node_count), NodeCache{});
-  std::vector<RowMatrixD> streams{RowMatrixD(x)};
+  std::vector<RowMatrixD> streams{input_stream(program, x)};
   ForwardPass(params, pass, keep_caches).run(program.nodes, streams);
-  pass.output = std::move(streams.front());
+  pass.output = output_rows(program, std::move(streams.front()));
 }
 
 void backward_pass(const MlpProgram& program, const double* params, const MlpPass& pass, RowMatrixD cotangent, Index stack,
                    const DenseVisitor& visit) {
-  std::vector<RowMatrixD> cot{std::move(cotangent)};
+  std::vector<RowMatrixD> cot{
+      program.output_positions == 1 ? std::move(cotangent) : unflatten_cotangent(cotangent, program.output_positions, stack)};
   BackwardPass(params, pass, stack, visit).run(program.nodes, cot);
 }
 
@@ -81,12 +118,12 @@ void accumulate_gradient(const MlpProgram& program, const double* params, const 
 
 RowMatrixD tangent_pass(const MlpProgram& program, const double* params, const double* tangent, MatrixView<double> x,
                         RowMatrixD& outputs) {
-  std::vector<TangentStream> streams{TangentStream{RowMatrixD(x), RowMatrixD()}};
+  std::vector<TangentStream> streams{TangentStream{input_stream(program, x), RowMatrixD()}};
   TangentPass(params, tangent).run(program.nodes, streams);
-  outputs = std::move(streams.front().h);
+  outputs = output_rows(program, std::move(streams.front().h));
   RowMatrixD t = std::move(streams.front().t);
-  if (t.size() == 0) t = RowMatrixD::Zero(outputs.rows(), outputs.cols());
-  return t;
+  if (t.size() == 0) return RowMatrixD::Zero(outputs.rows(), outputs.cols());
+  return output_rows(program, std::move(t));
 }
 
 }  // namespace ntkit::detail

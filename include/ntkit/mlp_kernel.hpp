@@ -7,7 +7,10 @@
 //     a² (H H'ᵀ) ⊙ (G G'ᵀ) + c² (G G'ᵀ)
 // where H (n x in) is its input and G its output cotangent, pulled back from every logit in one
 // backward pass (one row per example and logit). Cost O(n1 n2 O Σ widths) plus the passes;
-// memory O((n1 + n2) O Σ widths) for the passes and O(n1 n2) per product.
+// memory O((n1 + n2) O Σ widths) for the passes and O(n1 n2) per product. A layer that acts
+// at P positions (a Conv, a Dense on images) sums this over pairs of positions, or takes
+// each example's gradient of that layer (out x in, cheaper when in·out < P²·(in + out), as
+// for convolutions): src/mlp_weight_ntk.cpp.
 //
 // Logits: as neural-tangents' trace_axes=(-1,) (its default), the result is n1 x n2, the
 // average over the O logits of the per-logit kernels. With full_logits the result is the
@@ -26,6 +29,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "ntkit/mlp.hpp"
 #include "ntkit/network.hpp"
@@ -40,6 +44,9 @@ struct EmpiricalOptions {
   /// monte_carlo_kernels: called with the fraction of networks done, after each one, from the
   /// calling thread; it may throw to stop the computation (the exception propagates).
   std::function<void(double)> progress;
+  /// monte_carlo_kernels: the shape of one example, {H, W, C} for images or {L, C} for signals
+  /// (rows of X flattened in C order), as AnalyticOptions::input_shape; empty: flat, {d}.
+  std::vector<int> input_shape;
 };
 
 struct EmpiricalKernels {
@@ -58,8 +65,8 @@ EmpiricalKernels empirical_kernels(const Mlp& net, MatrixView<double> x, const E
 /// that sample s is the same network whatever the number of samples.
 std::uint64_t monte_carlo_seed(std::uint64_t seed, int sample);
 
-/// The average of empirical_kernels over `samples` ≥ 1 networks Mlp(network, d,
-/// monte_carlo_seed(seed, s)), s = 0 … samples − 1.
+/// The average of empirical_kernels over `samples` ≥ 1 networks Mlp(network, d (or
+/// options.input_shape), monte_carlo_seed(seed, s)), s = 0 … samples − 1.
 EmpiricalKernels monte_carlo_kernels(const Network& network, MatrixView<double> x1, MatrixView<double> x2, int samples,
                                      std::uint64_t seed, const EmpiricalOptions& options = {});
 EmpiricalKernels monte_carlo_kernels(const Network& network, MatrixView<double> x, int samples, std::uint64_t seed,

@@ -137,6 +137,10 @@ void apply_kernel(const DenseLayer& d, const KernelNode& node, KernelPass& pass,
 }
 
 // ---- Finite width ------------------------------------------------------------------------------
+// On a spatial stream ((n·P) x C rows, mlp_program.hpp) every rule runs unchanged: a Dense acts
+// on the channels of each position, as neural-tangents' Dense (a 1 x 1 convolution). Conv runs
+// these same rules on its patches (spatial_finite.cpp). Its empirical-NTK term is in
+// mlp_weight_ntk.cpp.
 
 void compile_finite(const DenseLayer& d, MlpNode& node, FiniteCompiler& compiler, std::vector<StreamShape>& streams) {
   node.in = streams.front().width;
@@ -153,7 +157,7 @@ void compile_finite(const DenseLayer& d, MlpNode& node, FiniteCompiler& compiler
   }
   node.w_offset = compiler.reserve_parameters(static_cast<Eigen::Index>(node.in) * node.out);
   if (d.b_std) node.b_offset = compiler.reserve_parameters(node.out);
-  streams.front() = StreamShape{d.out_dim, true};
+  streams.front() = StreamShape{d.out_dim, true, streams.front().dims};  // on spatial rows: per position
 }
 
 void initialize_dense(const MlpNode& dense, double* params, const std::function<double()>& normal) {
@@ -194,32 +198,6 @@ void add_dense_gradient(const MlpNode& d, const RowMatrixD& h, const RowMatrixD&
   if (d.b_offset >= 0) {
     Eigen::Map<Eigen::RowVectorXd> gb(grad + d.b_offset, d.out);
     gb += d.b_scale * g.colwise().sum();
-  }
-}
-
-void add_dense_ntk_term(const MlpNode& d, const RowMatrixD& h, const RowMatrixD& g, Eigen::Index n1, Eigen::Index second,
-                        Eigen::Index n2, Eigen::Index out_dim, bool full, DenseNtkScratch& scratch, RowMatrixD& ntk) {
-  RowMatrixD& hh = scratch.hh;
-  RowMatrixD& gg = scratch.gg;
-  hh.resize(n1, n2);
-  gg.resize(full ? n1 * out_dim : n1, full ? n2 * out_dim : n2);
-  const Eigen::Index n = h.rows();
-  // a² H1 H2ᵀ + c² (the bias term only if the bias exists), then ⊙ G1 G2ᵀ.
-  gemm(d.w_scale * d.w_scale, h.topRows(n1), false, h.middleRows(second, n2), true, 0.0, hh);
-  if (d.b_offset >= 0) hh.array() += d.b_scale * d.b_scale;
-  if (!full) {
-    const ConstMap gt(g.data(), n, out_dim * d.out);  // G̃: the O cotangents of a row side by side
-    gemm(1.0, gt.topRows(n1), false, gt.middleRows(second, n2), true, 0.0, gg);
-    ntk.array() += hh.array() * gg.array();
-  } else {
-    gemm(1.0, g.topRows(n1 * out_dim), false, g.middleRows(second * out_dim, n2 * out_dim), true, 0.0, gg);
-    for (Eigen::Index i = 0; i < n1; ++i)
-      for (Eigen::Index o = 0; o < out_dim; ++o) {
-        auto row = ntk.row(i * out_dim + o);
-        const auto grow = gg.row(i * out_dim + o);
-        for (Eigen::Index j = 0; j < n2; ++j)
-          row.segment(j * out_dim, out_dim) += hh(i, j) * grow.segment(j * out_dim, out_dim);
-      }
   }
 }
 

@@ -84,7 +84,10 @@ void apply_kernel(const FanInConcatLayer&, const KernelNode&, KernelPass& pass, 
 }
 
 void compile_finite(const FanInConcatLayer&, MlpNode& node, FiniteCompiler&, std::vector<StreamShape>& streams) {
-  StreamShape joined{0, false};
+  std::vector<std::vector<int>> dims;  // the branches' positions must agree
+  for (const StreamShape& s : streams) dims.push_back(s.dims);
+  join_spatial_shapes("FanInConcat", dims);
+  StreamShape joined{0, false, dims.front()};
   for (const StreamShape& s : streams) {
     node.input_widths.push_back(s.width);
     joined.width += s.width;

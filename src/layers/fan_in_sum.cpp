@@ -57,7 +57,10 @@ void apply_kernel(const FanInSumLayer&, const KernelNode&, KernelPass& pass, std
 }
 
 void compile_finite(const FanInSumLayer&, MlpNode& node, FiniteCompiler&, std::vector<StreamShape>& streams) {
-  StreamShape sum{streams.front().width, false};
+  std::vector<std::vector<int>> dims;  // the branches' positions must agree
+  for (const StreamShape& s : streams) dims.push_back(s.dims);
+  join_spatial_shapes("FanInSum", dims);
+  StreamShape sum{streams.front().width, false, dims.front()};
   for (std::size_t b = 0; b < streams.size(); ++b) {
     if (streams[b].width != sum.width) {
       std::ostringstream msg;

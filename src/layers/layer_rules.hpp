@@ -52,11 +52,13 @@ std::optional<NetworkProblem> needs_gaussian_input(const std::string& title, con
 
 // ---- Finite-width compilation -----------------------------------------------------------------
 
-/// One input stream while compiling a finite network: its width and whether a parameter lies
-/// upstream (then backward must return an input cotangent).
+/// One input stream while compiling a finite network: its width (channels), whether a
+/// parameter lies upstream (then backward must return an input cotangent), and its positions
+/// per spatial axis (empty: flat; mlp_program.hpp says how spatial streams are stored).
 struct StreamShape {
   int width = 0;
   bool after_params = false;
+  std::vector<int> dims;
 };
 
 /// Assigns node ids and parameter offsets; parallel's rule recurses through compile().
