@@ -13,8 +13,8 @@
 //              then Θ = ⟨J_xo, J_yo'⟩ + c² ⟨Σ_p g_xo, Σ_p g_yo'⟩, one GEMM: n1·n2·O·out·in plus
 //              (n1 + n2)·P·O·out·in to form them. For convolutions (in = |filter|·C small, P
 //              large) this is far cheaper: Conv(256, (3, 3)) on 2 channels at 6 x 6 positions
-//              costs 4.6k per pair against 355k by Gram. It stores (n1 + n2)·O·out·in values,
-//              so above kGradientValues the Gram way is taken whatever it costs.
+//              costs 4.6k per pair against 355k by Gram. The gradients are formed in blocks
+//              of examples (kGradientValues in memory), X2's blocks again for each block of X1.
 #include <algorithm>
 
 #include "mlp_program.hpp"
@@ -101,21 +101,38 @@ void per_example_gradients(const MlpNode& d, const RowMatrixD& h, const RowMatri
   }
 }
 
+// Examples per block of per-example gradients: two blocks fit in kGradientValues.
+Index gradient_block(const MlpNode& d, Index out_dim) {
+  const double per_example = static_cast<double>(out_dim) * d.out * (d.in + 1);
+  return std::max<Index>(1, static_cast<Index>(kGradientValues / 2 / per_example));
+}
+
 void add_gradient_term(const MlpNode& d, const RowMatrixD& h, const RowMatrixD& g, Index n1, Index second, Index n2,
                        Index out_dim, bool full, WeightNtkScratch& scratch, RowMatrixD& ntk) {
-  RowMatrixD jb1, jb2;
-  per_example_gradients(d, h, g, 0, n1, out_dim, scratch.j1, jb1);
+  // Blocks of X1 against blocks of X2, so that memory stays bounded whatever n; a block of X2
+  // is recomputed for every block of X1 (only when n1 exceeds one block).
+  const Index block = gradient_block(d, out_dim), rows = full ? out_dim : 1;
   const bool symmetric = second == 0;  // K(X, X): the same examples on both sides
-  if (!symmetric) per_example_gradients(d, h, g, second, n2, out_dim, scratch.j2, jb2);
-  const RowMatrixD& j2 = symmetric ? scratch.j1 : scratch.j2;
-  const RowMatrixD& b2 = symmetric ? jb1 : jb2;
-  // Traced: one row per example (the logits side by side); full: one row per (example, logit).
-  const Index rows1 = full ? n1 * out_dim : n1, rows2 = full ? n2 * out_dim : n2;
-  const ConstMap a1(scratch.j1.data(), rows1, scratch.j1.size() / rows1), a2(j2.data(), rows2, j2.size() / rows2);
-  gemm(1.0, a1, false, a2, true, 1.0, ntk);
-  if (d.b_offset >= 0) {
-    const ConstMap c1(jb1.data(), rows1, jb1.size() / rows1), c2(b2.data(), rows2, b2.size() / rows2);
-    gemm(1.0, c1, false, c2, true, 1.0, ntk);
+  RowMatrixD jb1, jb2;
+  for (Index i0 = 0; i0 < n1; i0 += block) {
+    const Index m1 = std::min(block, n1 - i0);
+    per_example_gradients(d, h, g, i0, m1, out_dim, scratch.j1, jb1);
+    for (Index j0 = 0; j0 < n2; j0 += block) {
+      const Index m2 = std::min(block, n2 - j0);
+      const bool same = symmetric && i0 == j0;
+      if (!same) per_example_gradients(d, h, g, second + j0, m2, out_dim, scratch.j2, jb2);
+      const RowMatrixD& j2 = same ? scratch.j1 : scratch.j2;
+      const RowMatrixD& b2 = same ? jb1 : jb2;
+      // Traced: one row per example (the logits side by side); full: one row per (example, logit).
+      const ConstMap a1(scratch.j1.data(), m1 * rows, scratch.j1.size() / (m1 * rows));
+      const ConstMap a2(j2.data(), m2 * rows, j2.size() / (m2 * rows));
+      auto target = ntk.block(i0 * rows, j0 * rows, m1 * rows, m2 * rows);
+      gemm(1.0, a1, false, a2, true, 1.0, target);
+      if (d.b_offset >= 0) {
+        const ConstMap c1(jb1.data(), m1 * rows, jb1.size() / (m1 * rows)), c2(b2.data(), m2 * rows, b2.size() / (m2 * rows));
+        gemm(1.0, c1, false, c2, true, 1.0, target);
+      }
+    }
   }
 }
 
@@ -130,10 +147,11 @@ void add_weight_ntk_term(const MlpNode& d, const RowMatrixD& h, const RowMatrixD
   const double P = static_cast<double>(d.positions), O = static_cast<double>(out_dim);
   const double in = d.in, out = d.out, pairs = static_cast<double>(n1) * static_cast<double>(n2);
   const double logits = full ? O * O : O;
-  const double examples = static_cast<double>(n1 + (second == 0 ? 0 : n2));
+  const Index block = gradient_block(d, out_dim);
+  const double formed = static_cast<double>(n1) + static_cast<double>((n1 + block - 1) / block) * static_cast<double>(n2);
   const double gram = pairs * P * P * (in + logits * out);
-  const double gradients = pairs * logits * out * in + examples * P * O * out * in;
-  if (gradients < gram && examples * O * out * in <= kGradientValues) {
+  const double gradients = pairs * logits * out * in + formed * P * O * out * in;
+  if (gradients < gram) {
     add_gradient_term(d, h, g, n1, second, n2, out_dim, full, scratch, ntk);
   } else {
     add_gram_term(d, h, g, n1, second, n2, out_dim, full, scratch, ntk);
