@@ -23,7 +23,7 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/ntkit-fuzz.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 
 status=0
-for name in npy text network; do
+for name in npy text network idx; do
   target="$build_dir/fuzz/fuzz_$name"
   if [[ ! -x $target ]]; then
     echo "fuzz/run.sh: $target not found; build it first (make fuzz-build)" >&2

@@ -123,7 +123,8 @@ RowMatrixD npy_to_matrix(const std::string& bytes, const std::string& path) {
   }
   if (array.shape.size() > 2) {
     fail(path, "the array has " + std::to_string(array.shape.size()) + " dimensions, shape " + shape_text(array.shape) +
-                   "; reshape to 2-D (n, d), e.g. np.save(path, x.reshape(len(x), -1))");
+                   "; reshape to 2-D (n, d), e.g. np.save(path, x.reshape(len(x), -1)), or read it with read_examples "
+                   "(ntkit kernel, predict, classify and regress take images (N, H, W, C) and signals (N, L, C))");
   }
   // parse_npy keeps every dimension below 2**63, so these fit in Eigen::Index.
   const auto rows = static_cast<Eigen::Index>(array.shape[0]);

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "ntkit/error.hpp"
+#include "ntkit/idx.hpp"
 #include "ntkit/io.hpp"
 #include "npy_format.hpp"
 #include "text_table.hpp"
@@ -187,6 +188,66 @@ ClassLabels npy_labels(const std::string& bytes, const std::string& path) {
   return out;
 }
 
+// Labels in an IDX file (MNIST's labels: rank 1, unsigned bytes), whole; predictions are
+// written as a .npy of the same type.
+ClassLabels idx_labels(const std::string& bytes, const std::string& path) {
+  const IdxArray array = parse_idx(bytes, path);
+  const bool column = array.shape.size() == 2 && array.shape[1] == 1;
+  if (array.shape.size() != 1 && !column) {
+    std::string shape;
+    for (const std::size_t d : array.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+    throw Error(path + ": labels must be an IDX vector (n,) (as MNIST's *-labels-idx1-ubyte), got shape (" + shape +
+                "); is this a file of images?");
+  }
+  std::vector<std::int64_t> raw(array.values.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    const double v = array.values[i];
+    if (!(std::abs(v) < kLargestExactInteger) || v != std::round(v)) {
+      std::ostringstream msg;
+      msg << path << ": row " << i + 1 << " has label " << v
+          << ", but class labels must be integers (0, 1, 2, ...); for real-valued targets use ntkit regress";
+      throw Error(msg.str());
+    }
+    raw[i] = static_cast<std::int64_t>(v);
+  }
+  ClassLabels out = from_integers(raw, false);
+  switch (array.type) {
+    case IdxType::UInt8: out.npy_descr = "|u1"; break;
+    case IdxType::Int8: out.npy_descr = "|i1"; break;
+    case IdxType::Int16: out.npy_descr = "<i2"; break;
+    case IdxType::Int32: out.npy_descr = "<i4"; break;
+    case IdxType::Float32: out.npy_descr = "<f4"; break;
+    case IdxType::Float64: out.npy_descr = "<f8"; break;
+  }
+  return out;
+}
+
+// The rows [begin, end) of `source` (a range of a file's rows): their labels, with the classes
+// they use (still sorted, so class numbers stay in the same order).
+ClassLabels keep_rows(ClassLabels labels, const DataSource& source) {
+  const std::size_t n = labels.size();
+  const std::size_t end = source.end.value_or(n);
+  if (end > n || source.begin >= n)
+    throw Error(source.text + ": asks for rows " + std::to_string(source.begin) + ":" + std::to_string(end) + " but " +
+                source.path + " has " + std::to_string(n) + " labels (0:" + std::to_string(n) + ")");
+  std::vector<int> index(labels.index.begin() + static_cast<std::ptrdiff_t>(source.begin),
+                         labels.index.begin() + static_cast<std::ptrdiff_t>(end));
+  std::vector<int> renumber(labels.classes.size(), -1);
+  for (const int i : index) renumber[static_cast<std::size_t>(i)] = 0;
+  ClassLabels out = labels;
+  out.classes.clear();
+  out.values.clear();
+  for (std::size_t c = 0; c < renumber.size(); ++c) {
+    if (renumber[c] < 0) continue;
+    renumber[c] = static_cast<int>(out.classes.size());
+    out.classes.push_back(labels.classes[c]);
+    if (labels.numeric && c < labels.values.size()) out.values.push_back(labels.values[c]);
+  }
+  out.index.clear();
+  for (const int i : index) out.index.push_back(renumber[static_cast<std::size_t>(i)]);
+  return out;
+}
+
 std::string_view unquote(std::string_view s) {
   if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'') && s.back() == s.front()) s = s.substr(1, s.size() - 2);
   return s;
@@ -269,23 +330,31 @@ std::vector<std::size_t> ClassLabels::class_counts() const {
   return counts;
 }
 
-ClassLabels read_class_labels(const std::string& path) {
-  const std::string bytes = read_file(path);
+ClassLabels read_class_labels(const std::string& text) {
+  const DataSource source = parse_data_source(text);
+  const std::string& path = source.path;
+  const std::string bytes = read_data_file(path);  // gunzipped
+  ClassLabels labels;
   if (is_npy(bytes)) {
-    ClassLabels labels = npy_labels(bytes, path);
-    require_rows(labels.size(), path);
-    return labels;
+    labels = npy_labels(bytes, path);
+  } else if (bytes.size() >= 2 && bytes[0] == 0 && bytes[1] == 0) {
+    labels = idx_labels(bytes, path);
+  } else {
+    const detail::TextTable table = detail::parse_text_table(bytes, path);
+    if (table.cols > 1)
+      throw Error(path + ": has " + std::to_string(table.cols) +
+                  " columns, but a label file has one label per line; for labels inside a data file use --label-column");
+    require_rows(table.rows, path);
+    labels = text_labels(table, 0, path);
   }
-  const detail::TextTable table = detail::parse_text_table(bytes, path);
-  if (table.cols > 1)
-    throw Error(path + ": has " + std::to_string(table.cols) +
-                " columns, but a label file has one label per line; for labels inside a data file use --label-column");
-  require_rows(table.rows, path);
-  return text_labels(table, 0, path);
+  require_rows(labels.size(), path);
+  return source.sliced ? keep_rows(std::move(labels), source) : labels;
 }
 
-LabeledData read_labeled_data(const std::string& path, const std::string& column, const std::string& option,
-                              std::optional<Eigen::Index> feature_count) {
+namespace {
+
+LabeledData read_whole_labeled_data(const std::string& path, const std::string& column, const std::string& option,
+                                    std::optional<Eigen::Index> feature_count) {
   const std::string bytes = read_file(path);
   LabeledData out;
   if (is_npy(bytes)) {
@@ -341,6 +410,24 @@ LabeledData read_labeled_data(const std::string& path, const std::string& column
   require_finite(out.x, path);
   if (label_col) out.labels = text_labels(table, *label_col, path);
   return out;
+}
+
+}  // namespace
+
+LabeledData read_labeled_data(const std::string& text, const std::string& column, const std::string& option,
+                              std::optional<Eigen::Index> feature_count) {
+  const DataSource source = parse_data_source(text);
+  LabeledData data = read_whole_labeled_data(source.path, column, option, feature_count);
+  if (!source.sliced) return data;
+  const auto n = static_cast<std::size_t>(data.x.rows());
+  const std::size_t end = source.end.value_or(n);
+  if (end > n || source.begin >= n)
+    throw Error(source.text + ": asks for rows " + std::to_string(source.begin) + ":" + std::to_string(end) + " but " +
+                source.path + " has " + std::to_string(n) + " (0:" + std::to_string(n) + ")");
+  data.x = RowMatrixD(
+      data.x.middleRows(static_cast<Eigen::Index>(source.begin), static_cast<Eigen::Index>(end - source.begin)));
+  if (data.labels) data.labels = keep_rows(std::move(*data.labels), source);
+  return data;
 }
 
 void align_classes(const ClassLabels& reference, ClassLabels& labels, const std::string& what) {

@@ -12,7 +12,43 @@
 
 namespace ntkit::cli {
 
-RowMatrixD load_matrix(const std::string& path) { return read_matrix(path); }
+Examples load_examples(const std::string& source) { return read_examples(source); }
+
+RowMatrixD load_matrix(const std::string& source) {
+  Examples examples = read_examples(source);
+  if (examples.shape.size() > 1)
+    throw Error(parse_data_source(source).path + ": holds images or signals (examples of shape " +
+                shape_to_string(examples.shape) +
+                "), but this input is a 2-D matrix (n, d); reshape to 2-D (n, d), e.g. np.save(path, x.reshape(len(x), -1)); "
+                "ntkit kernel, predict, classify and regress read images (N, H, W, C) and signals (N, L, C) as they are");
+  return std::move(examples.x);
+}
+
+RowMatrixD load_finite_network_inputs(const std::string& source, const std::string& option) {
+  Examples examples = read_examples(source);
+  if (examples.shape.size() > 1)
+    throw Error(option + " " + source + ": examples of shape " + shape_to_string(examples.shape) +
+                " (images or signals); finite networks (ntkit empirical, train) take rows of features (n, d) for now "
+                "(finite Conv networks are being written, issue 16); the infinite-width kernels of Conv networks: ntkit "
+                "kernel / predict / classify --arch; for a Dense network on the flattened values give x.reshape(len(x), -1)");
+  return std::move(examples.x);
+}
+
+const char* const kInputsHelp =
+    R"(Inputs (one example per row; the format is read from the content, gzip-compressed or not):
+  .npy     (n, d) rows of features; (n,) one feature; (N, L, C) 1-D signals; (N, H, W, C) images
+           (channels last, as neural-tangents). --arch networks with Conv/AvgPool/GlobalAvgPool/
+           Flatten layers see that shape; Dense layers and the classic kernels see each example
+           flattened in C order.
+  IDX      MNIST's format (*-idx3-ubyte, *-idx1-ubyte, .gz or not): images (N, H, W) are read as
+           (N, H, W, 1) with pixels 0..255 divided by 255, into [0, 1]; no other scaling.
+  text     CSV or whitespace-separated numbers, optional header line.
+  FILE[:N] the first N rows (examples) of FILE; FILE[A:B] rows A..B-1; FILE[A:] from row A on.
+  fashion-mnist:train, fashion-mnist:test          Fashion-MNIST's 60000 / 10000 images, and
+  fashion-mnist:train-labels, fashion-mnist:test-labels their labels (Debian's package
+           dataset-fashion-mnist, /usr/share/datasets/fashion-mnist; NTKIT_DATASETS=DIR replaces
+           /usr/share/datasets); with rows: fashion-mnist:train[:1000].
+)";
 
 void check_output_path(const std::string& path) {
   const std::filesystem::path p(path);

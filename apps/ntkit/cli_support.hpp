@@ -18,8 +18,23 @@
 
 namespace ntkit::cli {
 
-/// Reads a data matrix (.npy or text) that must be finite and non-empty.
-RowMatrixD load_matrix(const std::string& path);
+/// Reads examples (ntkit::read_examples): .npy of rank 1 to 4 ((n, d), (N, L, C) signals,
+/// (N, H, W, C) images), IDX files (MNIST's format; unsigned-byte images scaled to [0, 1]),
+/// text; gzip-compressed or not; a range of rows "PATH[:N]", "PATH[A:B]"; the shorthand
+/// "fashion-mnist:train[:N]" and its kin. Finite and non-empty.
+Examples load_examples(const std::string& source);
+
+/// Reads a data matrix (n, d) from the same sources as load_examples; images and signals are
+/// an error naming the commands that take them.
+RowMatrixD load_matrix(const std::string& source);
+
+/// Inputs of finite networks (empirical, train): rows of features from the same sources as
+/// load_examples. Images and signals are an error until finite networks take an input shape
+/// (issue 16: finite convolutional networks are being written).
+RowMatrixD load_finite_network_inputs(const std::string& source, const std::string& option);
+
+/// The help text about input files, for the commands that read examples.
+extern const char* const kInputsHelp;
 
 /// Fails early (before any computation) if `path` cannot be an output: an unsupported
 /// extension, a directory that does not exist, or a directory in the file's place.

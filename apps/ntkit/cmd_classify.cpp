@@ -116,7 +116,8 @@ void check_option_combinations(const LearnCommand& cmd) {
   if (cmd.standardize && cmd.no_standardize) throw Error("--standardize and --no-standardize: give one");
 }
 
-Candidate network_candidate(const std::string& arch, const std::string& get, int fixed, nlohmann::json grid) {
+Candidate network_candidate(const std::string& arch, const std::string& get, int fixed, nlohmann::json grid,
+                            const std::vector<int>& input_shape = {}) {
   const Network net = parse_network(arch);  // parse once: a bad --arch fails before any work
   const int dense = dense_layer_count(net);
   if (fixed < 0 || fixed >= dense)
@@ -127,21 +128,24 @@ Candidate network_candidate(const std::string& arch, const std::string& get, int
   grid["fixed_layers"] = fixed;
   std::string name = arch;
   if (fixed > 0) name += " [first " + std::to_string(fixed) + " fixed]";
-  return Candidate{name, grid,
-                   [net, ntk, fixed](const RowMatrixD& a, const RowMatrixD* b, const std::function<void(double)>& progress) {
-                     AnalyticOptions o;
-                     o.nngp = !ntk;
-                     o.ntk = ntk;
-                     o.fixed_layers = fixed;
-                     o.progress = progress;
-                     AnalyticKernels k = b == nullptr ? analytic_kernels(net, a, o) : analytic_kernels(net, a, *b, o);
-                     return ntk ? std::move(k.ntk) : std::move(k.nngp);
-                   }};
+  return Candidate{
+      name, grid,
+      [net, ntk, fixed, input_shape](const RowMatrixD& a, const RowMatrixD* b, const std::function<void(double)>& progress) {
+        AnalyticOptions o;
+        o.input_shape = input_shape;
+        o.nngp = !ntk;
+        o.ntk = ntk;
+        o.fixed_layers = fixed;
+        o.progress = progress;
+        AnalyticKernels k = b == nullptr ? analytic_kernels(net, a, o) : analytic_kernels(net, a, *b, o);
+        return ntk ? std::move(k.ntk) : std::move(k.nngp);
+      }};
 }
 
 // The kernels to try. `equivalent` receives the grid kernels skipped because another one
 // gives the same ridge predictions.
-std::vector<Candidate> candidates(const LearnCommand& cmd, Eigen::Index dim, nlohmann::json& equivalent) {
+std::vector<Candidate> candidates(const LearnCommand& cmd, Eigen::Index dim, const std::vector<int>& input_shape,
+                                  nlohmann::json& equivalent) {
   if (cmd.get != "ntk" && cmd.get != "nngp") throw Error("--get: unknown value '" + cmd.get + "'; choose ntk or nngp");
   if (!cmd.kernel.empty()) {
     KernelSpec spec;
@@ -176,7 +180,7 @@ std::vector<Candidate> candidates(const LearnCommand& cmd, Eigen::Index dim, nlo
     if (fixed < 0) throw Error("--fixed-layers: values must be >= 0, got " + std::to_string(fixed));
   if (!cmd.arch.empty()) {
     for (const int fixed : cmd.fixed_layers)
-      out.push_back(network_candidate(cmd.arch, cmd.get, fixed, nlohmann::json::object()));
+      out.push_back(network_candidate(cmd.arch, cmd.get, fixed, nlohmann::json::object(), input_shape));
     return out;
   }
   // The default grid: fully-connected ReLU networks of each depth (0: the readout alone, a
@@ -257,11 +261,16 @@ void note_edges(const std::string& option, const std::vector<std::pair<double, d
 struct Data {
   RowMatrixD x, y, xt, yt;  // y, yt: targets (regress) or class numbers (classify)
   std::optional<ClassLabels> labels, test_labels;
+  std::vector<int> shape;  // one example's shape: {d}, or {L, C} / {H, W, C} for signals / images
 };
+
+// The labels that come with a data set's images ("fashion-mnist:train[:N]" given alone), or "".
+std::string companion_labels(const std::string& source) { return labels_source_for(parse_data_source(source)); }
 
 Data load_data(const LearnCommand& cmd) {
   Data d;
-  if (cmd.train.size() == 1 && cmd.label_column.empty())
+  const std::string train_labels = cmd.train.size() == 1 && cmd.classify ? companion_labels(cmd.train[0]) : "";
+  if (cmd.train.size() == 1 && cmd.label_column.empty() && train_labels.empty())
     throw Error(
         std::string("--train: give the inputs and the ") + (cmd.classify ? "labels" : "targets") + " (--train X.npy Y.npy)" +
         (cmd.classify ? ", or one data file and the column of its labels (--train DATA.csv --label-column NAME|INDEX)" : ""));
@@ -272,15 +281,19 @@ Data load_data(const LearnCommand& cmd) {
     LabeledData data = read_labeled_data(cmd.train[0], cmd.label_column, "--label-column");
     d.x = std::move(data.x);
     d.labels = std::move(data.labels);
+    d.shape = {static_cast<int>(d.x.cols())};
   } else {
-    d.x = load_matrix(cmd.train[0]);
+    Examples examples = load_examples(cmd.train[0]);
+    d.x = std::move(examples.x);
+    d.shape = std::move(examples.shape);
     if (cmd.classify) {
-      d.labels = read_class_labels(cmd.train[1]);
+      d.labels = read_class_labels(train_labels.empty() ? cmd.train[1] : train_labels);
     } else {
       d.y = load_matrix(cmd.train[1]);
     }
   }
-  const std::string label_source = cmd.label_column.empty() ? cmd.train.back() : cmd.train[0];
+  const std::string label_source = !train_labels.empty() ? train_labels
+                                                         : (cmd.label_column.empty() ? cmd.train.back() : cmd.train[0]);
   const Eigen::Index n = d.labels ? static_cast<Eigen::Index>(d.labels->size()) : d.y.rows();
   if (n != d.x.rows())
     throw Error(label_source + ": has " + std::to_string(n) + " rows but " + cmd.train[0] + " has " +
@@ -295,12 +308,18 @@ Data load_data(const LearnCommand& cmd) {
   if (cmd.method == "svm" && d.y.cols() != 1)
     throw Error(cmd.train[1] + ": the SVM takes one target column; use --method ridge");
   if (cmd.test.empty()) return d;
+  const std::string test_labels = cmd.test.size() == 1 && cmd.classify ? companion_labels(cmd.test[0]) : "";
+  std::vector<int> test_shape;
   if (cmd.test.size() == 1 && !cmd.label_column.empty()) {
     LabeledData data = read_labeled_data(cmd.test[0], cmd.label_column, "--label-column", d.x.cols());
     d.xt = std::move(data.x);
     d.test_labels = std::move(data.labels);
+    test_shape = {static_cast<int>(d.xt.cols())};
   } else {
-    d.xt = load_matrix(cmd.test[0]);
+    Examples examples = load_examples(cmd.test[0]);
+    d.xt = std::move(examples.x);
+    test_shape = std::move(examples.shape);
+    if (!test_labels.empty()) d.test_labels = read_class_labels(test_labels);
     if (cmd.test.size() == 2) {
       if (cmd.classify) {
         d.test_labels = read_class_labels(cmd.test[1]);
@@ -313,11 +332,17 @@ Data load_data(const LearnCommand& cmd) {
       }
     }
   }
-  if (d.xt.cols() != d.x.cols())
+  if (d.xt.cols() != d.x.cols() && d.shape.size() == 1 && test_shape.size() == 1)
     throw Error(cmd.test[0] + ": has " + std::to_string(d.xt.cols()) + " feature columns but " + cmd.train[0] + " has " +
                 std::to_string(d.x.cols()) + "; both need the same features");
+  if (test_shape != d.shape)
+    throw Error(cmd.test[0] + ": examples of shape " + shape_to_string(test_shape) + " but " + cmd.train[0] +
+                " has examples of shape " + shape_to_string(d.shape) + "; both need the same shape" +
+                (d.xt.cols() == d.x.cols() ? " (the same number of values arranged differently: check the axis order, "
+                                             "images are (N, H, W, C))"
+                                           : ""));
   if (d.test_labels) {
-    const std::string source = cmd.test.back();
+    const std::string source = test_labels.empty() ? cmd.test.back() : test_labels;
     if (static_cast<Eigen::Index>(d.test_labels->size()) != d.xt.rows())
       throw Error(source + ": has " + std::to_string(d.test_labels->size()) + " labels but " + cmd.test[0] + " has " +
                   std::to_string(d.xt.rows()) + " rows; need one label per test input");
@@ -326,9 +351,32 @@ Data load_data(const LearnCommand& cmd) {
   return d;
 }
 
-void standardize(Data& d) {  // z-scores with the training split's statistics (constant columns stay 0)
-  const Eigen::RowVectorXd mean = d.x.colwise().mean();
+// z-scores with the training split's statistics (constant columns stay 0): per feature for rows
+// of features; per channel for images and signals (one mean and deviation over every position,
+// as Arora et al. and neural-tangents' examples normalize images), which keeps their spatial
+// structure for Conv layers.
+void standardize(Data& d) {
+  Eigen::RowVectorXd mean = d.x.colwise().mean();
   Eigen::RowVectorXd sd = ((d.x.rowwise() - mean).array().square().colwise().sum() / static_cast<double>(d.x.rows())).sqrt();
+  if (d.shape.size() > 1) {  // pool the columns of each channel: column j holds channel j % C
+    const Eigen::Index channels = d.shape.back();
+    const Eigen::Index positions = d.x.cols() / channels;
+    for (Eigen::Index c = 0; c < channels; ++c) {
+      double m = 0, v = 0;
+      for (Eigen::Index p = 0; p < positions; ++p) m += mean[p * channels + c];
+      m /= static_cast<double>(positions);
+      for (Eigen::Index p = 0; p < positions; ++p) {
+        const Eigen::Index j = p * channels + c;
+        // E[(x - m)²] over the channel = mean over positions of (sd_j² + (mean_j - m)²)
+        v += sd[j] * sd[j] + (mean[j] - m) * (mean[j] - m);
+      }
+      const double s = std::sqrt(v / static_cast<double>(positions));
+      for (Eigen::Index p = 0; p < positions; ++p) {
+        mean[p * channels + c] = m;
+        sd[p * channels + c] = s;
+      }
+    }
+  }
   for (Eigen::Index j = 0; j < sd.size(); ++j)
     if (sd[j] == 0) sd[j] = 1;
   d.x = (d.x.rowwise() - mean).array().rowwise() / sd.array();
@@ -381,7 +429,10 @@ void run(const LearnCommand& cmd) {
   if (!cmd.no_standardize) standardize(data);
 
   nlohmann::json equivalent = nlohmann::json::array();
-  const std::vector<Candidate> kernels = candidates(cmd, data.x.cols(), equivalent);
+  // Images and signals: --arch sees their shape (Conv, pools); the default grid of Dense
+  // networks and the classic kernels see each example flattened.
+  std::vector<int> input_shape = data.shape.size() > 1 ? data.shape : std::vector<int>{};
+  const std::vector<Candidate> kernels = candidates(cmd, data.x.cols(), input_shape, equivalent);
   nlohmann::json table = nlohmann::json::array();
   double best_score = cmd.classify ? -1.0 : std::numeric_limits<double>::infinity();
   std::size_t best_kernel = 0;
@@ -535,10 +586,16 @@ void register_one(CLI::App& app, bool classify) {
       (classify ? "Labels: integers, booleans or strings (.npy of any integer, bool or string dtype), or names in\n"
                   "text (\"setosa\").\n"
                   "Example: ntkit classify --train data/wine.csv --label-column class -o out\n"
-                : ""));
+                : "") +
+      "Images and signals: --arch sees their shape (Conv, pools, Flatten; e.g.\n"
+      "  --train fashion-mnist:train[:1000] --test fashion-mnist:test[:500]\n"
+      "  --arch \"Conv(64, (3, 3), padding='SAME'), Relu, GlobalAvgPool, Dense(1)\"); the default grid of Dense\n"
+      "networks and the classic kernels see each example flattened.\n" +
+      kInputsHelp);
   sub->add_option("--train", cmd->train,
-                  classify ? "training inputs X (n x d) and labels y (n), or one data file with --label-column"
-                           : "training inputs X (n x d) and targets Y (n or n x o)")
+                  classify ? "training inputs X (n x d, or images / signals: see Inputs) and labels y (n), or one data "
+                             "file with --label-column, or fashion-mnist:train[:N] alone (its labels come along)"
+                           : "training inputs X (n x d, or images / signals: see Inputs) and targets Y (n or n x o)")
       ->expected(1, 2)
       ->required();
   if (classify)
@@ -546,8 +603,8 @@ void register_one(CLI::App& app, bool classify) {
                     "the labels are this column of the --train (and --test) data file: a header name, or a number "
                     "(0 first, -1 last)");
   sub->add_option("--test", cmd->test,
-                  classify ? "test inputs X* (m x d) and optionally their labels; with --label-column one file, "
-                             "with or without the label column"
+                  classify ? "test inputs X* (m examples shaped as X) and optionally their labels; with --label-column "
+                             "one file, with or without the label column; fashion-mnist:test[:N] brings its labels"
                            : "test inputs X* (m x d), and optionally their targets to score")
       ->expected(1, 2);
   sub->add_option("--arch", cmd->arch, "one network instead of the grid, e.g. \"Dense(512), Relu, Dense(1)\"");
@@ -582,7 +639,8 @@ void register_one(CLI::App& app, bool classify) {
                   "(.npy or text); the others are trained on");
   sub->add_option("--seed", cmd->seed, "seed of the fold shuffle")->capture_default_str();
   sub->add_flag("--standardize", cmd->standardize,
-                "z-score the features with the training set's mean and standard deviation (the default)");
+                "z-score the features with the training set's mean and standard deviation (the default); images "
+                "and signals per channel (one mean and deviation over all positions)");
   sub->add_flag("--no-standardize", cmd->no_standardize, "use the features as given");
   sub->add_flag("-q,--quiet", cmd->quiet, "no progress bar (it shows on a terminal for runs over a second)");
   sub->add_option("-o,--out", cmd->out, "output directory (created)")->required();

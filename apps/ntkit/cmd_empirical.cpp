@@ -37,10 +37,10 @@ void run(const EmpiricalCommand& cmd) {
     check_output_path(cmd.params_out);
   }
   const Network network = parse_network(cmd.arch);
-  const RowMatrixD x1 = load_matrix(cmd.x1);
+  const RowMatrixD x1 = load_finite_network_inputs(cmd.x1, "--x1");
   RowMatrixD x2;
   if (!cmd.x2.empty()) {
-    x2 = load_matrix(cmd.x2);
+    x2 = load_finite_network_inputs(cmd.x2, "--x2");
     if (x2.cols() != x1.cols()) {
       throw Error(cmd.x2 + ": has " + std::to_string(x2.cols()) + " columns but --x1 " + cmd.x1 + " has " +
                   std::to_string(x1.cols()) + "; both need the same number of features");

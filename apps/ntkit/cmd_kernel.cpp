@@ -35,7 +35,8 @@ bool has_npy_extension(const std::string& path) {
 // --arch: the infinite-width NNGP / NTK of a deep network, computed in --dtype (see
 // analytic.hpp: float32 keeps the per-pair recursion in float64). A .npy output is written
 // panel by panel into a memory-mapped file, so kernels larger than memory work.
-void run_arch(const KernelCommand& cmd, const RowMatrixD& x1, const RowMatrixD& x2, DType dtype) {
+void run_arch(const KernelCommand& cmd, const RowMatrixD& x1, const RowMatrixD& x2, const std::vector<int>& input_shape,
+              DType dtype) {
   if (cmd.get != "ntk" && cmd.get != "nngp" && cmd.get != "both")
     throw Error("--get: unknown value '" + cmd.get + "'; choose ntk, nngp or both");
   if (cmd.panel_rows < 0) throw Error("--panel-rows: must be ≥ 0 (0 chooses automatically)");
@@ -57,6 +58,7 @@ void run_arch(const KernelCommand& cmd, const RowMatrixD& x1, const RowMatrixD& 
   options.panel_rows = cmd.panel_rows;
   options.quadrature_degree = cmd.quadrature_degree;
   options.fixed_layers = cmd.fixed_layers;
+  options.input_shape = input_shape;
   const bool both = cmd.get == "both";
   if (cmd.diagonal) {  // K(x_i, x_i) only: a vector of n values, O(n · depth)
     if (!cmd.x2.empty()) throw Error("--diagonal: K(x, x) of --x1's points only; remove --x2");
@@ -96,16 +98,17 @@ void run(const KernelCommand& cmd) {
     check_output_path(with_suffix(cmd.output, "ntk"));
   }
   const DType dtype = parse_float_dtype(cmd.dtype);
-  const RowMatrixD x1 = load_matrix(cmd.x1);
-  RowMatrixD x2;
+  // Images and signals keep their shape for --arch (Conv, pools, Flatten); classic kernels see
+  // each example flattened.
+  const Examples e1 = load_examples(cmd.x1);
+  Examples e2;
   if (!cmd.x2.empty()) {
-    x2 = load_matrix(cmd.x2);
-    if (x2.cols() != x1.cols()) {
-      throw Error(cmd.x2 + ": has " + std::to_string(x2.cols()) + " columns but --x1 " + cmd.x1 + " has " +
-                  std::to_string(x1.cols()) + "; both need the same number of features");
-    }
+    e2 = load_examples(cmd.x2);
+    require_same_example_shape(e1, "--x1 " + cmd.x1, e2, cmd.x2);
   }
-  if (!cmd.arch.empty()) return run_arch(cmd, x1, x2, dtype);
+  const RowMatrixD& x1 = e1.x;
+  const RowMatrixD& x2 = e2.x;
+  if (!cmd.arch.empty()) return run_arch(cmd, x1, x2, e1.input_shape(), dtype);
   const KernelSpec spec = make_kernel_spec(cmd.kernel, x1.cols());
   const bool symmetric = cmd.x2.empty();
   if (dtype == DType::Float64) {
@@ -128,8 +131,12 @@ void register_kernel_command(CLI::App& app) {
       "Kernel matrix K(X1, X2) (K(X1, X1) without --x2): a classic kernel, or with --arch a deep network's "
       "infinite-width NNGP/NTK; output format from -o's extension");
   add_kernel_options(*sub, cmd->kernel);
-  sub->add_option("--x1", cmd->x1, "first input, n1 x d (.npy or .csv)")->required();
-  sub->add_option("--x2", cmd->x2, "second input, n2 x d (default: --x1, and K is symmetric)");
+  sub->footer(kInputsHelp);
+  sub->add_option("--x1", cmd->x1,
+                  "first input: n1 x d (.npy or .csv), images (N, H, W, C) or signals (N, L, C) (.npy, IDX); "
+                  "FILE[:N] for its first N rows (see Inputs below)")
+      ->required();
+  sub->add_option("--x2", cmd->x2, "second input, n2 examples of the same shape (default: --x1, and K is symmetric)");
   sub->add_option("--arch", cmd->arch,
                   "a deep network, e.g. \"Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)\": its "
                   "infinite-width kernel instead of a classic one (neural-tangents' layer names)");

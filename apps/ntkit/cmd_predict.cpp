@@ -131,18 +131,19 @@ void run(const PredictCommand& cmd) {
   const std::string y_path = cmd.train.back();
   const RowMatrixD y = load_matrix(y_path);
   const Eigen::Index n = y.rows(), o = y.cols();
-  RowMatrixD x, xt;
+  // Inputs: rows of features, or images / signals whose shape --arch's Conv and pooling layers see.
+  Examples train_examples, test_examples;
+  RowMatrixD& x = train_examples.x;
+  RowMatrixD& xt = test_examples.x;
   if (cmd.train.size() == 2) {
-    x = load_matrix(cmd.train[0]);
+    train_examples = load_examples(cmd.train[0]);
     if (x.rows() != n)
       throw Error(y_path + ": has " + std::to_string(n) + " rows but --train " + cmd.train[0] + " has " +
                   std::to_string(x.rows()) + "; need one target row per training input");
   }
   if (!cmd.test.empty()) {
-    xt = load_matrix(cmd.test);
-    if (x.size() != 0 && xt.cols() != x.cols())
-      throw Error(cmd.test + ": has " + std::to_string(xt.cols()) + " columns but --train " + cmd.train[0] + " has " +
-                  std::to_string(x.cols()) + "; both need the same number of features");
+    test_examples = load_examples(cmd.test);
+    if (x.size() != 0) require_same_example_shape(train_examples, "--train " + cmd.train[0], test_examples, cmd.test);
   }
 
   // Kernels: the NNGP is needed for --get nngp and for any ensemble covariance (and the ntk
@@ -159,6 +160,7 @@ void run(const PredictCommand& cmd) {
     const Network network = parse_network(cmd.arch);
     AnalyticOptions options;
     options.fixed_layers = cmd.fixed_layers;
+    options.input_shape = train_examples.input_shape();
     options.nngp = need.nngp;
     options.ntk = need.ntk;
     AnalyticKernels train = analytic_kernels(network, x, options);
@@ -324,7 +326,7 @@ the same with X* = X; --diag-reg acts as observation noise).
                                   `ntkit kernel --arch A --x1 XT.npy --get ntk -o DIR/test_test.ntk.npy`)
 Only the files the run needs are read (--get ntk: the ntk ones; --ensemble: also the nngp ones;
 --get ntkgp: train.ntk, test.ntk and test_test.ntk).
-)");
+)" + std::string(kInputsHelp));
   sub->add_option("--arch", cmd->arch,
                   "network, e.g. \"Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)\": its infinite-width kernels");
   cmd->fixed_layers_option =
@@ -333,10 +335,11 @@ Only the files the run needs are read (--get ntk: the ntk ones; --ensemble: also
           ->capture_default_str();
   sub->add_option("--kernels", cmd->kernels_dir, "directory of precomputed kernels (layout below) instead of --arch");
   sub->add_option("--train", cmd->train,
-                  "training inputs X (n x d) and targets Y (n x o, or n); with --kernels Y alone will do")
+                  "training inputs X (n x d, or images / signals, see Inputs below) and targets Y (n x o, or n); "
+                  "with --kernels Y alone will do")
       ->expected(1, 2)
       ->required();
-  sub->add_option("--test", cmd->test, "test inputs X* (m x d); required with --arch");
+  sub->add_option("--test", cmd->test, "test inputs X* (m examples shaped as X); required with --arch");
   sub->add_option("--time", cmd->times, "comma-separated times (steps with --lr), 'inf' allowed")->capture_default_str();
   sub->add_option("--get", cmd->get,
                   "ntk (all layers trained), nngp (last layer only), or ntkgp (NTK-GP posterior; with --ensemble --time inf)")

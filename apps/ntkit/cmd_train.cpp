@@ -84,12 +84,12 @@ void run(const TrainCommand& cmd) {
   }
   check_output_directory(cmd.out, "--out");
   const Network network = parse_network(cmd.arch);
-  const RowMatrixD x = load_matrix(cmd.train.at(0));
+  const RowMatrixD x = load_finite_network_inputs(cmd.train.at(0), "--train");
   Mlp net(network, static_cast<int>(x.cols()), cmd.seed);
   const RowMatrixD y = load_targets(cmd.train.at(1), x.rows(), net.output_dim(), loss, cmd.train[0]);
   RowMatrixD xt(0, x.cols());
   if (!cmd.test.empty()) {
-    xt = load_matrix(cmd.test);
+    xt = load_finite_network_inputs(cmd.test, "--test");
     if (xt.cols() != x.cols()) {
       throw Error(cmd.test + ": has " + std::to_string(xt.cols()) + " columns but " + cmd.train[0] + " has " +
                   std::to_string(x.cols()) + "; both need the same number of features");

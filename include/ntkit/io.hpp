@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,8 +63,67 @@ struct ReadOptions {
 
 /// Reads a .npy file or a text file into an n x d matrix; the format is chosen by the content
 /// (the .npy magic string), so the extension does not matter. A 1-D array of length n becomes
-/// n x 1; 0-D and more than 2-D arrays are errors.
+/// n x 1; 0-D and more than 2-D arrays are errors (read_examples reads images).
 RowMatrixD read_matrix(const std::string& path, const ReadOptions& options = {});
+
+/// Where data comes from: a file, and optionally a range of its rows (examples) in Python's
+/// slice syntax, or a data set installed by a Debian package.
+///   "PATH"               every row;   "PATH[:N]": the first N;   "PATH[A:B]": rows A … B−1;
+///   "PATH[A:]": from row A on (0-based). A file whose name is the whole text is read as it is.
+///   "fashion-mnist:train", "fashion-mnist:test": the 60000 / 10000 images of Fashion-MNIST,
+///   "fashion-mnist:train-labels", "fashion-mnist:test-labels": their labels, from Debian's
+///   package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist/*-idx?-ubyte.gz; the
+///   environment variable NTKIT_DATASETS replaces /usr/share/datasets); a range may follow
+///   ("fashion-mnist:train[:1000]").
+struct DataSource {
+  std::string text;  // as given (for messages)
+  std::string path;  // the file
+  std::size_t begin = 0;
+  std::optional<std::size_t> end;  // unset: to the last row
+  bool sliced = false;             // a range was given
+  std::string dataset;             // "fashion-mnist" for the shorthand, else empty
+  std::string split;               // with `dataset`: "train" or "test"
+  bool labels = false;             // with `dataset`: the labels file
+};
+
+/// Parses a source text (see DataSource). Error for a malformed range or an unknown data set
+/// name, and for a data set that is not installed (naming the package to install).
+DataSource parse_data_source(const std::string& text);
+
+/// For a data set's images ("fashion-mnist:train[:N]"): the source of their labels, the same
+/// rows ("fashion-mnist:train-labels[:N]"); empty for anything else.
+std::string labels_source_for(const DataSource& source);
+
+/// The bytes of a file, gunzipped when they are gzip-compressed (by content: 1f 8b).
+std::string read_data_file(const std::string& path);
+
+/// Examples for kernels and networks: one per row of x, each a flattened array of `shape`.
+struct Examples {
+  RowMatrixD x;  // n x d, each row one example flattened in C order
+  /// One example's shape without the batch axis: {d} for flat data (rows of a matrix), {L, C}
+  /// for 1-D signals, {H, W, C} for images (NHWC). The product is d.
+  std::vector<int> shape;
+  /// The shape for AnalyticOptions::input_shape: empty for flat data, else `shape`.
+  std::vector<int> input_shape() const { return shape.size() > 1 ? shape : std::vector<int>{}; }
+};
+
+/// "(28, 28, 1)": a per-example shape as text.
+std::string shape_to_string(const std::vector<int>& shape);
+
+/// Reads examples from a source (see DataSource), the format chosen by content, gzip-compressed
+/// or not:
+///   .npy   rank 1 (n,) → n x 1; rank 2 (n, d); rank 3 (N, L, C) signals; rank 4 (N, H, W, C)
+///          images (NHWC, as neural-tangents); other ranks are errors naming the fix.
+///   IDX    rank 1 and 2 as .npy; rank 3 (N, H, W) → images (N, H, W, 1); rank 4 (N, H, W, C).
+///          Unsigned-byte images (MNIST, Fashion-MNIST: pixels 0 … 255) are divided by 255,
+///          so pixels lie in [0, 1]; other IDX types and ranks are read as stored.
+///   text   CSV or whitespace-separated, as read_matrix (flat).
+/// Errors name the file: unreadable or malformed, no rows or an example with no values, NaN or
+/// Inf (with the example and its position), a range outside the file's rows.
+Examples read_examples(const std::string& source, const ReadOptions& options = {});
+
+/// Error unless `b` has the per-example shape of `a` ("--x2 B.npy: examples of shape (28, 28, 1) but --x1 ...").
+void require_same_example_shape(const Examples& a, const std::string& what_a, const Examples& b, const std::string& what_b);
 
 /// Writes a matrix; the format follows the extension: ".npy" (dtype float64 or float32) or
 /// ".csv"/".txt" (text; dtype ignored). Any other extension is an error. Atomic.
