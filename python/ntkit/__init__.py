@@ -16,10 +16,13 @@
   ``predict_ode``: training with cross-entropy (or any supported loss) in function space.
 - ``KernelRidge``, ``select_ridge_lambda``, ``PolynomialFeatureMap``,
   ``FeatureSpaceRegression``, ``DualKernelRegression``.
+- ``read_idx`` (MNIST's IDX format, gzip or not) and ``read_examples`` (as the tool reads
+  inputs: .npy, IDX, text; row ranges "x.npy[:100]"; "fashion-mnist:train[:1000]").
 - ``ntkit.sklearn``: ``NTKRegressor``, ``NTKClassifier`` and the kernel ``NTKKernel``.
 - ``ntkit.plot``: the lecture's figures with matplotlib (imported only there, when drawing).
 
-Inputs are NumPy arrays (rows are examples; a 1-D array is a column). C-contiguous
+Inputs are NumPy arrays (rows are examples; a 1-D array is a column; ``kernel`` also takes
+images (N, H, W, C) and signals (N, L, C) for Conv networks). C-contiguous
 float64 arrays (and float32 ones for ``kernel`` and ``classic_kernel``, which then compute in
 float32) are read in place; anything else is converted once. Results are NumPy arrays. The GIL is released while the library computes.
 The library's errors (ntkit::Error) arrive as ValueError with the library's message.
@@ -79,6 +82,8 @@ from ntkit._core import (  # noqa: E402
     parse_network,
     predict_mse,
     predict_ode,
+    read_examples,
+    read_idx,
     select_ridge_lambda,
     two_layer_ntk,
 )
@@ -111,6 +116,8 @@ __all__ = [
     "parse_network",
     "predict_mse",
     "predict_ode",
+    "read_examples",
+    "read_idx",
     "select_ridge_lambda",
     "two_layer_ntk",
 ]

@@ -52,16 +52,19 @@ AnalyticOptions options_for(const std::vector<std::string>& names, int quadratur
 }
 
 // Float32 inputs (both) compute in float32, anything else in float64, as the classic kernels.
+// Images (N, H, W, C) and signals (N, L, C) pass their per-example shape to the engine.
 template <class T>
-py::object analytic_typed(const Network& network, const py::object& x1, const py::object& x2, const AnalyticOptions& options,
+py::object analytic_typed(const Network& network, const py::object& x1, const py::object& x2, AnalyticOptions options,
                           const std::vector<std::string>& names, bool single) {
-  const MatrixArg<T> a = matrix_arg<T>(x1, "x1");
+  const ExamplesArg<T> a = examples_arg<T>(x1, "x1");
+  options.input_shape = a.shape;
   AnalyticKernelsOf<T> k;
   if (x2.is_none()) {
     py::gil_scoped_release nogil;
     k = analytic_kernels(network, a.view, options);
   } else {
-    const MatrixArg<T> b = matrix_arg<T>(x2, "x2");
+    const ExamplesArg<T> b = examples_arg<T>(x2, "x2");
+    require_same_shape(a, b);
     py::gil_scoped_release nogil;
     k = analytic_kernels(network, a.view, b.view, options);
   }
@@ -82,8 +85,9 @@ py::object analytic_diagonal(const py::object& arch, const py::object& x, const 
                              int fixed_layers) {
   const Network network = as_network(arch);
   const std::vector<std::string> names = requested_kernels(get);
-  const AnalyticOptions options = options_for(names, quadrature_degree, fixed_layers);
-  const MatrixArg<double> a = matrix_arg<double>(x, "x");
+  AnalyticOptions options = options_for(names, quadrature_degree, fixed_layers);
+  const ExamplesArg<double> a = examples_arg<double>(x, "x");
+  options.input_shape = a.shape;
   AnalyticDiagonal diagonal;
   {
     py::gil_scoped_release nogil;
@@ -124,13 +128,15 @@ void kernel_to_npy(const py::object& arch, const py::object& x1, const py::objec
   options.fixed_layers = fixed_layers;
   options.panel_rows = static_cast<Eigen::Index>(panel_rows);
   options.progress = python_interrupt_check();
-  const MatrixArg<double> a = matrix_arg<double>(x1, "x1");
+  const ExamplesArg<double> a = examples_arg<double>(x1, "x1");
+  options.input_shape = a.shape;
   if (x2.is_none()) {
     py::gil_scoped_release nogil;
     write_analytic_kernels_npy(network, a.view, nullptr, type, files, options);
     return;
   }
-  const MatrixArg<double> b = matrix_arg<double>(x2, "x2");
+  const ExamplesArg<double> b = examples_arg<double>(x2, "x2");
+  require_same_shape(a, b);
   const MatrixView<double> b_view(b.view);
   py::gil_scoped_release nogil;
   write_analytic_kernels_npy(network, a.view, &b_view, type, files, options);
@@ -164,6 +170,10 @@ a typo, or naming the layer for an invalid structure.)doc")
         py::arg("fixed_layers") = 0,
         R"doc(Infinite-width NTK and/or NNGP of a deep network between x1 (n1, d) and x2 (n2, d).
 
+x1, x2 may also be images (N, H, W, C), channels last as neural-tangents, or 1-D signals
+(N, L, C), for networks with Conv, AvgPool, GlobalAvgPool or Flatten layers; both need the
+same shape per example. Flatten first on images equals the flat call on x.reshape(len(x), -1).
+
 arch: the network's text, e.g. "Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)", or
 an ntkit.Network. x2=None: K(x1, x1), exactly symmetric. get: "ntk" or "nngp" returns one
 (n1, n2) array; a tuple such as ("nngp", "ntk") returns a tuple of arrays in that order.
@@ -182,7 +192,8 @@ if arch is neither a str nor a Network.)doc");
   m.def("kernel_diagonal", &analytic_diagonal, py::arg("arch"), py::arg("x"), py::kw_only(), py::arg("get") = "ntk",
         py::arg("quadrature_degree") = AnalyticOptions{}.quadrature_degree, py::arg("fixed_layers") = 0,
         R"doc(k(x_i, x_i) for every row of x, shape (n,) (a tuple of them for a tuple get): the
-diagonal of kernel(arch, x, get=get) in O(n), in float64. Same arguments and errors as kernel.)doc");
+diagonal of kernel(arch, x, get=get) in O(n), in float64. Same arguments (images too) and errors
+as kernel.)doc");
 
   m.def("kernel_to_npy", &kernel_to_npy, py::arg("arch"), py::arg("x1"), py::arg("x2") = py::none(), py::kw_only(),
         py::arg("ntk") = py::none(), py::arg("nngp") = py::none(), py::arg("dtype") = "float64",

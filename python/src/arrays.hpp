@@ -14,6 +14,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "ntkit/types.hpp"
 
@@ -50,6 +51,52 @@ MatrixArg<T> matrix_arg(const py::handle& object, const char* name) {
   Eigen::Map<const RowMatrix<T>> view(array.data(), rows, cols);
   const bool is_vector = array.ndim() == 1;
   return {std::move(array), view, is_vector};
+}
+
+/// Examples of any shape: (n,) or (n, d) rows of features, (N, L, C) signals, (N, H, W, C)
+/// images (channels last). `view` is n x (product of the rest), each row one example in C order
+/// (no copy for a C-contiguous array of T); `shape` is one example's shape for
+/// AnalyticOptions::input_shape, empty for 1-D and 2-D inputs.
+template <class T>
+struct ExamplesArg {
+  ContiguousArray<T> array;
+  Eigen::Map<const RowMatrix<T>> view;
+  std::vector<int> shape;
+};
+
+template <class T>
+ExamplesArg<T> examples_arg(const py::handle& object, const char* name) {
+  if (py::isinstance<py::array>(object) && py::reinterpret_borrow<py::array>(object).dtype().kind() == 'c')
+    throw py::value_error(std::string(name) + ": complex data is not supported; pass real numbers");
+  ContiguousArray<T> array(py::reinterpret_borrow<py::object>(object));
+  const py::ssize_t ndim = array.ndim();
+  if (ndim < 1 || ndim > 4)
+    throw py::value_error(std::string(name) + ": expected examples as a 2-D array (n, d), 3-D (N, L, C: signals) or 4-D " +
+                          "(N, H, W, C: images, channels last), got " + std::to_string(ndim) + "-D");
+  std::vector<int> shape;
+  Eigen::Index cols = 1;
+  for (py::ssize_t a = 1; a < ndim; ++a) {
+    cols *= static_cast<Eigen::Index>(array.shape(a));
+    if (ndim > 2) shape.push_back(static_cast<int>(array.shape(a)));
+  }
+  Eigen::Map<const RowMatrix<T>> view(array.data(), static_cast<Eigen::Index>(array.shape(0)), cols);
+  return {std::move(array), view, std::move(shape)};
+}
+
+/// "(28, 28, 1)", or "(d,)" (flat) for an empty shape.
+inline std::string example_shape_text(const std::vector<int>& shape, Eigen::Index cols) {
+  if (shape.empty()) return "(" + std::to_string(cols) + ",)";
+  std::string out = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) out += (i > 0 ? ", " : "") + std::to_string(shape[i]);
+  return out + ")";
+}
+
+/// ValueError unless x2's examples have x1's shape (images against images of the same size).
+template <class T>
+void require_same_shape(const ExamplesArg<T>& a, const ExamplesArg<T>& b) {
+  if (a.shape == b.shape) return;
+  throw py::value_error("x2: examples of shape " + example_shape_text(b.shape, b.view.cols()) + " but x1 has " +
+                        example_shape_text(a.shape, a.view.cols()) + "; both need the same shape per example");
 }
 
 /// True when every given input is a float32 NumPy array: then classic kernels compute in

@@ -25,6 +25,7 @@ void bind_two_layer(pybind11::module_& m);         // two_layer.cpp
 void bind_kernel_dynamics(pybind11::module_& m);   // kernel_dynamics.cpp
 void bind_mlp(pybind11::module_& m);               // mlp.cpp
 void bind_predict(pybind11::module_& m);           // predict.cpp
+void bind_io(pybind11::module_& m);                // io.cpp
 
 // Shared by the deep-network files (analytic_kernels.cpp):
 /// arch: a Network or its text; TypeError otherwise.

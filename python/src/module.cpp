@@ -88,4 +88,5 @@ replaced_core (the library's own generic choice when ntkit replaced it, else "")
   bind_kernel_dynamics(m);
   bind_mlp(m);
   bind_predict(m);
+  bind_io(m);
 }

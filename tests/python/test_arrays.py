@@ -76,13 +76,16 @@ def test_results_are_numpy_arrays_that_own_their_data(rng):
     assert ntkit.kernel("Dense(4), Relu, Dense(1)", np.ones((1, 3)))[0, 0] != 7.0
 
 
-@pytest.mark.parametrize("bad, message", [(np.zeros((2, 2, 2)), "expected a 1-D or 2-D array"),
-                                          (np.float64(3.0), "expected a 1-D or 2-D array"),
-                                          (np.ones((3, 2), dtype=complex), "complex data is not supported")])
-def test_shapes_and_dtypes_that_are_refused(bad, message):
+# kernel takes examples of any shape up to images (N, H, W, C) (tests/python/test_images.py):
+# a 3-D input is signals, whose Dense-only network's output keeps its spatial axis.
+@pytest.mark.parametrize("bad, message, deep_message",
+                         [(np.zeros((2, 2, 2)), "expected a 1-D or 2-D array", "spatial"),
+                          (np.float64(3.0), "expected a 1-D or 2-D array", "expected examples .* got 0-D"),
+                          (np.ones((3, 2), dtype=complex), "complex data is not supported", "complex data is not supported")])
+def test_shapes_and_dtypes_that_are_refused(bad, message, deep_message):
     with pytest.raises(ValueError, match=message):
         ntkit.classic_kernel(bad)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=deep_message):
         ntkit.kernel("Dense(1)", bad)
 
 
