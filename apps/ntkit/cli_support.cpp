@@ -17,20 +17,11 @@ Examples load_examples(const std::string& source) { return read_examples(source)
 RowMatrixD load_matrix(const std::string& source) {
   Examples examples = read_examples(source);
   if (examples.shape.size() > 1)
-    throw Error(parse_data_source(source).path + ": holds images or signals (examples of shape " +
-                shape_to_string(examples.shape) +
-                "), but this input is a 2-D matrix (n, d); reshape to 2-D (n, d), e.g. np.save(path, x.reshape(len(x), -1)); "
-                "ntkit kernel, predict, classify and regress read images (N, H, W, C) and signals (N, L, C) as they are");
-  return std::move(examples.x);
-}
-
-RowMatrixD load_finite_network_inputs(const std::string& source, const std::string& option) {
-  Examples examples = read_examples(source);
-  if (examples.shape.size() > 1)
-    throw Error(option + " " + source + ": examples of shape " + shape_to_string(examples.shape) +
-                " (images or signals); finite networks (ntkit empirical, train) take rows of features (n, d) for now "
-                "(finite Conv networks are being written, issue 16); the infinite-width kernels of Conv networks: ntkit "
-                "kernel / predict / classify --arch; for a Dense network on the flattened values give x.reshape(len(x), -1)");
+    throw Error(
+        parse_data_source(source).path + ": holds images or signals (examples of shape " + shape_to_string(examples.shape) +
+        "), but this input is a 2-D matrix (n, d); reshape to 2-D (n, d), e.g. np.save(path, x.reshape(len(x), -1)); "
+        "ntkit kernel, predict, classify, regress, empirical and train read images (N, H, W, C) and signals (N, L, C) as "
+        "they are");
   return std::move(examples.x);
 }
 

@@ -28,11 +28,6 @@ Examples load_examples(const std::string& source);
 /// an error naming the commands that take them.
 RowMatrixD load_matrix(const std::string& source);
 
-/// Inputs of finite networks (empirical, train): rows of features from the same sources as
-/// load_examples. Images and signals are an error until finite networks take an input shape
-/// (issue 16: finite convolutional networks are being written).
-RowMatrixD load_finite_network_inputs(const std::string& source, const std::string& option);
-
 /// The help text about input files, for the commands that read examples.
 extern const char* const kInputsHelp;
 

@@ -37,19 +37,20 @@ void run(const EmpiricalCommand& cmd) {
     check_output_path(cmd.params_out);
   }
   const Network network = parse_network(cmd.arch);
-  const RowMatrixD x1 = load_finite_network_inputs(cmd.x1, "--x1");
-  RowMatrixD x2;
+  // Images and signals keep their shape (Conv, pools, Flatten); Dense acts on the channels.
+  const Examples e1 = load_examples(cmd.x1);
+  Examples e2;
   if (!cmd.x2.empty()) {
-    x2 = load_finite_network_inputs(cmd.x2, "--x2");
-    if (x2.cols() != x1.cols()) {
-      throw Error(cmd.x2 + ": has " + std::to_string(x2.cols()) + " columns but --x1 " + cmd.x1 + " has " +
-                  std::to_string(x1.cols()) + "; both need the same number of features");
-    }
+    e2 = load_examples(cmd.x2);
+    require_same_example_shape(e1, "--x1 " + cmd.x1, e2, cmd.x2);
   }
+  const RowMatrixD& x1 = e1.x;
+  const RowMatrixD& x2 = e2.x;
   EmpiricalOptions options;
   options.ntk = cmd.get != "nngp";
   options.nngp = cmd.get != "ntk";
   options.full_logits = cmd.full_logits;
+  options.input_shape = e1.input_shape();
   const bool symmetric = cmd.x2.empty();
   const EmpiricalKernels k = symmetric ? monte_carlo_kernels(network, x1, cmd.samples, cmd.seed, options)
                                        : monte_carlo_kernels(network, x1, x2, cmd.samples, cmd.seed, options);
@@ -61,7 +62,7 @@ void run(const EmpiricalCommand& cmd) {
     add_as(outputs, cmd.output, cmd.get == "ntk" ? k.ntk : k.nngp, dtype);
   }
   if (!cmd.params_out.empty()) {  // the one network of --samples 1
-    const Mlp net(network, static_cast<int>(x1.cols()), monte_carlo_seed(cmd.seed, 0));
+    const Mlp net(network, e1.shape, monte_carlo_seed(cmd.seed, 0));
     outputs.add_matrix(cmd.params_out, RowMatrixD(net.parameters()), DType::Float64, true);
   }
   outputs.commit();
@@ -77,7 +78,11 @@ void register_empirical_command(CLI::App& app) {
                   "the network, e.g. \"Dense(512, W_std=1.5, b_std=0.05), Relu, Dense(1)\" (neural-tangents' "
                   "layer names; widths from its Dense layers)")
       ->required();
-  sub->add_option("--x1", cmd->x1, "first input, n1 x d (.npy or .csv)")->required();
+  sub->footer(kInputsHelp);
+  sub->add_option("--x1", cmd->x1,
+                  "first input: n1 x d (.npy or .csv), images (N, H, W, C) or signals (N, L, C) (.npy, IDX); "
+                  "FILE[:N] for its first N rows (see Inputs below)")
+      ->required();
   sub->add_option("--x2", cmd->x2, "second input, n2 x d (default: --x1, and K is symmetric)");
   sub->add_option("--get", cmd->get, "ntk, nngp, or both (writes OUT.nngp.EXT and OUT.ntk.EXT)")->capture_default_str();
   sub->add_option("--samples", cmd->samples, "average over this many independently drawn networks")->capture_default_str();

@@ -84,16 +84,16 @@ void run(const TrainCommand& cmd) {
   }
   check_output_directory(cmd.out, "--out");
   const Network network = parse_network(cmd.arch);
-  const RowMatrixD x = load_finite_network_inputs(cmd.train.at(0), "--train");
-  Mlp net(network, static_cast<int>(x.cols()), cmd.seed);
+  // Images and signals keep their shape (Conv, pools, Flatten); Dense acts on the channels.
+  const Examples train_examples = load_examples(cmd.train.at(0));
+  const RowMatrixD& x = train_examples.x;
+  Mlp net(network, train_examples.shape, cmd.seed);
   const RowMatrixD y = load_targets(cmd.train.at(1), x.rows(), net.output_dim(), loss, cmd.train[0]);
   RowMatrixD xt(0, x.cols());
   if (!cmd.test.empty()) {
-    xt = load_finite_network_inputs(cmd.test, "--test");
-    if (xt.cols() != x.cols()) {
-      throw Error(cmd.test + ": has " + std::to_string(xt.cols()) + " columns but " + cmd.train[0] + " has " +
-                  std::to_string(x.cols()) + "; both need the same number of features");
-    }
+    Examples test_examples = load_examples(cmd.test);
+    require_same_example_shape(train_examples, cmd.train[0], test_examples, cmd.test);
+    xt = std::move(test_examples.x);
   }
 
   TrainOptions options;
@@ -179,6 +179,7 @@ void register_train_command(CLI::App& app) {
       "change and kernel drift");
   sub->add_option("--arch", cmd->arch, "the network, e.g. \"Dense(512), Relu, Dense(1)\" (neural-tangents' layer names)")
       ->required();
+  sub->footer(kInputsHelp);
   sub->add_option("--train", cmd->train,
                   "training inputs X (n x d) and targets Y (n x O; cross-entropy also takes a column of class labels)")
       ->expected(2)

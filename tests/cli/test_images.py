@@ -119,6 +119,20 @@ def test_classify_fashion_mnist_shorthand_brings_its_labels(ntkit_ok, tmp_path, 
     assert json.loads((tmp_path / "out2" / "report.json").read_text())["test_accuracy"] > 0.9
 
 
+def test_finite_networks_take_images(ntkit_ok, tmp_path, images):
+    # The same seed draws the same Dense parameters: Flatten first equals the flat network.
+    ntkit_ok("empirical", "--arch", "Flatten, " + MLP, "--x1", "img.npy", "--seed", "3", "-o", "a.npy")
+    ntkit_ok("empirical", "--arch", MLP, "--x1", "flat.npy", "--seed", "3", "-o", "b.npy")
+    close(load(tmp_path / "a.npy"), load(tmp_path / "b.npy"))
+    ntkit_ok("empirical", "--arch", CONV.replace("Conv(3", "Conv(8"), "--x1", "img.npy", "--x2", "img.npy[:2]",
+             "-o", "c.npy")
+    assert load(tmp_path / "c.npy").shape == (6, 2)
+    np.save(tmp_path / "y.npy", np.arange(4.0))
+    ntkit_ok("train", "--arch", CONV, "--train", "img.npy[:4]", "y.npy", "--test", "img.npy[4:]", "--steps", "3",
+             "--lr", "0.1", "--out", "run")
+    assert load(tmp_path / "run" / "test_outputs.npy").shape[1:] == (2, 1)
+
+
 def test_predict_with_images_equals_flat(ntkit_ok, tmp_path, images):
     np.save(tmp_path / "y.npy", np.arange(4.0))
     ntkit_ok("predict", "--arch", "Flatten, " + MLP, "--train", "img.npy[:4]", "y.npy", "--test", "img.npy[4:]",
@@ -162,7 +176,7 @@ def test_bad_image_inputs_are_clear_errors_and_write_nothing(ntkit, tmp_path, im
         (["kernel", *arch, "--x1", "img.npy[2:x]"], ["img.npy[2:x]", "not a row number"]),
         (["kernel", *arch, "--x1", "fashion-mnist:train[:10]"], ["dataset-fashion-mnist", "apt-get install"]),
         (["kernel", "--arch", "Dense(1)", "--x1", "img.npy"], ["spatial"]),
-        (["empirical", "--arch", MLP, "--x1", "img.npy"], ["img.npy", "(4, 4, 2)", "finite networks"]),
+        (["empirical", "--arch", MLP, "--x1", "img.npy", "--x2", "swapped.npy"], ["swapped.npy", "same shape"]),
         (["features", "--x", "img.npy"], ["img.npy", "images or signals", "reshape"]),
     ]
     before = sorted(p.name for p in tmp_path.iterdir())
