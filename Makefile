@@ -95,11 +95,14 @@ bench: build
 	NTKIT=$(abspath $(NTKIT)) PYTHON=$(PYTHON) bash bench/neural_tangents/run.sh
 
 # The lecture's demo and the classic kernel methods (the tool), then their figures, drawn by
-# the Python module (ntkit.plot, through scripts/plot_demo.py).
+# the Python module (ntkit.plot, through scripts/plot_demo.py); then convolutional kernels on
+# Fashion-MNIST (installed by install-deps from Debian's dataset-fashion-mnist).
 demo: build python-install
 	$(NTKIT) demo --out $(DEMO_OUT)
 	$(NTKIT) classic-demo --out $(DEMO_OUT)/classic
 	$(PYTHON) scripts/plot_demo.py $(DEMO_OUT)
+	$(NTKIT) image-demo --out $(DEMO_OUT)/images
+	$(PYTHON) scripts/plot_image_demo.py $(DEMO_OUT)/images
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(DEMO_OUT)

@@ -11,6 +11,7 @@ void register_ridge_command(CLI::App& app);
 void register_classic_demo_command(CLI::App& app);
 void register_two_layer_command(CLI::App& app);
 void register_demo_command(CLI::App& app);
+void register_image_demo_command(CLI::App& app);
 void register_empirical_command(CLI::App& app);
 void register_train_command(CLI::App& app);
 void register_predict_command(CLI::App& app);

@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
   ntkit::cli::register_classify_commands(app);
   ntkit::cli::register_demo_command(app);
   ntkit::cli::register_classic_demo_command(app);
+  ntkit::cli::register_image_demo_command(app);
   ntkit::cli::register_empirical_command(app);
   ntkit::cli::register_train_command(app);
   ntkit::cli::register_info_command(app);
