@@ -504,7 +504,10 @@ def main_conv(args, binary):
             print("== convolutional speed (28 x 28 x 1)", flush=True)
             exe, _ = C.find_ntkit_module_python()
             speed = run_conv_speed(binary, workdir, args.conv_speed_n, args.repeats, exe, only)
-    state = {"versions": C.versions(binary), "machine": C.machine_facts(),
+    vers = C.versions(binary)
+    if os.environ.get("NTKIT_SOURCE"):  # a binary built outside a checkout, e.g. from git archive
+        vers["ntkit"] = os.environ["NTKIT_SOURCE"]
+    state = {"versions": vers, "machine": C.machine_facts(),
              "load_before": load_before, "load_after": C.sh("cut -d' ' -f1-3 /proc/loadavg"),
              "rows": rows, "speed": speed, "repeats": args.repeats,
              "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")}
