@@ -48,7 +48,8 @@ void compile_kernel(const FanInConcatLayer&, KernelNode&, KernelCompiler& compil
 }
 
 void plan_kernel(const FanInConcatLayer&, KernelNode& node, KernelPlanner&, std::vector<Radii>& needs) {
-  needs.assign(static_cast<std::size_t>(node.inputs), needs.front());
+  const Radii need = needs.front();  // a copy: assign() must not read from the vector it refills
+  needs.assign(static_cast<std::size_t>(node.inputs), need);
 }
 
 void apply_kernel(const FanInConcatLayer&, const KernelNode&, KernelPass& pass, std::vector<KernelStream>& streams) {

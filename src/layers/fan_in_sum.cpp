@@ -43,7 +43,8 @@ void compile_kernel(const FanInSumLayer&, KernelNode&, KernelCompiler& compiler)
 
 // Every input must arrive with the layout its output needs (the branches' plans start from it).
 void plan_kernel(const FanInSumLayer&, KernelNode& node, KernelPlanner&, std::vector<Radii>& needs) {
-  needs.assign(static_cast<std::size_t>(node.inputs), needs.front());
+  const Radii need = needs.front();  // a copy: assign() must not read from the vector it refills
+  needs.assign(static_cast<std::size_t>(node.inputs), need);
 }
 
 void apply_kernel(const FanInSumLayer&, const KernelNode&, KernelPass& pass, std::vector<KernelStream>& streams) {

@@ -66,9 +66,10 @@ std::optional<NetworkProblem> check_structure(const ParallelLayer& parallel, con
 }
 
 void compile_kernel(const ParallelLayer& parallel, KernelNode& node, KernelCompiler& compiler) {
+  const std::vector<std::vector<int>> inputs = compiler.dims;  // each branch's compile replaces dims
   std::vector<std::vector<int>> outputs;
   for (std::size_t b = 0; b < parallel.branches.size(); ++b) {
-    const std::vector<int> input = compiler.dims[compiler.dims.size() == 1 ? 0 : b];
+    const std::vector<int>& input = inputs[inputs.size() == 1 ? 0 : b];
     compiler.dims.assign(1, input);
     node.branches.push_back(compiler.compile(parallel.branches[b]));
     outputs.push_back(compiler.dims.front());

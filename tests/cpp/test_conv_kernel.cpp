@@ -327,6 +327,20 @@ TEST(ConvKernel, BranchesThatNeedDifferentOffsetsSumLikeSeparateNetworks) {
   }
 }
 
+// Branches that end flat (Flatten, global pools) inside parallel(...): each branch starts from
+// the FanOut's spatial input, and the joined result is the sum (or width-weighted mean) of the
+// single-branch networks' kernels.
+TEST(ConvKernel, BranchesThatEndFlat) {
+  const RowMatrixD x = gaussian_matrix(3, 5 * 5 * 2, 16), y = gaussian_matrix(2, 5 * 5 * 2, 17);
+  const std::string stem = "Conv(4, (3, 3), padding='SAME', W_std=1.4, b_std=0.1), Relu, Conv(4, (3, 3), padding='SAME'), ";
+  const auto both = image_kernels(stem + "FanOut(2), parallel(GlobalAvgPool, Flatten), FanInSum, Dense(1)", x, y, {5, 5, 2});
+  const auto first = image_kernels(stem + "GlobalAvgPool, Dense(1)", x, y, {5, 5, 2});
+  const auto second = image_kernels(stem + "Flatten, Dense(1)", x, y, {5, 5, 2});
+  // Dense(1) (W_std = 1, no bias) maps (K, Θ) to (K, Θ + K), linear in the pair: sums carry through.
+  EXPECT_LT(max_relative_error(both.nngp, first.nngp + second.nngp), 1e-14);
+  EXPECT_LT(max_relative_error(both.ntk, first.ntk + second.ntk), 1e-14);
+}
+
 // K(X, X) is symmetric, its diagonal is the diagonal pass's, and equals K(X, X') with X' = X.
 TEST(ConvKernel, SymmetricKernelAgreesWithTheTwoSidedOneAndTheDiagonal) {
   const RowMatrixD x = gaussian_matrix(5, 6 * 6 * 1, 9);
