@@ -29,7 +29,6 @@ using detail::KernelPass;
 using detail::KernelProgram;
 using detail::KernelStream;
 using detail::VarianceTable;
-constexpr Index kChunk = detail::kKernelChunk;
 
 // The error for a kernel value that is not finite: which layer made it so (found by walking
 // the offending entry again, watching every layer), and the fix.
