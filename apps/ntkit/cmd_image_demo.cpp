@@ -173,9 +173,10 @@ void run(const ImageDemo& cmd) {
 
   const Network cnn = parse_network(cnn_text(cmd.channels));
   const KernelResult conv = kernel_regression("CNTK", cnn, train_set, test_set, y, test_labels, cmd.quiet);
-  std::cout << std::fixed << std::setprecision(1) << "CNTK    " << 100 * conv.ntk_accuracy << " %   CNN-GP " << 100 * conv.nngp_accuracy
-            << " %   (" << conv.seconds << " s)\n";
-  const KernelResult dense = kernel_regression("FC NTK", parse_network(kFullyConnected), train_set, test_set, y, test_labels, cmd.quiet);
+  std::cout << std::fixed << std::setprecision(1) << "CNTK    " << 100 * conv.ntk_accuracy << " %   CNN-GP "
+            << 100 * conv.nngp_accuracy << " %   (" << conv.seconds << " s)\n";
+  const KernelResult dense = kernel_regression("FC NTK", parse_network(kFullyConnected), train_set, test_set, y, test_labels,
+                                               cmd.quiet);
   std::cout << "FC NTK  " << 100 * dense.ntk_accuracy << " %   FC NNGP " << 100 * dense.nngp_accuracy << " %   ("
             << dense.seconds << " s)\n";
 
@@ -194,7 +195,8 @@ void run(const ImageDemo& cmd) {
   TrainTrace trace;
   {
     ProgressBar bar("CNN training", cmd.quiet);
-    trace = train(net, train_set.x, y, test_set.x, train_options, [&](int step) { bar.update(static_cast<double>(step) / cmd.steps); });
+    trace = train(net, train_set.x, y, test_set.x, train_options,
+                  [&](int step) { bar.update(static_cast<double>(step) / cmd.steps); });
   }
   const double cnn_seconds = seconds_since(start);
   std::vector<double> curve;
@@ -223,16 +225,17 @@ void run(const ImageDemo& cmd) {
                    {"batch", cmd.batch},
                    {"learning_rate", cmd.learning_rate},
                    {"optimizer", "momentum 0.9"}}}};
-  json details = {{"class_names",
-                   {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}},
-                  {"test_labels", test_labels},
-                  {"train_labels", train_labels},
-                  {"predicted", {{"cntk", conv.ntk_predicted}, {"fc_ntk", dense.ntk_predicted}, {"finite_cnn", cnn_predicted}}},
-                  {"confusion",
-                   {{"cntk", confusion(conv.ntk_predicted, test_labels)},
-                    {"fc_ntk", confusion(dense.ntk_predicted, test_labels)},
-                    {"finite_cnn", confusion(cnn_predicted, test_labels)}}},
-                  {"cnn_curve", {{"steps", trace.steps}, {"test_accuracy", curve}, {"train_loss", trace.loss}}}};
+  json details = {
+      {"class_names",
+       {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}},
+      {"test_labels", test_labels},
+      {"train_labels", train_labels},
+      {"predicted", {{"cntk", conv.ntk_predicted}, {"fc_ntk", dense.ntk_predicted}, {"finite_cnn", cnn_predicted}}},
+      {"confusion",
+       {{"cntk", confusion(conv.ntk_predicted, test_labels)},
+        {"fc_ntk", confusion(dense.ntk_predicted, test_labels)},
+        {"finite_cnn", confusion(cnn_predicted, test_labels)}}},
+      {"cnn_curve", {{"steps", trace.steps}, {"test_accuracy", curve}, {"train_loss", trace.loss}}}};
   outputs.add_file(cmd.out + "/report.json", report.dump(2) + "\n");
   outputs.add_file(cmd.out + "/details.json", details.dump(2) + "\n");
   outputs.add_matrix(cmd.out + "/cntk_train.npy", conv.ntk_train, DType::Float32);
