@@ -44,7 +44,8 @@ DistributedMatrix product(char trans_a, const DistributedMatrix& a, char trans_b
 
 DistributedMatrix transposed(const DistributedMatrix& a) {
   DistributedMatrix t(a.grid(), a.cols(), a.rows(), a.block());
-  const int m = as_int(a.rows()), n = as_int(a.cols());
+  // PDTRAN's M x N is the shape of its result C (A is N x M).
+  const int m = as_int(a.cols()), n = as_int(a.rows());
   const double one = 1.0, zero = 0.0;
   if (m > 0 && n > 0) pdtran_(&m, &n, &one, a.data(), &kOne, &kOne, a.desc(), &zero, t.data(), &kOne, &kOne, t.desc());
   return t;
@@ -141,7 +142,7 @@ DistributedCholesky::DistributedCholesky(DistributedMatrix a, const std::string&
   if (n > 0) pdpotrf_(&uplo, &n, factor_.data(), &kOne, &kOne, factor_.desc(), &info);
   if (info > 0)
     throw AgreedError(who + ": " + what + " is not positive definite (ScaLAPACK pdpotrf stopped at column " +
-                std::to_string(info) + "); " + fix);
+                      std::to_string(info) + "); " + fix);
   if (info < 0) throw AgreedError(who + ": ScaLAPACK pdpotrf rejected argument " + std::to_string(-info));
 }
 

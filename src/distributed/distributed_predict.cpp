@@ -136,8 +136,8 @@ PredictOutputs plain(const DistributedKernels& kernels, const PredictRequest& re
   const RowMatrixD f0 = zeros_if_empty(request.f0_train, n, o), f0t = zeros_if_empty(request.f0_test, m, o);
   const bool any_inf = std::any_of(times.begin(), times.end(), [](double t) { return std::isinf(t); });
   const VectorD& lambda = dyn.eigenvalues();
-  const bool inverse_by_eigenvalues =
-      any_inf && dyn.smallest() > static_cast<double>(n) * std::numeric_limits<double>::epsilon() * dyn.largest();
+  const bool inverse_by_eigenvalues = any_inf && dyn.smallest() > static_cast<double>(n) *
+                                                                      std::numeric_limits<double>::epsilon() * dyn.largest();
   PredictOutputs out;
   out.max_stable_learning_rate = dyn.max_stable_learning_rate();
   if (any_inf) dyn.check_infinite_time_is_stable();
@@ -162,9 +162,10 @@ PredictOutputs plain(const DistributedKernels& kernels, const PredictRequest& re
   }
   RowMatrixD z_decay, test_all;
   if (width > 0) {
-    z_decay = product('N', dyn.vectors(), 'N', DistributedMatrix::from_replicated(grid, decay_coefficients, block)).replicate();
-    const DistributedMatrix z_gain =
-        product('N', dyn.vectors(), 'N', DistributedMatrix::from_replicated(grid, gain_coefficients, block));
+    z_decay =
+        product('N', dyn.vectors(), 'N', DistributedMatrix::from_replicated(grid, decay_coefficients, block)).replicate();
+    const DistributedMatrix z_gain = product('N', dyn.vectors(), 'N',
+                                             DistributedMatrix::from_replicated(grid, gain_coefficients, block));
     test_all = product('N', k_test, 'N', z_gain).replicate();
   }
   out.train.resize(times.size());
@@ -239,7 +240,7 @@ PredictOutputs ensemble(const DistributedKernels& kernels, const PredictRequest&
         bt = product('N', pg, 'T', dyn.vectors());
       }
       const DistributedMatrix btk = product('N', bt, 'N', k);  // Bᵀ K
-      gemm('N', 'T', 1.0, btk, bt, 1.0, cov);                // + Θ_* M_t K M_t Θ_*ᵀ
+      gemm('N', 'T', 1.0, btk, bt, 1.0, cov);                  // + Θ_* M_t K M_t Θ_*ᵀ
       const DistributedMatrix cross = product('N', bt, 'T', k_star);
       combine(1.0, cov, -1.0, cross);
       combine(1.0, cov, -1.0, transposed(cross));
@@ -281,7 +282,8 @@ RowMatrixD gp_posterior(bool ntk_gp, bool ntk, const DistributedMatrix& k_train,
   require_valid_kernel(prior_test, who, "the test-test kernel");
   DistributedMatrix regularized = k_train;
   add_to_diagonal(regularized, diagonal_shift(k_train, options));
-  const DistributedCholesky chol(std::move(regularized), who, "the training kernel", "use diag_reg > 0 (e.g. --diag-reg 1e-6)");
+  const DistributedCholesky chol(std::move(regularized), who, "the training kernel",
+                                 "use diag_reg > 0 (e.g. --diag-reg 1e-6)");
   const ProcessGrid& grid = k_train.grid();
   const DistributedMatrix alpha = chol.solve(DistributedMatrix::from_replicated(grid, y, k_train.block()));
   RowMatrixD mean = product('N', k_test_train, 'N', alpha).replicate();
@@ -305,10 +307,8 @@ RowMatrixD gp_posterior(bool ntk_gp, bool ntk, const DistributedMatrix& k_train,
 
 PredictOutputs predict(const DistributedKernels& kernels, const PredictRequest& request) {
   switch (request.mode) {
-    case PredictMode::Plain:
-      return plain(kernels, request);
-    case PredictMode::Ensemble:
-      return ensemble(kernels, request);
+    case PredictMode::Plain: return plain(kernels, request);
+    case PredictMode::Ensemble: return ensemble(kernels, request);
     case PredictMode::GpInfinity: {
       const bool ntk = request.ntk;
       PredictOutputs out;
@@ -333,8 +333,8 @@ PredictOutputs predict(const DistributedKernels& kernels, const PredictRequest& 
       const RowMatrixD test_mean = gp_posterior(true, true, kernels.train_ntk, kernels.test_ntk, kernels.test_test_ntk,
                                                 nullptr, nullptr, request.targets, request.options, test_cov);
       // Training points: the same posterior with X* = X (Θ_* = Θ_** = Θ, unregularized).
-      const RowMatrixD train_mean = gp_posterior(true, true, kernels.train_ntk, kernels.train_ntk, kernels.train_ntk,
-                                                 nullptr, nullptr, request.targets, request.options, train_cov);
+      const RowMatrixD train_mean = gp_posterior(true, true, kernels.train_ntk, kernels.train_ntk, kernels.train_ntk, nullptr,
+                                                 nullptr, request.targets, request.options, train_cov);
       for (std::size_t i = 0; i < request.times.size(); ++i) {
         out.train.push_back(train_mean);
         out.train_cov.push_back(train_cov);

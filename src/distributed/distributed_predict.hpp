@@ -20,10 +20,10 @@ struct DistributedKernels {
 };
 
 enum class PredictMode {
-  Plain,         // outputs at the times from f0 (predict_mse); `ntk` picks Θ or K
-  Ensemble,      // infinite ensemble, mean and covariance (EnsemblePredictor); `ntk`: all layers
-  GpInfinity,    // the ensemble at t = inf of gradient flow (gp_inference 'ntk' / 'nngp')
-  NtkGp,         // the GP posterior with Θ as prior (gp_inference 'ntkgp')
+  Plain,       // outputs at the times from f0 (predict_mse); `ntk` picks Θ or K
+  Ensemble,    // infinite ensemble, mean and covariance (EnsemblePredictor); `ntk`: all layers
+  GpInfinity,  // the ensemble at t = inf of gradient flow (gp_inference 'ntk' / 'nngp')
+  NtkGp,       // the GP posterior with Θ as prior (gp_inference 'ntkgp')
 };
 
 struct PredictRequest {

@@ -120,7 +120,8 @@ void require_same_on_every_rank(std::uint64_t value, const std::string& what) {
   std::uint64_t root_value = value;
   MPI_Bcast(&root_value, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
   const bool differs = root_value != value;
-  agree(differs, differs ? what + " differs from what rank 0 read; every rank must read the same inputs (a file shared "
+  agree(differs, differs ? what +
+                               " differs from what rank 0 read; every rank must read the same inputs (a file shared "
                                "by all nodes, or identical copies)"
                          : std::string());
 }
