@@ -60,6 +60,7 @@ class Dynamics {
     if (options.normalization == LossNormalization::Mean) scale_ = 1.0 / static_cast<double>(targets.size());
     combine(scale_, kernel_, 0.0, kernel_);
     DistributedEigen e = eigendecompose(kernel_, who);
+    check_eigendecomposition(e, who);
     // Rounding can make tiny eigenvalues negative. (A plain loop: GCC 12 warns inside Eigen's
     // AVX-512 max/min reductions here, a false "may be used uninitialized".)
     eigenvalues_ = e.values;
@@ -67,6 +68,31 @@ class Dynamics {
     smallest_ = *std::min_element(eigenvalues_.begin(), eigenvalues_.end());
     largest_ = *std::max_element(eigenvalues_.begin(), eigenvalues_.end());
     vectors_ = std::move(e.vectors);
+  }
+
+  // A safety net over ScaLAPACK (whose pdsyevd once returned wrong eigenvectors silently, for
+  // a workspace it had itself asked for): with a fixed vector r and w = V r, VᵀV r = r and
+  // K w = V Λ r, in five matrix-vector products, O(n²) against the decomposition's O(n³).
+  void check_eigendecomposition(const DistributedEigen& e, const std::string& who) const {
+    const Eigen::Index n = kernel_.rows();
+    RowMatrixD r(n, 1);
+    for (Eigen::Index i = 0; i < n; ++i) r(i, 0) = std::cos(0.7 * static_cast<double>(i) + 0.3);
+    const DistributedMatrix rd = DistributedMatrix::from_replicated(kernel_.grid(), r, kernel_.block());
+    const DistributedMatrix w = product('N', e.vectors, 'N', rd);
+    DistributedMatrix back = product('T', e.vectors, 'N', w);
+    combine(1.0, back, -1.0, rd);
+    DistributedMatrix lr = rd;
+    scale_rows(lr, e.values);
+    DistributedMatrix residual = product('N', kernel_, 'N', w);
+    combine(1.0, residual, -1.0, product('N', e.vectors, 'N', lr));
+    const double orthogonality = max_abs(back), scale = max_abs(kernel_) * max_abs(w) * static_cast<double>(n);
+    const double eigen_residual = max_abs(residual);
+    if (!(orthogonality <= 1e-8 * static_cast<double>(n)) || !(eigen_residual <= 1e-10 * std::max(scale, 1e-300))) {
+      std::ostringstream msg;
+      msg << who << ": ScaLAPACK's eigendecomposition failed its check (|VᵀV r - r| = " << orthogonality
+          << ", |K V r - V Λ r| = " << eigen_residual << "); try another --block-size, and please report it";
+      throw AgreedError(msg.str());
+    }
   }
 
   SpectralFactors factors(double time) const {

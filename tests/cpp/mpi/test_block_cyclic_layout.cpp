@@ -50,7 +50,7 @@ TEST(BlockCyclicLayout, GlobalIndicesDealBlocksInTurn) {
 }
 
 TEST(BlockCyclicLayout, GridIsNearSquareWithFewerRows) {
-  const std::vector<std::pair<int, int>> expected = {{1, 1}, {1, 2}, {1, 3}, {2, 2}, {1, 5}, {2, 3},
+  const std::vector<std::pair<int, int>> expected = {{1, 1}, {1, 2}, {1, 3}, {2, 2}, {1, 5},  {2, 3},
                                                      {1, 7}, {2, 4}, {3, 3}, {2, 5}, {1, 11}, {3, 4}};
   for (int ranks = 1; ranks <= 12; ++ranks) {
     const auto shape = grid_shape(ranks);
