@@ -29,14 +29,16 @@ void check_everywhere(int code, const std::string& what) {
   });
 }
 
-// The file view of this rank's blocks of a rows x cols C-order matrix.
-MPI_Datatype block_cyclic_view(const DistributedMatrix& m, MPI_Datatype element) {
+// The file view of this rank's blocks of a rows x cols matrix stored in C order (or, with
+// `fortran`, column-major: then the blocks arrive in the local matrix's own column-major order).
+MPI_Datatype block_cyclic_view(const DistributedMatrix& m, MPI_Datatype element, bool fortran = false) {
   const int gsizes[2] = {static_cast<int>(m.rows()), static_cast<int>(m.cols())};
   const int distribs[2] = {MPI_DISTRIBUTE_CYCLIC, MPI_DISTRIBUTE_CYCLIC};
   const int dargs[2] = {m.block(), m.block()};
   const int psizes[2] = {m.grid().rows(), m.grid().cols()};
   MPI_Datatype view = MPI_DATATYPE_NULL;
-  MPI_Type_create_darray(size(), rank(), 2, gsizes, distribs, dargs, psizes, MPI_ORDER_C, element, &view);
+  MPI_Type_create_darray(size(), rank(), 2, gsizes, distribs, dargs, psizes, fortran ? MPI_ORDER_FORTRAN : MPI_ORDER_C,
+                         element, &view);
   MPI_Type_commit(&view);
   return view;
 }
@@ -119,7 +121,7 @@ void write_npy_files(const std::vector<std::string>& paths, const std::vector<co
 
 DistributedMatrix read_npy(const ProcessGrid& grid, const std::string& path, int block, const std::string& what) {
   std::size_t rows = 0, cols = 0, preamble = 0;
-  bool single = false;
+  bool single = false, fortran = false;
   on_every_rank([&] {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(what + ": cannot open " + path);
@@ -127,20 +129,21 @@ DistributedMatrix read_npy(const ProcessGrid& grid, const std::string& path, int
     in.read(head.data(), static_cast<std::streamsize>(head.size()));
     head.resize(static_cast<std::size_t>(in.gcount()));
     const detail::NpyHeader h = detail::parse_npy_header(head, what);
-    if (h.fortran_order) throw Error(what + ": Fortran-order .npy is not supported; save it in C order");
     if (h.descr != "<f8" && h.descr != "<f4")
       throw Error(what + ": dtype " + h.descr + "; a kernel must be float64 or float32");
     if (h.shape.size() != 2) throw Error(what + ": a kernel must be a 2-D matrix");
     rows = h.shape[0];
     cols = h.shape[1];
     single = h.descr == "<f4";
+    fortran = h.fortran_order;
     preamble = head.size() - h.data.size();
     const std::size_t expected = preamble + rows * cols * (single ? 4 : 8);
     if (std::filesystem::file_size(path) != expected)
       throw Error(what + ": the file is " + std::to_string(std::filesystem::file_size(path)) + " bytes, its header says " +
                   std::to_string(expected) + " (truncated?)");
   });
-  require_same_on_every_rank(fingerprint(&rows, sizeof rows, fingerprint(&cols, sizeof cols)), what + " (its shape)");
+  const std::size_t header[4] = {rows, cols, single ? 4U : 8U, fortran ? 1U : 0U};
+  require_same_on_every_rank(fingerprint(header, sizeof header), what + " (its header)");
   DistributedMatrix m(grid, static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols), block);
   const MPI_Datatype element = single ? MPI_FLOAT : MPI_DOUBLE;
   std::vector<double> doubles;
@@ -151,7 +154,7 @@ DistributedMatrix read_npy(const ProcessGrid& grid, const std::string& path, int
   check_everywhere(code, what + ": cannot open for MPI-IO");
   MPI_File_set_errhandler(file, MPI_ERRORS_RETURN);
   if (rows > 0 && cols > 0) {
-    MPI_Datatype view = block_cyclic_view(m, element);
+    MPI_Datatype view = block_cyclic_view(m, element, fortran);
     code = MPI_File_set_view(file, static_cast<MPI_Offset>(preamble), element, view, "native", MPI_INFO_NULL);
     void* buffer = single ? static_cast<void*>(floats.data()) : static_cast<void*>(doubles.data());
     const int count = static_cast<int>(single ? floats.size() : doubles.size());
@@ -160,10 +163,12 @@ DistributedMatrix read_npy(const ProcessGrid& grid, const std::string& path, int
   }
   const int closed = MPI_File_close(&file);
   check_everywhere(code != MPI_SUCCESS ? code : closed, what + ": MPI-IO read failed");
-  const auto lc = static_cast<std::size_t>(m.local_cols());
+  // This rank's blocks, in C order (row by row) or, from a Fortran-order file, column by column.
+  const auto lr = static_cast<std::size_t>(m.local_rows()), lc = static_cast<std::size_t>(m.local_cols());
   for (Eigen::Index i = 0; i < m.local_rows(); ++i)
     for (Eigen::Index j = 0; j < m.local_cols(); ++j) {
-      const std::size_t at = static_cast<std::size_t>(i) * lc + static_cast<std::size_t>(j);
+      const auto row = static_cast<std::size_t>(i), col = static_cast<std::size_t>(j);
+      const std::size_t at = fortran ? col * lr + row : row * lc + col;
       m.local(i, j) = single ? static_cast<double>(floats[at]) : doubles[at];
     }
   return m;

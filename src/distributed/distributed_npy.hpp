@@ -17,7 +17,7 @@ namespace ntkit::distributed {
 void write_npy_files(const std::vector<std::string>& paths, const std::vector<const DistributedMatrix*>& matrices,
                      DType dtype);
 
-/// Reads a 2-D float64 or float32 .npy (C order) into the block-cyclic layout. `what` names
+/// Reads a 2-D float64 or float32 .npy (C or Fortran order) into the block-cyclic layout. `what` names
 /// the file in errors (e.g. "--kernels DIR/train.ntk.npy"). Collective.
 DistributedMatrix read_npy(const ProcessGrid& grid, const std::string& path, int block, const std::string& what);
 
