@@ -6,6 +6,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -98,6 +99,22 @@ bool distributes(const std::string& command) {
 }
 #endif
 
+#ifdef NTKIT_WITH_MPI
+// Every rank knows the same error: rank 0 prints it and exits with `status`, which makes mpirun
+// report the failure (and end the job). The other ranks exit quietly with 0: a non-zero status
+// from them could make mpirun kill rank 0 before it has printed, and the SIGTERM that mpirun
+// sends to ranks still running would otherwise print "interrupted" lines (they hold no
+// temporary files: only rank 0 writes).
+int agreed_failure(const std::string& message, int status) {
+  if (ntkit::distributed::rank() == 0 || ntkit::distributed::size() == 1) {
+    std::cerr << "ntkit: error: " << message << "\n";
+    return status;
+  }
+  for (const int signal_number : {SIGTERM, SIGINT, SIGHUP}) std::signal(signal_number, SIG_DFL);
+  return 0;
+}
+#endif
+
 // An error on some ranks only: joined with the others' first agreement when no rank can have
 // passed one yet (then rank 0 prints the lowest failing rank's message once, and every rank
 // exits normally); otherwise printed here with the rank and the whole job aborted, which is
@@ -113,7 +130,7 @@ int report(const std::string& message, int status) {
     try {
       dist::on_every_rank([&] { throw ntkit::Error(message); });
     } catch (const dist::AgreedError& agreed) {
-      if (dist::rank() == 0) std::cerr << "ntkit: error: " << agreed.what() << "\n";
+      return agreed_failure(agreed.what(), status);
     }
     return status;
   }
@@ -134,10 +151,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (mpi && ntkit::distributed::size() > 1 && argc > 1 && argv[1][0] != '-' && !distributes(argv[1])) {
-    if (ntkit::distributed::rank() == 0)
-      std::cerr << "ntkit: error: ntkit " << argv[1]
-                << " runs in one process only; run it without mpirun (under mpirun: kernel, empirical and predict)\n";
-    return 2;
+    return agreed_failure(std::string("ntkit ") + argv[1] +
+                              " runs in one process only; run it without mpirun (under mpirun: kernel, empirical and "
+                              "predict)",
+                          2);
   }
 #else
   // A build without MPI started by mpirun with several ranks: each would do the whole job.
@@ -203,10 +220,7 @@ int main(int argc, char** argv) {
   } catch (const ntkit::Error& e) {
 #ifdef NTKIT_WITH_MPI
     // The same error on every rank: printed once.
-    if (dynamic_cast<const ntkit::distributed::AgreedError*>(&e) != nullptr) {
-      if (ntkit::distributed::rank() == 0) std::cerr << "ntkit: error: " << e.what() << "\n";
-      return 2;
-    }
+    if (dynamic_cast<const ntkit::distributed::AgreedError*>(&e) != nullptr) return agreed_failure(e.what(), 2);
 #endif
     return report(e.what(), 2);
   } catch (const std::bad_alloc&) {
