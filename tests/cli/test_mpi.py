@@ -240,15 +240,17 @@ def test_kernel_equals_single_process(ntkit_ok, mpi_ok, data, nprocs, case):
             np.testing.assert_allclose(got, ref, rtol=0, atol=1e-6 * np.abs(ref).max(), err_msg=part)
 
 
-@pytest.mark.parametrize("nprocs, nb", [(4, None), (3, 1), (2, 23)], ids=["default-nb-idle-ranks", "nb1", "nb-n"])
-def test_kernel_block_size_extremes(ntkit_ok, mpi_ok, data, nprocs, nb):
+@pytest.mark.parametrize("nprocs, nb, get", [(4, None, "ntk"), (3, 1, "nngp"), (2, 23, "ntk")],
+                         ids=["default-nb-idle-ranks", "nb1-nngp", "nb-n"])
+def test_kernel_block_size_extremes(ntkit_ok, mpi_ok, data, nprocs, nb, get):
     """The default block size (128 > n = 23: one block, three of four ranks own nothing),
-    blocks of one row/column, and one block exactly n wide: still the single-process kernel."""
-    ntkit_ok("kernel", "--arch", DEEP, "--x1", "x.npy", "--get", "ntk", "-o", "ref/k.npy")
-    mpi_ok(nprocs, "kernel", "--arch", DEEP, "--x1", "x.npy", "--get", "ntk",
+    blocks of one row/column, and one block exactly n wide: still the single-process kernel
+    (--get ntk or nngp alone: one file, OUT itself)."""
+    ntkit_ok("kernel", "--arch", DEEP, "--x1", "x.npy", "--get", get, "-o", "ref/k.npy")
+    mpi_ok(nprocs, "kernel", "--arch", DEEP, "--x1", "x.npy", "--get", get,
            *(["--block-size", nb] if nb else []), "-o", "mpi/k.npy")
     assert listing(data / "mpi") == ["k.npy"]
-    assert_same(np.load(data / "mpi/k.npy"), np.load(data / "ref/k.npy"), "ntk")
+    assert_same(np.load(data / "mpi/k.npy"), np.load(data / "ref/k.npy"), get)
 
 
 def test_kernel_with_default_threads(ntkit_ok, mpi_ok, data):
@@ -439,6 +441,21 @@ def test_ranks_reading_different_inputs_is_an_error(mpi, data):
     r = mpi(None, [*args, "--x1", "x.npy"], [*args, "--x1", "other.npy"], tag=True)
     message = the_error(r, data, before)
     assert "differ" in message, message
+
+
+def test_unwritable_second_output_leaves_the_old_files(ntkit_ok, mpi, data):
+    """--get both where OUT.ntk.npy cannot be written (a directory stands there) and an old
+    OUT.nngp.npy exists: the collective write fails as a whole, naming the file; the old
+    OUT.nngp.npy keeps its bytes and no temporary file is left."""
+    ntkit_ok("kernel", "--arch", ARCH, "--x1", "x.npy", "--get", "nngp", "-o", "mpi/k.nngp.npy")
+    old = (data / "mpi/k.nngp.npy").read_bytes()
+    (data / "mpi/k.ntk.npy").mkdir()
+    before = listing(data)
+    r = mpi(2, "kernel", "--arch", DEEP, "--x1", "x.npy", "--get", "both", "--block-size", 4, "-o", "mpi/k.npy",
+            tag=True)
+    message = the_error(r, data, before)
+    assert "k.ntk.npy" in message, message
+    assert (data / "mpi/k.nngp.npy").read_bytes() == old
 
 
 @pytest.mark.parametrize("bad", ["nan", "different"])
