@@ -29,6 +29,8 @@ class AtomicFile {
 
   int fd() const { return fd_; }
   const std::string& path() const { return path_; }
+  /// Where the data goes until publish() (for writers in other processes, e.g. MPI-IO).
+  const std::string& temporary_path() const { return temp_path_; }
 
   /// fsync and close: the data is on disk, still under the temporary name.
   void finish();

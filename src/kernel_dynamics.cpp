@@ -166,13 +166,13 @@ RowMatrixD KernelDynamics::initial_outputs(const RowMatrixD& f0, Eigen::Index ro
   return f0;
 }
 
-SpectralFactors KernelDynamics::factors_for(double time, double lr, double beta) const {
+SpectralFactors spectral_factors(const VectorD& eigenvalues, double time, double lr, double beta) {
   check_time(time, lr);
   if (!std::isfinite(time)) throw Error("KernelDynamics: factors need a finite time; t = inf is a solve");
-  const Eigen::Index n = eigenvalues_.size();
+  const Eigen::Index n = eigenvalues.size();
   SpectralFactors f{VectorD(n), VectorD(n)};
   for (Eigen::Index i = 0; i < n; ++i) {
-    const double lambda = eigenvalues_[i];
+    const double lambda = eigenvalues[i];
     if (lr == 0) {
       f.decay[i] = std::exp(-lambda * time);
       f.gain[i] = flow_gain(lambda, time);
@@ -184,8 +184,12 @@ SpectralFactors KernelDynamics::factors_for(double time, double lr, double beta)
       momentum_factors(lambda, lr, beta, static_cast<std::uint64_t>(time), f.decay[i], f.gain[i]);
     }
   }
-  if (!f.decay.allFinite() || !f.gain.allFinite()) throw_divergence(lr, time, 2.0 * (1.0 + beta) / eigenvalues_.maxCoeff());
+  if (!f.decay.allFinite() || !f.gain.allFinite()) throw_divergence(lr, time, 2.0 * (1.0 + beta) / eigenvalues.maxCoeff());
   return f;
+}
+
+SpectralFactors KernelDynamics::factors_for(double time, double lr, double beta) const {
+  return spectral_factors(eigenvalues_, time, lr, beta);
 }
 
 SpectralFactors KernelDynamics::factors(double time) const {

@@ -10,6 +10,10 @@
 #include "ntkit/mlp_kernel.hpp"
 #include "ntkit/network.hpp"
 
+#ifdef NTKIT_WITH_MPI
+#include "mpi_commands.hpp"
+#endif
+
 namespace ntkit::cli {
 namespace {
 
@@ -18,6 +22,7 @@ struct EmpiricalCommand {
   int samples = 1;
   std::uint64_t seed = 0;
   bool full_logits = false;
+  int block_size = kDefaultBlockSize;
 };
 
 void run(const EmpiricalCommand& cmd) {
@@ -51,6 +56,35 @@ void run(const EmpiricalCommand& cmd) {
   options.nngp = cmd.get != "ntk";
   options.full_logits = cmd.full_logits;
   options.input_shape = e1.input_shape();
+#ifdef NTKIT_WITH_MPI
+  // Under mpirun: every rank computes its blocks (the same --samples networks on every rank,
+  // drawn from --seed), written together with MPI-IO.
+  if (distributed_run()) {
+    if (cmd.full_logits) throw_not_distributed("--full-logits");
+    if (!cmd.params_out.empty()) throw_not_distributed("--params-out");
+    if (std::filesystem::path(cmd.output).extension() != ".npy")
+      throw Error("-o/--output: under mpirun the kernel is written with MPI-IO as .npy; give a .npy path, not " + cmd.output);
+    if (cmd.block_size < 1) throw Error("--block-size: must be >= 1, got " + std::to_string(cmd.block_size));
+    std::vector<std::string> paths;
+    const bool both = cmd.get == "both";
+    if (options.nngp) paths.push_back(both ? with_suffix(cmd.output, "nngp") : cmd.output);
+    if (options.ntk) paths.push_back(both ? with_suffix(cmd.output, "ntk") : cmd.output);
+    const int samples = cmd.samples;
+    const std::uint64_t seed = cmd.seed;
+    const distributed::BlockKernels kernels = [network, options, samples, seed](MatrixView<double> rows,
+                                                                                const MatrixView<double>* cols) {
+      const EmpiricalKernels k = cols == nullptr ? monte_carlo_kernels(network, rows, samples, seed, options)
+                                                 : monte_carlo_kernels(network, rows, *cols, samples, seed, options);
+      std::vector<RowMatrixD> out;
+      if (options.nngp) out.push_back(k.nngp);
+      if (options.ntk) out.push_back(k.ntk);
+      return out;
+    };
+    require_same_inputs({&x1, &x2}, {"--x1 " + cmd.x1, "--x2 " + cmd.x2});
+    write_kernels_distributed(x1, cmd.x2.empty() ? nullptr : &x2, kernels, paths, dtype, cmd.block_size, "empirical", true);
+    return;
+  }
+#endif
   const bool symmetric = cmd.x2.empty();
   const EmpiricalKernels k = symmetric ? monte_carlo_kernels(network, x1, cmd.samples, cmd.seed, options)
                                        : monte_carlo_kernels(network, x1, x2, cmd.samples, cmd.seed, options);
@@ -84,6 +118,10 @@ void register_empirical_command(CLI::App& app) {
                   "FILE[:N] for its first N rows (see Inputs below)")
       ->required();
   sub->add_option("--x2", cmd->x2, "second input, n2 x d (default: --x1, and K is symmetric)");
+  sub->add_option("--block-size", cmd->block_size,
+                  "under mpirun: rows and columns per block of the 2-D block-cyclic layout that spreads the kernel "
+                  "over the ranks (ignored in one process)")
+      ->capture_default_str();
   sub->add_option("--get", cmd->get, "ntk, nngp, or both (writes OUT.nngp.EXT and OUT.ntk.EXT)")->capture_default_str();
   sub->add_option("--samples", cmd->samples, "average over this many independently drawn networks")->capture_default_str();
   sub->add_option("--seed", cmd->seed, "seed of the networks (network s uses a seed mixed from it and s)")

@@ -11,6 +11,10 @@
 #include "ntkit/network.hpp"
 #include "progress_bar.hpp"
 
+#ifdef NTKIT_WITH_MPI
+#include "mpi_commands.hpp"
+#endif
+
 namespace ntkit::cli {
 namespace {
 
@@ -23,6 +27,7 @@ struct KernelCommand {
   Eigen::Index panel_rows = 0;
   int quadrature_degree = 0;
   int fixed_layers = 0;
+  int block_size = kDefaultBlockSize;
   const CLI::Option* fixed_layers_option = nullptr;
 };
 
@@ -35,14 +40,13 @@ bool has_npy_extension(const std::string& path) {
 // --arch: the infinite-width NNGP / NTK of a deep network, computed in --dtype (see
 // analytic.hpp: float32 keeps the per-pair recursion in float64). A .npy output is written
 // panel by panel into a memory-mapped file, so kernels larger than memory work.
-void run_arch(const KernelCommand& cmd, const RowMatrixD& x1, const RowMatrixD& x2, const std::vector<int>& input_shape,
-              DType dtype) {
+// --arch's options, checked: which kernels, the quadrature, the fixed layers, the input shape.
+AnalyticOptions arch_options(const KernelCommand& cmd, const Network& network, const std::vector<int>& input_shape) {
   if (cmd.get != "ntk" && cmd.get != "nngp" && cmd.get != "both")
     throw Error("--get: unknown value '" + cmd.get + "'; choose ntk, nngp or both");
   if (cmd.panel_rows < 0) throw Error("--panel-rows: must be ≥ 0 (0 chooses automatically)");
   if (cmd.quadrature_degree < 0 || cmd.quadrature_degree > 200)
     throw Error("--quadrature-degree: must be 0 (adaptive rule) or a Gauss–Hermite degree in 1..200");
-  const Network network = parse_network(cmd.arch);
   if (cmd.fixed_layers_option->count() > 0) {
     if (cmd.get == "nngp") throw Error("--fixed-layers: fixing layers changes only the NTK; use --get ntk or both");
     const int dense = dense_layer_count(network);
@@ -50,15 +54,22 @@ void run_arch(const KernelCommand& cmd, const RowMatrixD& x1, const RowMatrixD& 
       throw Error("--fixed-layers: " + std::to_string(cmd.fixed_layers) + " but --arch has " + std::to_string(dense) +
                   " Dense layers; give 0 (all trained) to " + std::to_string(dense - 1) + " (only the last trained)");
   }
-  ProgressBar bar("kernel", cmd.quiet);
   AnalyticOptions options;
   options.ntk = cmd.get != "nngp";
   options.nngp = cmd.get != "ntk";
-  options.progress = bar.callback();
   options.panel_rows = cmd.panel_rows;
   options.quadrature_degree = cmd.quadrature_degree;
   options.fixed_layers = cmd.fixed_layers;
   options.input_shape = input_shape;
+  return options;
+}
+
+void run_arch(const KernelCommand& cmd, const RowMatrixD& x1, const RowMatrixD& x2, const std::vector<int>& input_shape,
+              DType dtype) {
+  const Network network = parse_network(cmd.arch);
+  AnalyticOptions options = arch_options(cmd, network, input_shape);
+  ProgressBar bar("kernel", cmd.quiet);
+  options.progress = bar.callback();
   const bool both = cmd.get == "both";
   if (cmd.diagonal) {  // K(x_i, x_i) only: a vector of n values, O(n · depth)
     if (!cmd.x2.empty()) throw Error("--diagonal: K(x, x) of --x1's points only; remove --x2");
@@ -89,6 +100,58 @@ void run_arch(const KernelCommand& cmd, const RowMatrixD& x1, const RowMatrixD& 
   outputs.commit();
 }
 
+#ifdef NTKIT_WITH_MPI
+// Under mpirun: every rank computes its blocks of the kernel, written together with MPI-IO.
+void run_distributed(const KernelCommand& cmd, const Examples& e1, const Examples& e2, DType dtype) {
+  if (cmd.diagonal) throw_not_distributed("--diagonal (O(n) work)");
+  if (!has_npy_extension(cmd.output))
+    throw Error("-o/--output: under mpirun the kernel is written with MPI-IO as .npy; give a .npy path, not " + cmd.output);
+  if (cmd.block_size < 1) throw Error("--block-size: must be >= 1, got " + std::to_string(cmd.block_size));
+  distributed::BlockKernels kernels;
+  std::vector<std::string> paths;
+  if (!cmd.arch.empty()) {
+    const Network network = parse_network(cmd.arch);
+    const AnalyticOptions options = arch_options(cmd, network, e1.input_shape());
+    const bool both = cmd.get == "both";
+    if (options.nngp) paths.push_back(both ? with_suffix(cmd.output, "nngp") : cmd.output);
+    if (options.ntk) paths.push_back(both ? with_suffix(cmd.output, "ntk") : cmd.output);
+    // float32: the library's float32 path (float32 Gram, float64 recursion), as one process.
+    kernels = [network, options, dtype](MatrixView<double> rows, const MatrixView<double>* cols) {
+      std::vector<RowMatrixD> out;
+      const auto keep = [&](auto&& k) {
+        if (options.nngp) out.push_back(k.nngp.template cast<double>());
+        if (options.ntk) out.push_back(k.ntk.template cast<double>());
+      };
+      if (dtype == DType::Float32) {
+        const RowMatrixF r = rows.cast<float>();
+        if (cols == nullptr) keep(analytic_kernels(network, MatrixView<float>(r), options));
+        else
+          keep(analytic_kernels(network, MatrixView<float>(r), MatrixView<float>(RowMatrixF(cols->cast<float>())), options));
+      } else {
+        keep(cols == nullptr ? analytic_kernels(network, rows, options) : analytic_kernels(network, rows, *cols, options));
+      }
+      return out;
+    };
+  } else {
+    const KernelSpec spec = make_kernel_spec(cmd.kernel, e1.x.cols());
+    paths.push_back(cmd.output);
+    kernels = [spec, dtype](MatrixView<double> rows, const MatrixView<double>* cols) {
+      if (dtype == DType::Float32) {
+        const RowMatrixF r = rows.cast<float>();
+        const RowMatrixF k = cols == nullptr ? kernel_matrix<float>(spec, r)
+                                             : kernel_matrix<float>(spec, r, RowMatrixF(cols->cast<float>()));
+        return std::vector<RowMatrixD>{k.cast<double>()};
+      }
+      return std::vector<RowMatrixD>{cols == nullptr ? kernel_matrix<double>(spec, rows)
+                                                     : kernel_matrix<double>(spec, rows, *cols)};
+    };
+  }
+  require_same_inputs({&e1.x, &e2.x}, {"--x1 " + cmd.x1, "--x2 " + cmd.x2});
+  write_kernels_distributed(e1.x, cmd.x2.empty() ? nullptr : &e2.x, kernels, paths, dtype, cmd.block_size, "kernel",
+                            cmd.quiet);
+}
+#endif
+
 void run(const KernelCommand& cmd) {
   if (cmd.arch.empty() && cmd.fixed_layers_option->count() > 0)
     throw Error("--fixed-layers: applies to a network's NTK; add --arch");
@@ -106,6 +169,9 @@ void run(const KernelCommand& cmd) {
     e2 = load_examples(cmd.x2);
     require_same_example_shape(e1, "--x1 " + cmd.x1, e2, cmd.x2);
   }
+#ifdef NTKIT_WITH_MPI
+  if (distributed_run()) return run_distributed(cmd, e1, e2, dtype);
+#endif
   const RowMatrixD& x1 = e1.x;
   const RowMatrixD& x2 = e2.x;
   if (!cmd.arch.empty()) return run_arch(cmd, x1, x2, e1.input_shape(), dtype);
@@ -163,6 +229,10 @@ void register_kernel_command(CLI::App& app) {
   sub->add_flag("--diagonal", cmd->diagonal,
                 "with --arch: only K(x, x) for each point of --x1, a vector of n values (fast: no Gram "
                 "matrix)");
+  sub->add_option("--block-size", cmd->block_size,
+                  "under mpirun: rows and columns per block of the 2-D block-cyclic layout that spreads the kernel "
+                  "over the ranks (ignored in one process)")
+      ->capture_default_str();
   sub->add_flag("-q,--quiet", cmd->quiet, "no progress bar (it shows on a terminal for runs over a second)");
   sub->add_option("-o,--output", cmd->output, "output file: .npy, .csv or .txt")->required();
   sub->callback([cmd] { run(*cmd); });

@@ -20,6 +20,13 @@
 #include "ntkit/network.hpp"
 #include "ntkit/predict.hpp"
 
+#ifdef NTKIT_WITH_MPI
+#include "distributed/distributed_npy.hpp"
+#include "distributed/distributed_predict.hpp"
+#include "distributed/mpi_session.hpp"
+#include "mpi_commands.hpp"
+#endif
+
 namespace ntkit::cli {
 namespace {
 
@@ -29,6 +36,7 @@ struct PredictCommand {
   double lr = 0.0, momentum = 0.0, diag_reg = 0.0;
   bool diag_reg_absolute = false, ensemble = false;
   int fixed_layers = 0;
+  int block_size = kDefaultBlockSize;
   const CLI::Option* fixed_layers_option = nullptr;
 };
 
@@ -73,6 +81,179 @@ Blocks kernels_from_dir(const PredictCommand& cmd, const Needs& need) {
   if (need.ntk_test_test) b.test_test.ntk = load_kernel(cmd.kernels_dir, "test_test.ntk.npy");
   return b;
 }
+
+// The files of a run (see --help): every file or none; the directory is created by the commit.
+// `mpi`: the summary's "mpi" entry as JSON text (empty: none).
+void write_outputs(const PredictCommand& cmd, const std::vector<double>& times, const std::vector<RowMatrixD>& train_out,
+                   const std::vector<RowMatrixD>& test_out, const std::vector<RowMatrixD>& train_cov,
+                   const std::vector<RowMatrixD>& test_cov, double max_lr, Eigen::Index n, Eigen::Index m, Eigen::Index o,
+                   const std::string& mpi) {
+  const bool ce = cmd.objective == "cross-entropy";
+  const bool gp = cmd.get == "ntkgp";
+  OutputSet outputs;  // every file or none; the directory is created by the commit
+  outputs.create_directory(cmd.out);
+  const std::filesystem::path dir(cmd.out);
+  outputs.add_npy_stack((dir / "train.npy").string(), train_out);
+  outputs.add_npy_stack((dir / "test.npy").string(), test_out);
+  if (cmd.ensemble) {
+    outputs.add_npy_stack((dir / "train_cov.npy").string(), train_cov);
+    outputs.add_npy_stack((dir / "test_cov.npy").string(), test_cov);
+  }
+  RowMatrixD tcol(static_cast<Eigen::Index>(times.size()), 1);
+  for (std::size_t i = 0; i < times.size(); ++i) tcol(static_cast<Eigen::Index>(i), 0) = times[i];
+  outputs.add_matrix((dir / "times.npy").string(), tcol, DType::Float64, true);
+  nlohmann::json summary = {{"get", cmd.get},
+                            {"objective", cmd.objective},
+                            {"loss", cmd.loss},
+                            {"learning_rate", cmd.lr},
+                            {"momentum", cmd.momentum},
+                            {"diag_reg", cmd.diag_reg},
+                            {"diag_reg_absolute", cmd.diag_reg_absolute},
+                            {"ensemble", cmd.ensemble},
+                            {"train_points", n},
+                            {"test_points", m},
+                            {"outputs", o}};
+  // JSON has no infinity: the times are in times.npy; here only the stable rate, when defined.
+  if (!ce && !gp && std::isfinite(max_lr)) summary["max_stable_learning_rate"] = max_lr;
+  if (!mpi.empty()) summary["mpi"] = nlohmann::json::parse(mpi);
+  outputs.add_file((dir / "summary.json").string(), summary.dump(2) + "\n");
+  outputs.commit();
+}
+
+#ifdef NTKIT_WITH_MPI
+// Under mpirun: the kernel blocks computed (or read) by every rank into the block-cyclic
+// layout, the predictions by ScaLAPACK (distributed_predict.hpp), the outputs gathered and
+// written by rank 0.
+void run_distributed(const PredictCommand& cmd, const std::vector<double>& times, const RowMatrixD& y,
+                     const Examples& train_examples, const Examples& test_examples, const Needs& need) {
+  namespace dist = ntkit::distributed;
+  if (cmd.objective == "cross-entropy") throw_not_distributed("--objective cross-entropy (an ODE solver)");
+  if (cmd.block_size < 1) throw Error("--block-size: must be >= 1, got " + std::to_string(cmd.block_size));
+  const RowMatrixD& x = train_examples.x;
+  const RowMatrixD& xt = test_examples.x;
+  RowMatrixD f0, f0t;
+  if (cmd.f0.size() == 2) {
+    f0 = load_matrix(cmd.f0[0]);
+    f0t = load_matrix(cmd.f0[1]);
+  }
+  std::unique_ptr<Network> network;
+  AnalyticOptions options;
+  if (!cmd.arch.empty()) {
+    network = std::make_unique<Network>(parse_network(cmd.arch));
+    options.fixed_layers = cmd.fixed_layers;
+    options.input_shape = train_examples.input_shape();
+  }
+  require_same_inputs({&x, &xt, &y, &f0, &f0t}, {"--train " + cmd.train.front(), "--test " + cmd.test,
+                                                 "--train " + cmd.train.back(), "--f0 (train)", "--f0 (test)"});
+  const dist::ProcessGrid grid;
+  const int block = cmd.block_size;
+  dist::DistributedKernels k;
+  if (network) {
+    // One block function per set of kernels: NNGP first, then NTK, as asked.
+    const auto kernels_of = [&](bool nngp, bool ntk) -> dist::BlockKernels {
+      AnalyticOptions o = options;
+      o.nngp = nngp;
+      o.ntk = ntk;
+      const Network& net = *network;
+      return [&net, o](MatrixView<double> rows, const MatrixView<double>* cols) {
+        AnalyticKernels a = cols == nullptr ? analytic_kernels(net, rows, o) : analytic_kernels(net, rows, *cols, o);
+        std::vector<RowMatrixD> out;
+        if (o.nngp) out.push_back(std::move(a.nngp));
+        if (o.ntk) out.push_back(std::move(a.ntk));
+        return out;
+      };
+    };
+    const int count = static_cast<int>(need.nngp) + static_cast<int>(need.ntk);
+    std::vector<dist::DistributedMatrix> train = dist::compute_kernels(grid, block, x, nullptr, count,
+                                                                       kernels_of(need.nngp, need.ntk));
+    const MatrixView<double> x_view(x);
+    std::vector<dist::DistributedMatrix> test = dist::compute_kernels(grid, block, xt, &x_view, count,
+                                                                      kernels_of(need.nngp, need.ntk));
+    if (need.nngp) {
+      k.train_nngp = std::move(train.front());
+      k.test_nngp = std::move(test.front());
+    }
+    if (need.ntk) {
+      k.train_ntk = std::move(train.back());
+      k.test_ntk = std::move(test.back());
+    }
+    if (need.nngp_test_test || need.ntk_test_test) {
+      std::vector<dist::DistributedMatrix> tt = dist::compute_kernels(grid, block, xt, nullptr, 1,
+                                                                      kernels_of(need.nngp_test_test, need.ntk_test_test));
+      (need.nngp_test_test ? k.test_test_nngp : k.test_test_ntk) = std::move(tt.front());
+    }
+  } else {
+    const auto read = [&](const std::string& name) {
+      const std::string path = (std::filesystem::path(cmd.kernels_dir) / name).string();
+      return dist::read_npy(grid, path, block, "--kernels " + path);
+    };
+    if (need.nngp) {
+      k.train_nngp = read("train.nngp.npy");
+      k.test_nngp = read("test.nngp.npy");
+    }
+    if (need.ntk) {
+      k.train_ntk = read("train.ntk.npy");
+      k.test_ntk = read("test.ntk.npy");
+    }
+    if (need.nngp_test_test) k.test_test_nngp = read("test_test.nngp.npy");
+    if (need.ntk_test_test) k.test_test_ntk = read("test_test.ntk.npy");
+  }
+  // Shapes: the same on every rank (inputs and file headers were compared).
+  const Eigen::Index n = y.rows(), o = y.cols();
+  const bool ntk = cmd.get != "nngp";
+  const dist::DistributedMatrix& k_test = ntk ? k.test_ntk : k.test_nngp;
+  const Eigen::Index m = xt.size() != 0 ? xt.rows() : k_test.rows();
+  const std::string kname = cmd.kernels_dir.empty() ? "--arch" : "--kernels " + cmd.kernels_dir;
+  const std::string fix = "the kernels, --train and --test must describe the same points";
+  const auto require = [](const dist::DistributedMatrix& a, Eigen::Index rows, Eigen::Index cols, const std::string& what,
+                          const std::string& how) {
+    if (a.rows() != rows || a.cols() != cols)
+      throw dist::AgreedError(what + ": is " + std::to_string(a.rows()) + " x " + std::to_string(a.cols()) + ", expected " +
+                              std::to_string(rows) + " x " + std::to_string(cols) + "; " + how);
+  };
+  require(ntk ? k.train_ntk : k.train_nngp, n, n, kname + " K(X, X) (" + cmd.get + ")", fix);
+  require(k_test, m, n, kname + " K(X*, X) (" + cmd.get + ")", fix);
+  if (need.nngp) {
+    require(k.train_nngp, n, n, kname + " NNGP K(X, X)", fix);
+    require(k.test_nngp, m, n, kname + " NNGP K(X*, X)", fix);
+  }
+  if (need.nngp_test_test) require(k.test_test_nngp, m, m, kname + " NNGP K(X*, X*)", fix);
+  if (need.ntk_test_test) require(k.test_test_ntk, m, m, kname + " NTK K(X*, X*)", fix);
+  const auto require_replicated = [](const RowMatrixD& a, Eigen::Index rows, Eigen::Index cols, const std::string& what,
+                                     const std::string& how) {
+    if (a.rows() != rows || a.cols() != cols)
+      throw dist::AgreedError(what + ": is " + std::to_string(a.rows()) + " x " + std::to_string(a.cols()) + ", expected " +
+                              std::to_string(rows) + " x " + std::to_string(cols) + "; " + how);
+  };
+  if (cmd.f0.size() == 2) {
+    require_replicated(f0, n, o, "--f0 " + cmd.f0[0], "one initial output row per training point, one column per target");
+    require_replicated(f0t, m, o, "--f0 " + cmd.f0[1], "one initial output row per test point, one column per target");
+  }
+
+  dist::PredictRequest request;
+  request.ntk = ntk;
+  request.times = times;
+  request.targets = y;
+  request.f0_train = f0;
+  request.f0_test = f0t;
+  request.options.normalization = parse_loss_normalization(cmd.loss);
+  request.options.diag_reg = cmd.diag_reg;
+  request.options.diag_reg_absolute = cmd.diag_reg_absolute;
+  request.options.learning_rate = cmd.lr;
+  request.options.momentum = cmd.momentum;
+  const bool all_inf = std::all_of(times.begin(), times.end(), [](double t) { return std::isinf(t); });
+  if (cmd.get == "ntkgp") request.mode = dist::PredictMode::NtkGp;
+  else if (cmd.ensemble && cmd.lr == 0 && all_inf) request.mode = dist::PredictMode::GpInfinity;
+  else if (cmd.ensemble) request.mode = dist::PredictMode::Ensemble;
+  else request.mode = dist::PredictMode::Plain;
+  const dist::PredictOutputs out = dist::predict(k, request);
+  dist::on_every_rank([&] {
+    if (!is_root_rank()) return;
+    write_outputs(cmd, times, out.train, out.test, out.train_cov, out.test_cov, out.max_stable_learning_rate, n, m, o,
+                  distributed_summary(block));
+  });
+}
+#endif
 
 void run(const PredictCommand& cmd) {
   const std::vector<double> times = parse_times(cmd.times);
@@ -155,6 +336,9 @@ void run(const PredictCommand& cmd) {
   need.ntk = ntk;
   need.nngp_test_test = cmd.ensemble && !gp;
   need.ntk_test_test = gp;
+#ifdef NTKIT_WITH_MPI
+  if (distributed_run()) return run_distributed(cmd, times, y, train_examples, test_examples, need);
+#endif
   Blocks b;
   if (!cmd.arch.empty()) {
     const Network network = parse_network(cmd.arch);
@@ -266,33 +450,7 @@ void run(const PredictCommand& cmd) {
     test_out = std::move(tr.test);
   }
 
-  OutputSet outputs;  // every file or none; the directory is created by the commit
-  outputs.create_directory(cmd.out);
-  const std::filesystem::path dir(cmd.out);
-  outputs.add_npy_stack((dir / "train.npy").string(), train_out);
-  outputs.add_npy_stack((dir / "test.npy").string(), test_out);
-  if (cmd.ensemble) {
-    outputs.add_npy_stack((dir / "train_cov.npy").string(), train_cov);
-    outputs.add_npy_stack((dir / "test_cov.npy").string(), test_cov);
-  }
-  RowMatrixD tcol(static_cast<Eigen::Index>(times.size()), 1);
-  for (std::size_t i = 0; i < times.size(); ++i) tcol(static_cast<Eigen::Index>(i), 0) = times[i];
-  outputs.add_matrix((dir / "times.npy").string(), tcol, DType::Float64, true);
-  nlohmann::json summary = {{"get", cmd.get},
-                            {"objective", cmd.objective},
-                            {"loss", cmd.loss},
-                            {"learning_rate", cmd.lr},
-                            {"momentum", cmd.momentum},
-                            {"diag_reg", cmd.diag_reg},
-                            {"diag_reg_absolute", cmd.diag_reg_absolute},
-                            {"ensemble", cmd.ensemble},
-                            {"train_points", n},
-                            {"test_points", m},
-                            {"outputs", o}};
-  // JSON has no infinity: the times are in times.npy; here only the stable rate, when defined.
-  if (!ce && !gp && std::isfinite(max_lr)) summary["max_stable_learning_rate"] = max_lr;
-  outputs.add_file((dir / "summary.json").string(), summary.dump(2) + "\n");
-  outputs.commit();
+  write_outputs(cmd, times, train_out, test_out, train_cov, test_cov, max_lr, n, m, o, "");
 }
 
 }  // namespace
@@ -357,6 +515,10 @@ Only the files the run needs are read (--get ntk: the ntk ones; --ensemble: also
   sub->add_flag("--ensemble", cmd->ensemble, "infinite ensemble: mean and covariance over initializations");
   sub->add_option("--f0", cmd->f0, "initial outputs F0_TRAIN.npy (n x o) and F0_TEST.npy (m x o) (default 0)")->expected(2);
   sub->add_option("-o,--out", cmd->out, "output directory (created)")->required();
+  sub->add_option("--block-size", cmd->block_size,
+                  "under mpirun: rows and columns per block of the 2-D block-cyclic layout of the kernels (ignored in "
+                  "one process)")
+      ->capture_default_str();
   sub->callback([cmd] { run(*cmd); });
 }
 

@@ -3,12 +3,17 @@
 // interrupted by signal N (SIGINT: 130; SIGTERM, SIGHUP likewise): the temporary files of the
 // outputs being written are removed, so the outputs are as before the run (a signal during the
 // final renames of a command's outputs takes effect after them: then all are in place).
+#include <sched.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <functional>
 #include <string>
 #include <iostream>
+#include <memory>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <unistd.h>
@@ -19,6 +24,10 @@
 #include "ntkit/error.hpp"
 #include "ntkit/io.hpp"
 #include "ntkit/version.hpp"
+
+#ifdef NTKIT_WITH_MPI
+#include "distributed/mpi_session.hpp"
+#endif
 
 namespace {
 
@@ -42,8 +51,33 @@ namespace {
 // OPENBLAS_CORETYPE, only where OpenBLAS chose generic kernels on a CPU with AVX2 or AVX-512
 // (Debian's 0.3.21 on CPUs newer than itself picks Prescott: 4x slower GEMM; blas_info.hpp).
 // NTKIT_REPLACED_OPENBLAS_CORE records what it had chosen, for `ntkit info`.
+//
+// Under an MPI launcher with several ranks on this node, and no OMP_NUM_THREADS of the user's:
+// OMP_NUM_THREADS and OPENBLAS_NUM_THREADS = this rank's share of the cores (the cores it may
+// run on, divided by the ranks here when the launcher did not bind it), so that P ranks of
+// all-core thread pools do not fight over the same cores.
+int launcher_count(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? std::atoi(value) : 0;
+}
+
+int threads_per_rank() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  const int machine = static_cast<int>(std::thread::hardware_concurrency());
+  const int usable = sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : machine;
+  const int local = std::max(1, launcher_count("OMPI_COMM_WORLD_LOCAL_SIZE"));
+  if (usable < machine) return std::max(1, usable);  // bound by the launcher: its cores are this rank's
+  return std::max(1, usable / local);
+}
+
 void set_library_environment_and_reexecute(char** argv) {
   bool changed = false;
+  if (std::getenv("OMP_NUM_THREADS") == nullptr && launcher_count("OMPI_COMM_WORLD_LOCAL_SIZE") > 1) {
+    const std::string threads = std::to_string(threads_per_rank());
+    if (setenv("OMP_NUM_THREADS", threads.c_str(), 0) == 0) changed = true;
+    if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr) setenv("OPENBLAS_NUM_THREADS", threads.c_str(), 0);
+  }
   if (std::getenv("OMP_WAIT_POLICY") == nullptr && setenv("OMP_WAIT_POLICY", "passive", 0) == 0) changed = true;
   if (std::getenv("OPENBLAS_THREAD_TIMEOUT") == nullptr && setenv("OPENBLAS_THREAD_TIMEOUT", "20", 0) == 0) changed = true;
   const std::string core = ntkit::detail::openblas_core_to_request();
@@ -57,9 +91,64 @@ void set_library_environment_and_reexecute(char** argv) {
 
 }  // namespace
 
+#ifdef NTKIT_WITH_MPI
+// The commands that run distributed under mpirun; the others run in one process only.
+bool distributes(const std::string& command) {
+  return command == "kernel" || command == "empirical" || command == "predict" || command == "info";
+}
+#endif
+
+// An error on some ranks only: joined with the others' first agreement when no rank can have
+// passed one yet (then rank 0 prints the lowest failing rank's message once, and every rank
+// exits normally); otherwise printed here with the rank and the whole job aborted, which is
+// the only way not to leave the other ranks waiting in a collective call.
+int report(const std::string& message, int status) {
+#ifdef NTKIT_WITH_MPI
+  namespace dist = ntkit::distributed;
+  if (dist::active() && dist::size() > 1) {
+    if (dist::agreements() > 0) {
+      std::cerr << "ntkit: error: rank " << dist::rank() << ": " << message << "\n";
+      dist::abort_job(status);
+    }
+    try {
+      dist::on_every_rank([&] { throw ntkit::Error(message); });
+    } catch (const dist::AgreedError& agreed) {
+      if (dist::rank() == 0) std::cerr << "ntkit: error: " << agreed.what() << "\n";
+    }
+    return status;
+  }
+#endif
+  std::cerr << "ntkit: error: " << message << "\n";
+  return status;
+}
+
 int main(int argc, char** argv) {
   set_library_environment_and_reexecute(argv);
   ntkit::remove_temporaries_on_signals("ntkit");
+#ifdef NTKIT_WITH_MPI
+  std::unique_ptr<ntkit::distributed::MpiSession> mpi;
+  try {
+    if (ntkit::distributed::launched_by_mpi()) mpi = std::make_unique<ntkit::distributed::MpiSession>(&argc, &argv);
+  } catch (const ntkit::Error& e) {
+    std::cerr << "ntkit: error: " << e.what() << "\n";
+    return 2;
+  }
+  if (mpi && ntkit::distributed::size() > 1 && argc > 1 && argv[1][0] != '-' && !distributes(argv[1])) {
+    if (ntkit::distributed::rank() == 0)
+      std::cerr << "ntkit: error: ntkit " << argv[1]
+                << " runs in one process only; run it without mpirun (under mpirun: kernel, empirical and predict)\n";
+    return 2;
+  }
+#else
+  // A build without MPI started by mpirun with several ranks: each would do the whole job.
+  const char* world = std::getenv("OMPI_COMM_WORLD_SIZE");
+  if (world != nullptr && std::atoi(world) > 1) {
+    if (launcher_count("OMPI_COMM_WORLD_RANK") == 0)
+      std::cerr << "ntkit: error: this ntkit was built without MPI (NTKIT_MPI=OFF, or MPI/ScaLAPACK missing at build "
+                   "time); run it without mpirun, or rebuild with libopenmpi-dev and libscalapack-openmpi-dev\n";
+    return 2;
+  }
+#endif
   CLI::App app{"ntkit: Neural Tangent Kernels and classic kernel methods"};
   app.name("ntkit");
   // --version: the version, then the BLAS and its kernels (as `ntkit info`).
@@ -110,16 +199,23 @@ int main(int argc, char** argv) {
       sub = chosen.empty() ? nullptr : chosen.front();
       if (sub != nullptr) command += " " + sub->get_name();
     }
-    std::cerr << "ntkit: error: " << e.what() << " (see " << command << " --help)\n";
-    return 2;
+    return report(std::string(e.what()) + " (see " + command + " --help)", 2);
   } catch (const ntkit::Error& e) {
-    std::cerr << "ntkit: error: " << e.what() << "\n";
-    return 2;
+#ifdef NTKIT_WITH_MPI
+    // The same error on every rank: printed once.
+    if (dynamic_cast<const ntkit::distributed::AgreedError*>(&e) != nullptr) {
+      if (ntkit::distributed::rank() == 0) std::cerr << "ntkit: error: " << e.what() << "\n";
+      return 2;
+    }
+#endif
+    return report(e.what(), 2);
   } catch (const std::bad_alloc&) {
-    std::cerr << "ntkit: error: out of memory; try a smaller problem or --dtype float32\n";
-    return 2;
+    return report("out of memory; try a smaller problem or --dtype float32", 2);
   } catch (const std::exception& e) {
     std::cerr << "ntkit: internal error: " << e.what() << "\n";
+#ifdef NTKIT_WITH_MPI
+    if (ntkit::distributed::size() > 1) ntkit::distributed::abort_job(1);
+#endif
     return 1;
   }
   return 0;

@@ -50,6 +50,13 @@ struct SpectralFactors {
   VectorD decay, gain;
 };
 
+/// d and g of every eigenvalue (of the regularized, normalized kernel, clipped at 0) at a
+/// finite `time`: gradient flow (learning_rate 0), gradient descent, or with momentum. Throws
+/// for an invalid time and when the outputs diverge (a rate above the stable limit). What
+/// KernelDynamics::factors computes; for callers that hold the eigenvalues alone (the
+/// distributed predictions of the tool).
+SpectralFactors spectral_factors(const VectorD& eigenvalues, double time, double learning_rate, double momentum);
+
 class KernelDynamics {
  public:
   /// k_train: K(X, X) (n x n, symmetric); targets: Y (n x o). Throws ntkit::Error for bad

@@ -1,0 +1,50 @@
+#include "mpi_commands.hpp"
+
+#include "distributed/distributed_matrix.hpp"
+#include "distributed/distributed_npy.hpp"
+#include "distributed/mpi_session.hpp"
+#include "ntkit/error.hpp"
+#include "progress_bar.hpp"
+
+namespace ntkit::cli {
+
+bool distributed_run() { return distributed::active(); }
+
+bool is_root_rank() { return distributed::rank() == 0; }
+
+void require_same_inputs(const std::vector<const RowMatrixD*>& inputs, const std::vector<std::string>& names) {
+  distributed::on_every_rank([] {});  // every rank read its inputs without error
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const RowMatrixD& m = *inputs[i];
+    const Eigen::Index shape[2] = {m.rows(), m.cols()};
+    const std::uint64_t hash = distributed::fingerprint(m.data(), static_cast<std::size_t>(m.size()) * sizeof(double),
+                                                        distributed::fingerprint(shape, sizeof shape));
+    distributed::require_same_on_every_rank(hash, names[i]);
+  }
+}
+
+void write_kernels_distributed(const RowMatrixD& x1, const RowMatrixD* x2, const distributed::BlockKernels& kernels,
+                               const std::vector<std::string>& paths, DType dtype, int block, const std::string& label,
+                               bool quiet) {
+  const distributed::ProcessGrid grid;
+  ProgressBar bar(label, quiet || !is_root_rank());
+  const MatrixView<double> x2_view = x2 != nullptr ? MatrixView<double>(*x2) : MatrixView<double>(x1);
+  const std::vector<distributed::DistributedMatrix> k = distributed::compute_kernels(
+      grid, block, x1, x2 != nullptr ? &x2_view : nullptr, static_cast<int>(paths.size()), kernels,
+      is_root_rank() ? bar.callback() : std::function<void(double)>());
+  std::vector<const distributed::DistributedMatrix*> matrices;
+  for (const auto& m : k) matrices.push_back(&m);
+  distributed::write_npy_files(paths, matrices, dtype);
+}
+
+void throw_not_distributed(const std::string& what) {
+  throw Error(what + " runs in one process only; run it without mpirun");
+}
+
+std::string distributed_summary(int block) {
+  const auto [rows, cols] = distributed::grid_shape(distributed::size());
+  return "{\"ranks\": " + std::to_string(distributed::size()) + ", \"process_grid\": [" + std::to_string(rows) + ", " +
+         std::to_string(cols) + "], \"block_size\": " + std::to_string(block) + "}";
+}
+
+}  // namespace ntkit::cli
