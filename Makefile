@@ -71,9 +71,11 @@ test-asan: deps
 # The library and the C++ tests compiled (optimized, warnings as errors in CI) for an AVX-512
 # CPU: GCC 12 warns in code paths it takes only there, so an AVX2 machine compiles them too.
 # Only compiled: this machine may lack AVX-512 to run them.
+# The tool is compiled there without MPI (NTKIT_MPI=OFF), so the one-process build of the tool
+# is checked too.
 compile-avx512: deps
-	cmake -S . -B $(AVX512_BUILD) -DCMAKE_BUILD_TYPE=Release -DNTKIT_MARCH=x86-64-v4 -DNTKIT_BUILD_BENCH=OFF -DNTKIT_BUILD_CLI=OFF $(CMAKE_FLAGS)
-	cmake --build $(AVX512_BUILD) -j $(JOBS) --target ntkit_tests
+	cmake -S . -B $(AVX512_BUILD) -DCMAKE_BUILD_TYPE=Release -DNTKIT_MARCH=x86-64-v4 -DNTKIT_BUILD_BENCH=OFF -DNTKIT_MPI=OFF $(CMAKE_FLAGS)
+	cmake --build $(AVX512_BUILD) -j $(JOBS) --target ntkit_tests ntkit_cli
 
 fuzz-build: deps
 	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DNTKIT_BUILD_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)

@@ -8,6 +8,7 @@ debian_packages=(
   cmake make g++ pkg-config ccache
   libeigen3-dev libopenblas-dev liblapacke-dev libcli11-dev nlohmann-json3-dev libsleef-dev
   libsvm-dev   # kernel SVMs (ntkit classify / regress --method svm)
+  openmpi-bin libopenmpi-dev libscalapack-openmpi-dev   # mpirun ntkit kernel | empirical | predict (NTKIT_MPI)
   zlib1g-dev   # gzip-compressed inputs (IDX files of MNIST / Fashion-MNIST, .npy.gz)
   dataset-fashion-mnist   # Fashion-MNIST's IDX files in /usr/share/datasets/fashion-mnist (ntkit's fashion-mnist:train)
   libgtest-dev libgmock-dev libbenchmark-dev

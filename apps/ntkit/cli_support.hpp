@@ -28,10 +28,11 @@ Examples load_examples(const std::string& source);
 /// an error naming the commands that take them.
 RowMatrixD load_matrix(const std::string& source);
 
-/// Under mpirun, the default block of the block-cyclic layout: 128 x 128 entries (ScaLAPACK's
-/// routines run near their best from 64 up, and each rank's kernel work comes in pieces of 128
-/// rows).
-constexpr int kDefaultBlockSize = 128;
+/// Under mpirun, the default block of the block-cyclic layout: 64 x 64 entries. ScaLAPACK's
+/// routines run near their best from 64 up; and K(X, X) computes only the blocks on and above
+/// the diagonal, whose count grows with the block column, so its balance over the ranks is
+/// within about P·block/n of even: smaller blocks balance better.
+constexpr int kDefaultBlockSize = 64;
 
 /// The help text about input files, for the commands that read examples.
 extern const char* const kInputsHelp;

@@ -1,5 +1,7 @@
 #include "mpi_commands.hpp"
 
+#include <mpi.h>
+
 #include "distributed/distributed_matrix.hpp"
 #include "distributed/distributed_npy.hpp"
 #include "distributed/mpi_session.hpp"
@@ -35,6 +37,17 @@ void write_kernels_distributed(const RowMatrixD& x1, const RowMatrixD* x2, const
   std::vector<const distributed::DistributedMatrix*> matrices;
   for (const auto& m : k) matrices.push_back(&m);
   distributed::write_npy_files(paths, matrices, dtype);
+}
+
+std::string mpi_description() {
+  char library[MPI_MAX_LIBRARY_VERSION_STRING];
+  int length = 0;
+  MPI_Get_library_version(library, &length);
+  std::string name(library, static_cast<std::size_t>(length));
+  name = name.substr(0, name.find_first_of(",\n"));  // "Open MPI v4.1.4"
+  std::string out = "built with " + name + " and ScaLAPACK; ";
+  if (!distributed_run()) return out + "kernel, empirical and predict distribute under mpirun";
+  return out + std::to_string(distributed::size()) + " ranks in this run";
 }
 
 void throw_not_distributed(const std::string& what) {

@@ -30,6 +30,9 @@ void write_kernels_distributed(const RowMatrixD& x1, const RowMatrixD* x2, const
                                const std::vector<std::string>& paths, DType dtype, int block, const std::string& label,
                                bool quiet);
 
+/// For `ntkit info`: the MPI library it was built with, and this run's ranks.
+std::string mpi_description();
+
 /// The error for a command or option that runs in one process only.
 [[noreturn]] void throw_not_distributed(const std::string& what);
 

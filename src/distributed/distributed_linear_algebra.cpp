@@ -51,18 +51,15 @@ DistributedMatrix transposed(const DistributedMatrix& a) {
   return t;
 }
 
-void fill_lower_from_upper(DistributedMatrix& a) {
-  // A keeps its upper triangle with the diagonal; S is its strict upper triangle; A + Sᵀ puts
-  // each upper entry exactly into its mirror (0 + s).
-  DistributedMatrix strict = a;
+void mirror_off_diagonal_blocks(DistributedMatrix& a) {
+  DistributedMatrix strict = a;  // S: A without its diagonal blocks
+  const int block = a.block();
   for (Eigen::Index j = 0; j < a.local_cols(); ++j) {
-    const Eigen::Index gj = a.global_col(j);
-    for (Eigen::Index i = 0; i < a.local_rows(); ++i) {
-      const Eigen::Index gi = a.global_row(i);
-      if (gi > gj) a.local(i, j) = 0.0;
-      if (gi >= gj) strict.local(i, j) = 0.0;
-    }
+    const Eigen::Index block_col = a.global_col(j) / block;
+    for (Eigen::Index i = 0; i < a.local_rows(); ++i)
+      if (a.global_row(i) / block == block_col) strict.local(i, j) = 0.0;
   }
+  // A + Sᵀ: a missing block (zero) receives its mirror exactly (0 + s), a filled one adds 0.
   const int n = as_int(a.rows());
   const double one = 1.0;
   if (n > 0) pdtran_(&n, &n, &one, strict.data(), &kOne, &kOne, strict.desc(), &one, a.data(), &kOne, &kOne, a.desc());

@@ -16,10 +16,11 @@ void gemm(char trans_a, char trans_b, double alpha, const DistributedMatrix& a, 
 DistributedMatrix product(char trans_a, const DistributedMatrix& a, char trans_b, const DistributedMatrix& b);
 /// Aᵀ, a new matrix.
 DistributedMatrix transposed(const DistributedMatrix& a);
-/// A square matrix of which only the upper triangle was filled (the lower one zero, or the
-/// diagonal blocks computed whole) becomes the whole symmetric matrix: the lower triangle is
-/// the mirror of the upper one, exactly.
-void fill_lower_from_upper(DistributedMatrix& a);
+/// A square matrix of which, for every pair of distinct block indices I, J, exactly one of the
+/// blocks (I, J) and (J, I) was filled (the other left zero), and every diagonal block was
+/// filled whole and symmetric, becomes the whole symmetric matrix: each missing block is the
+/// exact transpose of its mirror (A + Sᵀ, S = A without its diagonal blocks).
+void mirror_off_diagonal_blocks(DistributedMatrix& a);
 /// (A + Aᵀ) / 2, in place (rounding leaves covariances a few ulps from symmetric).
 void symmetrize(DistributedMatrix& a);
 
