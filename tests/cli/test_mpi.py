@@ -259,7 +259,7 @@ def test_kernel_equals_single_process(ntkit_ok, mpi_ok, data, nprocs, case):
 @pytest.mark.parametrize("nprocs, nb, get", [(4, None, "ntk"), (3, 1, "nngp"), (2, 23, "ntk")],
                          ids=["default-nb-idle-ranks", "nb1-nngp", "nb-n"])
 def test_kernel_block_size_extremes(ntkit_ok, mpi_ok, data, nprocs, nb, get):
-    """The default block size (128 > n = 23: one block, three of four ranks own nothing),
+    """The default block size (64 > n = 23: one block, three of four ranks own nothing),
     blocks of one row/column, and one block exactly n wide: still the single-process kernel
     (--get ntk or nngp alone: one file, OUT itself)."""
     ntkit_ok("kernel", "--arch", DEEP, "--x1", "x.npy", "--get", get, "-o", "ref/k.npy")
@@ -336,21 +336,22 @@ def test_predict_gradient_flow(ntkit_ok, mpi_ok, data, nprocs):
 
 
 def test_predict_default_block_size_leaves_ranks_idle(ntkit_ok, mpi_ok, data):
-    """The default --block-size (128) over 23 points on four ranks: rank 0 holds every block and
+    """The default --block-size (64) over 23 points on four ranks: rank 0 holds every block and
     the others none; the ensemble at finite times and inf is still the single-process one."""
     predict_both(ntkit_ok, mpi_ok, data, 4, ["--arch", ARCH, *REGRESSION, "--ensemble", "--time", "0,1,inf"], nb=None)
 
 
 @pytest.mark.parametrize("nprocs", [1, 2])
-def test_predict_default_block_size_on_150_points(ntkit_ok, mpi_ok, data, nprocs):
-    """150 training points with the default block size (one 128-row block and a ragged one):
-    the eigendecomposition at a finite time (ScaLAPACK pdsyevd, whose workspace query is known
-    to fall short when the block size is large for the matrix) gives the single-process flow."""
+def test_predict_large_blocks_on_150_points(ntkit_ok, mpi_ok, data, nprocs):
+    """150 training points in blocks of 128 (one full block and a ragged one of 22): the
+    eigendecomposition at a finite time (ScaLAPACK pdsyevd, whose workspace query falls short of
+    what its PDORMTR and PDLASRT calls need when the block is large for the local part) gives
+    the single-process flow, neither wrong numbers (P = 1) nor a hang (P = 2)."""
     rng = np.random.default_rng(8)
     np.save(data / "x150.npy", rng.standard_normal((150, 3)))
     np.save(data / "y150.npy", rng.standard_normal((150, 1)))
     predict_both(ntkit_ok, mpi_ok, data, nprocs, ["--arch", ARCH, "--train", "x150.npy", "y150.npy", "--test",
-                                                   "xt.npy", "--time", "1,inf"], nb=None)
+                                                   "xt.npy", "--time", "1,inf"], nb=128)
 
 
 @pytest.mark.parametrize("nprocs, momentum, loss", [(2, 0.0, "sum"), (3, 0.8, "mean")])
