@@ -354,6 +354,21 @@ def test_predict_large_blocks_on_150_points(ntkit_ok, mpi_ok, data, nprocs):
                                                    "xt.npy", "--time", "1,inf"], nb=128)
 
 
+def test_fewer_points_than_ranks(ntkit_ok, mpi_ok, data):
+    """Four ranks in blocks of one for a 1 x 1 kernel and a 2-point training set (with one test
+    point): most ranks hold nothing, the outputs are still the single-process ones."""
+    rng = np.random.default_rng(9)
+    np.save(data / "x1.npy", rng.standard_normal((1, 3)))
+    np.save(data / "x2p.npy", rng.standard_normal((2, 3)))
+    np.save(data / "y2p.npy", rng.standard_normal((2, 2)))
+    ntkit_ok("kernel", "--arch", ARCH, "--x1", "x1.npy", "-o", "ref/k.npy")
+    mpi_ok(4, "kernel", "--arch", ARCH, "--x1", "x1.npy", "--block-size", 1, "-o", "mpi/k.npy")
+    assert_same(np.load(data / "mpi/k.npy"), np.load(data / "ref/k.npy"), "1 x 1 kernel")
+    (data / "mpi/k.npy").unlink()
+    predict_both(ntkit_ok, mpi_ok, data, 4, ["--arch", ARCH, "--train", "x2p.npy", "y2p.npy", "--test", "x1.npy",
+                                              "--ensemble", "--time", "0,1,inf"], nb=1)
+
+
 @pytest.mark.parametrize("nprocs, momentum, loss", [(2, 0.0, "sum"), (3, 0.8, "mean")])
 def test_predict_gradient_descent_and_momentum(ntkit_ok, mpi_ok, data, nprocs, momentum, loss):
     """--lr (at half the largest stable rate the single-process run reports), with and without
