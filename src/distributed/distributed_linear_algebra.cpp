@@ -3,6 +3,7 @@
 #include <mpi.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "mpi_session.hpp"
@@ -165,8 +166,18 @@ DistributedEigen eigendecompose(DistributedMatrix a, const std::string& who) {
   pdsyevd_(&jobz, &uplo, &n, a.data(), &kOne, &kOne, a.desc(), out.values.data(), out.vectors.data(), &kOne, &kOne,
            out.vectors.desc(), &work_size, &lwork, &iwork_size, &liwork, &info);
   if (info != 0) throw AgreedError(who + ": ScaLAPACK pdsyevd workspace query failed (info " + std::to_string(info) + ")");
-  lwork = static_cast<int>(work_size) + 1;
-  liwork = std::max(iwork_size, 1);
+  // The query's answer is too small when the matrix has fewer rows than a block or two (n =
+  // 150 with blocks of 128: PDORMTR, called inside, rejected its workspace, printed so and the
+  // eigenvectors came out wrong on one rank, a hang on two). So also take the documented
+  // minimum, plus PDORMTR's own need, (rows + columns + block) x block + block².
+  const int nb = a.block(), np = static_cast<int>(a.local_rows()), nq = static_cast<int>(a.local_cols());
+  const long documented = 1 + 6L * n + 2L * np * nq + 3L * n + std::max(1L * nb * (np + 1), 3L * nb) + 2L * n;
+  const long ormtr = (1L * np + nq + nb) * nb + 1L * nb * nb;
+  const long words = std::max(static_cast<long>(work_size), documented) + ormtr;
+  if (words > std::numeric_limits<int>::max())
+    throw AgreedError(who + ": ScaLAPACK pdsyevd needs more workspace than a 32-bit count; use more ranks");
+  lwork = static_cast<int>(words);
+  liwork = std::max(iwork_size, 7 * n + 8 * a.grid().cols() + 2);
   std::vector<double> work(static_cast<std::size_t>(lwork));
   std::vector<int> iwork(static_cast<std::size_t>(liwork));
   pdsyevd_(&jobz, &uplo, &n, a.data(), &kOne, &kOne, a.desc(), out.values.data(), out.vectors.data(), &kOne, &kOne,
