@@ -205,7 +205,8 @@ void run_distributed(const PredictCommand& cmd, const std::vector<double>& times
   const Eigen::Index m = xt.size() != 0 ? xt.rows() : k_test.rows();
   const std::string kname = cmd.kernels_dir.empty() ? "--arch" : "--kernels " + cmd.kernels_dir;
   const std::string fix = "the kernels, --train and --test must describe the same points";
-  const auto require = [](const dist::DistributedMatrix& a, Eigen::Index rows, Eigen::Index cols, const std::string& what,
+  // (For distributed matrices and for the inputs every rank holds alike.)
+  const auto require = [](const auto& a, Eigen::Index rows, Eigen::Index cols, const std::string& what,
                           const std::string& how) {
     if (a.rows() != rows || a.cols() != cols)
       throw dist::AgreedError(what + ": is " + std::to_string(a.rows()) + " x " + std::to_string(a.cols()) + ", expected " +
@@ -219,15 +220,9 @@ void run_distributed(const PredictCommand& cmd, const std::vector<double>& times
   }
   if (need.nngp_test_test) require(k.test_test_nngp, m, m, kname + " NNGP K(X*, X*)", fix);
   if (need.ntk_test_test) require(k.test_test_ntk, m, m, kname + " NTK K(X*, X*)", fix);
-  const auto require_replicated = [](const RowMatrixD& a, Eigen::Index rows, Eigen::Index cols, const std::string& what,
-                                     const std::string& how) {
-    if (a.rows() != rows || a.cols() != cols)
-      throw dist::AgreedError(what + ": is " + std::to_string(a.rows()) + " x " + std::to_string(a.cols()) + ", expected " +
-                              std::to_string(rows) + " x " + std::to_string(cols) + "; " + how);
-  };
   if (cmd.f0.size() == 2) {
-    require_replicated(f0, n, o, "--f0 " + cmd.f0[0], "one initial output row per training point, one column per target");
-    require_replicated(f0t, m, o, "--f0 " + cmd.f0[1], "one initial output row per test point, one column per target");
+    require(f0, n, o, "--f0 " + cmd.f0[0], "one initial output row per training point, one column per target");
+    require(f0t, m, o, "--f0 " + cmd.f0[1], "one initial output row per test point, one column per target");
   }
 
   dist::PredictRequest request;
