@@ -166,6 +166,11 @@ RowMatrixD KernelDynamics::initial_outputs(const RowMatrixD& f0, Eigen::Index ro
   return f0;
 }
 
+void require_stable_at_infinity(double largest_eigenvalue, double learning_rate, double momentum) {
+  if (learning_rate > 0 && learning_rate >= 2.0 * (1.0 + momentum) / largest_eigenvalue)
+    throw_divergence(learning_rate, std::numeric_limits<double>::infinity(), 2.0 * (1.0 + momentum) / largest_eigenvalue);
+}
+
 SpectralFactors spectral_factors(const VectorD& eigenvalues, double time, double lr, double beta) {
   check_time(time, lr);
   if (!std::isfinite(time)) throw Error("KernelDynamics: factors need a finite time; t = inf is a solve");
@@ -229,8 +234,7 @@ RowMatrixD KernelDynamics::train_with(double time, double lr, double beta, const
   const RowMatrixD f0 = initial_outputs(f0_train, targets_.rows(), "f0_train");
   if (std::isinf(time)) {
     // The limit exists only for a stable rate; then training interpolates the targets.
-    if (lr > 0 && lr >= 2.0 * (1.0 + beta) / eigenvalues_.maxCoeff())
-      throw_divergence(lr, time, 2.0 * (1.0 + beta) / eigenvalues_.maxCoeff());
+    require_stable_at_infinity(eigenvalues_.maxCoeff(), lr, beta);
     return targets_;
   }
   const SpectralFactors f = factors_for(time, lr, beta);
@@ -251,8 +255,7 @@ RowMatrixD KernelDynamics::test_with(double time, double lr, double beta, Matrix
   const RowMatrixD f0s = initial_outputs(f0_test, k_test_train.rows(), "f0_test");
   RowMatrixD moved;  // M_t (Y - f0) in the normalized kernel's units
   if (std::isinf(time)) {
-    if (lr > 0 && lr >= 2.0 * (1.0 + beta) / eigenvalues_.maxCoeff())
-      throw_divergence(lr, time, 2.0 * (1.0 + beta) / eigenvalues_.maxCoeff());
+    require_stable_at_infinity(eigenvalues_.maxCoeff(), lr, beta);
     moved = solve(targets_ - f0);  // kernel regression
   } else {
     moved = apply_spectral(factors_for(time, lr, beta).gain, targets_ - f0);

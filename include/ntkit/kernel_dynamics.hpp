@@ -57,6 +57,12 @@ struct SpectralFactors {
 /// distributed predictions of the tool).
 SpectralFactors spectral_factors(const VectorD& eigenvalues, double time, double learning_rate, double momentum);
 
+/// t = ∞ exists only where training converges: throws the divergence error (naming the largest
+/// stable rate 2 (1 + β) / λ_max) when gradient descent with `learning_rate` > 0 and `momentum`
+/// β is unstable for a kernel whose largest eigenvalue is `largest_eigenvalue`. Gradient flow
+/// (learning_rate 0) always converges.
+void require_stable_at_infinity(double largest_eigenvalue, double learning_rate, double momentum);
+
 class KernelDynamics {
  public:
   /// k_train: K(X, X) (n x n, symmetric); targets: Y (n x o). Throws ntkit::Error for bad

@@ -31,14 +31,6 @@ double diagonal_shift(const DistributedMatrix& k, const DynamicsOptions& options
   return options.diag_reg_absolute ? options.diag_reg : options.diag_reg * trace(k) / static_cast<double>(k.rows());
 }
 
-[[noreturn]] void throw_divergence(double lr, double time, double max_stable) {
-  std::ostringstream msg;
-  msg << "KernelDynamics: gradient descent with learning rate " << lr << " diverges";
-  if (std::isfinite(time)) msg << " within " << time << " steps";
-  msg << " (the largest stable rate is 2 (1 + momentum) / lambda_max = " << max_stable << "); use a smaller learning rate";
-  throw AgreedError(msg.str());
-}
-
 // KernelDynamics over a distributed training kernel: the regularized, normalized kernel, its
 // eigendecomposition, and (when t = inf needs it) its Cholesky factor.
 class Dynamics {
@@ -121,11 +113,13 @@ class Dynamics {
     const double top = largest_;
     return top > 0 ? 2.0 * (1.0 + options_.momentum) / top : std::numeric_limits<double>::infinity();
   }
-  // t = inf exists only for a stable rate (gradient descent).
+  // t = inf exists only for a stable rate (gradient descent); the same on every rank.
   void check_infinite_time_is_stable() const {
-    const double lr = options_.learning_rate;
-    if (lr > 0 && lr >= max_stable_learning_rate())
-      throw_divergence(lr, std::numeric_limits<double>::infinity(), max_stable_learning_rate());
+    try {
+      require_stable_at_infinity(largest_, options_.learning_rate, options_.momentum);
+    } catch (const Error& e) {
+      throw AgreedError(e.what());
+    }
   }
 
   const VectorD& eigenvalues() const { return eigenvalues_; }
