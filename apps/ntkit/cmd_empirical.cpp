@@ -62,9 +62,7 @@ void run(const EmpiricalCommand& cmd) {
   if (distributed_run()) {
     if (cmd.full_logits) throw_not_distributed("--full-logits");
     if (!cmd.params_out.empty()) throw_not_distributed("--params-out");
-    if (std::filesystem::path(cmd.output).extension() != ".npy")
-      throw Error("-o/--output: under mpirun the kernel is written with MPI-IO as .npy; give a .npy path, not " + cmd.output);
-    if (cmd.block_size < 1) throw Error("--block-size: must be >= 1, got " + std::to_string(cmd.block_size));
+    check_distributed_kernel_options(cmd.output, cmd.block_size);
     std::vector<std::string> paths;
     const bool both = cmd.get == "both";
     if (options.nngp) paths.push_back(both ? with_suffix(cmd.output, "nngp") : cmd.output);

@@ -104,9 +104,7 @@ void run_arch(const KernelCommand& cmd, const RowMatrixD& x1, const RowMatrixD& 
 // Under mpirun: every rank computes its blocks of the kernel, written together with MPI-IO.
 void run_distributed(const KernelCommand& cmd, const Examples& e1, const Examples& e2, DType dtype) {
   if (cmd.diagonal) throw_not_distributed("--diagonal (O(n) work)");
-  if (!has_npy_extension(cmd.output))
-    throw Error("-o/--output: under mpirun the kernel is written with MPI-IO as .npy; give a .npy path, not " + cmd.output);
-  if (cmd.block_size < 1) throw Error("--block-size: must be >= 1, got " + std::to_string(cmd.block_size));
+  check_distributed_kernel_options(cmd.output, cmd.block_size);
   distributed::BlockKernels kernels;
   std::vector<std::string> paths;
   if (!cmd.arch.empty()) {

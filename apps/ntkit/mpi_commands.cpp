@@ -2,6 +2,9 @@
 
 #include <mpi.h>
 
+#include <cctype>
+#include <filesystem>
+
 #include "distributed/distributed_matrix.hpp"
 #include "distributed/distributed_npy.hpp"
 #include "distributed/mpi_session.hpp"
@@ -23,6 +26,14 @@ void require_same_inputs(const std::vector<const RowMatrixD*>& inputs, const std
                                                         distributed::fingerprint(shape, sizeof shape));
     distributed::require_same_on_every_rank(hash, names[i]);
   }
+}
+
+void check_distributed_kernel_options(const std::string& output, int block_size) {
+  std::string extension = std::filesystem::path(output).extension().string();
+  for (char& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (extension != ".npy")
+    throw Error("-o/--output: under mpirun the kernel is written with MPI-IO as .npy; give a .npy path, not " + output);
+  if (block_size < 1) throw Error("--block-size: must be >= 1, got " + std::to_string(block_size));
 }
 
 void write_kernels_distributed(const RowMatrixD& x1, const RowMatrixD* x2, const distributed::BlockKernels& kernels,

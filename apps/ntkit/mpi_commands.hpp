@@ -23,6 +23,10 @@ bool is_root_rank();
 /// failed before it (bad input, a parse error) joins it from main() with its message.
 void require_same_inputs(const std::vector<const RowMatrixD*>& inputs, const std::vector<std::string>& names);
 
+/// The checks of a distributed kernel command's own options, before any collective call: the
+/// output must be .npy (written with MPI-IO) and the block size >= 1.
+void check_distributed_kernel_options(const std::string& output, int block_size);
+
 /// Computes K(X1, X2) (x2 == nullptr: K(X1, X1)) block by block on all ranks with `kernels`
 /// and writes the `paths.size()` kernels it returns to those .npy paths with MPI-IO, all or
 /// none. `label`: the progress bar's (drawn by rank 0 unless quiet).

@@ -79,13 +79,6 @@ Eigen::Index DistributedMatrix::global_row(Eigen::Index i) const {
 Eigen::Index DistributedMatrix::global_col(Eigen::Index j) const {
   return global_index(j, block_, grid_->my_col(), grid_->cols());
 }
-Eigen::Index DistributedMatrix::local_rows_before(Eigen::Index global) const {
-  return owned_count(global, block_, grid_->my_row(), grid_->rows());
-}
-Eigen::Index DistributedMatrix::local_cols_before(Eigen::Index global) const {
-  return owned_count(global, block_, grid_->my_col(), grid_->cols());
-}
-
 RowMatrixD DistributedMatrix::gather_to_root() const {
   const int me = rank(), world = size();
   const int tag = 7001;

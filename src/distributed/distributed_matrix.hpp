@@ -65,9 +65,6 @@ class DistributedMatrix {
   /// Global row / column of a local one.
   Eigen::Index global_row(Eigen::Index i) const;
   Eigen::Index global_col(Eigen::Index j) const;
-  /// How many local rows / columns have a global index below `global`.
-  Eigen::Index local_rows_before(Eigen::Index global) const;
-  Eigen::Index local_cols_before(Eigen::Index global) const;
   /// ScaLAPACK's array descriptor.
   const int* desc() const { return desc_.data(); }
 

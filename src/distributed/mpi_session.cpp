@@ -10,14 +10,6 @@
 namespace ntkit::distributed {
 namespace {
 
-int environment_integer(const char* name) {
-  const char* value = std::getenv(name);
-  if (value == nullptr || *value == '\0') return -1;
-  char* end = nullptr;
-  const long parsed = std::strtol(value, &end, 10);
-  return end != nullptr && *end == '\0' && parsed >= 0 && parsed < 1 << 24 ? static_cast<int>(parsed) : -1;
-}
-
 bool initialized() {
   int started = 0, finished = 0;
   MPI_Initialized(&started);
@@ -47,22 +39,6 @@ void agree(bool failed, const std::string& message) {
 bool launched_by_mpi() {
   return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMI_SIZE") != nullptr ||
          std::getenv("PMIX_RANK") != nullptr;
-}
-
-int launcher_world_size() {
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"}) {
-    const int value = environment_integer(name);
-    if (value > 0) return value;
-  }
-  return 1;
-}
-
-int launcher_local_size() {
-  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"}) {
-    const int value = environment_integer(name);
-    if (value > 0) return value;
-  }
-  return 1;
 }
 
 MpiSession::MpiSession(int* argc, char*** argv) {

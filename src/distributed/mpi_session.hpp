@@ -20,9 +20,6 @@ namespace ntkit::distributed {
 /// True when an MPI launcher started this process: Open MPI's mpirun/mpiexec
 /// (OMPI_COMM_WORLD_SIZE), or a PMI / PMIx launcher such as Slurm's srun (PMI_SIZE, PMIX_RANK).
 bool launched_by_mpi();
-/// The launcher's count of ranks in the job and on this node (1 when it does not say).
-int launcher_world_size();
-int launcher_local_size();
 
 /// The same error on every rank: what the lowest failing rank threw, prefixed with its rank.
 class AgreedError : public Error {
